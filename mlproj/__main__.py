@@ -1,0 +1,3 @@
+from mlproj.cli import main
+
+main()

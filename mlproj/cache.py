@@ -1,0 +1,23 @@
+"""The cache root, where clones, environments and crash logs live."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def cache_root() -> Path:
+    """`$MLPROJ_HOME`, else `$XDG_CACHE_HOME/mlproj`, else `~/.cache/mlproj`."""
+    explicit = os.environ.get("MLPROJ_HOME")
+    if explicit:
+        return Path(explicit).expanduser().resolve()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return (base / "mlproj").resolve()
+
+
+def cache_dir(*parts: str) -> Path:
+    """A sub-directory of the cache root, created on demand."""
+    path = cache_root().joinpath(*parts)
+    path.mkdir(parents=True, exist_ok=True)
+    return path

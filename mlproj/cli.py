@@ -1,0 +1,90 @@
+"""Command-line entry point: a thin click group that loads each command lazily.
+
+Each verb lives in `mlproj/commands/<verb>.py` as a click command (or group) named `command`.
+Loading them lazily keeps `mlproj --help` and `mlproj validate` free of heavy imports.
+"""
+
+from __future__ import annotations
+
+import datetime
+import importlib
+import sys
+import traceback
+from typing import Any
+
+import click
+
+from mlproj import __version__
+from mlproj.errors import MlprojError
+
+# verb -> (module, one-line help shown by `mlproj --help` without importing the module)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("mlproj.commands.run", "Run an entry point of a project and record the run."),
+    "validate": ("mlproj.commands.validate", "Check an MLproject file and report every problem."),
+    "describe": ("mlproj.commands.describe", "Show a project's environment and entry points."),
+    "runs": ("mlproj.commands.runs", "List, show, compare and follow recorded runs."),
+    "env": ("mlproj.commands.env", "List, create and remove cached environments."),
+    "lock": ("mlproj.commands.lock", "Write conda-lock.yml for a project's conda environment."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        module = importlib.import_module(entry[0])
+        command: click.Command = module.command
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mlproj")
+def cli() -> None:
+    """Package and run machine-learning projects described by an MLproject file."""
+
+
+def _write_crash_log(exc: BaseException) -> str | None:
+    try:
+        from mlproj.cache import cache_dir
+
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+        path = cache_dir("crash") / f"crash-{stamp}.log"
+        path.write_text("".join(traceback.format_exception(exc)))
+        return str(path)
+    except OSError:
+        return None
+
+
+def main(argv: list[str] | None = None) -> Any:
+    try:
+        return cli.main(args=argv, prog_name="mlproj", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("mlproj: interrupted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except MlprojError as exc:
+        click.echo(f"mlproj: error: {exc.one_line()}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("mlproj: interrupted", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(1)
+    except Exception as exc:  # the unexpected: one line here, the traceback in a crash log
+        where = _write_crash_log(exc)
+        detail = f"; details in {where}" if where else ""
+        click.echo(f"mlproj: internal error: {type(exc).__name__}: {exc}{detail}", err=True)
+        sys.exit(1)

@@ -1,0 +1,109 @@
+"""The small interface every environment manager meets (local, virtualenv/uv, conda, docker).
+
+A manager turns a project's declared environment into a `PreparedEnv`: a ready, cached
+environment that can launch the entry point's command. Activation is data (`EnvPatch`) or a
+container, never `source activate && ...`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from mlproj.spec.model import Project
+
+Stream = Literal["stdout", "stderr"]
+
+
+class LogSink(Protocol):
+    """Receives the child's output as it arrives (the runner tees it to the terminal and logs)."""
+
+    def write(self, stream: Stream, data: bytes) -> None: ...
+
+
+class Execution(Protocol):
+    """A started command: a local process group, or a container."""
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        """The exit code, or None if still running after `timeout` seconds."""
+        ...
+
+    def send_signal(self, sig: int) -> None:
+        """Deliver `sig` to every process of the run (process group / container)."""
+        ...
+
+    def kill(self) -> None:
+        """Forcefully stop every process of the run."""
+        ...
+
+    def close(self) -> None:
+        """Release what the execution holds (remove a container...). Idempotent."""
+        ...
+
+
+@dataclass(frozen=True)
+class LaunchRequest:
+    command: str  # shell text, run with `bash -c`
+    cwd: Path  # the project directory on the host
+    env: Mapping[str, str]  # the full child environment (tracking variables included)
+    sink: LogSink
+
+
+@dataclass(frozen=True)
+class EnvPatch:
+    """How to activate an environment for a child process, as data."""
+
+    set_vars: Mapping[str, str] = field(default_factory=dict)
+    path_prepend: tuple[str, ...] = ()
+    unset_vars: tuple[str, ...] = ()
+
+    def apply(self, base: Mapping[str, str]) -> dict[str, str]:
+        env = {k: v for k, v in base.items() if k not in self.unset_vars}
+        env.update(self.set_vars)
+        if self.path_prepend:
+            old = env.get("PATH", os.defpath)
+            env["PATH"] = os.pathsep.join([*self.path_prepend, old])
+        return env
+
+
+@dataclass(frozen=True)
+class EnvOptions:
+    """Everything from the command line that shapes how an environment is built or run."""
+
+    manager: str  # the selected manager name (see envs.select_manager)
+    frozen: bool = False  # refuse a stale conda-lock.yml instead of warning
+    conda_exe: str | None = None  # use this conda/mamba/micromamba instead of py-rattler
+    # docker
+    build_image: bool = True  # False = `--no-build`: run the base image, code mounted read-only
+    docker_args: tuple[tuple[str, str | None], ...] = ()  # -A name=value / -A flag
+    gpus: str | None = None
+    shm_size: str | None = None
+    network: str | None = None
+    keep_container: bool = False
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+class PreparedEnv(Protocol):
+    """A ready environment for one run."""
+
+    # run tags to record, e.g. {"mlflow.project.env": "conda", "mlproj.env.key": "..."}
+    tags: Mapping[str, str]
+    # files to save with the run: (local path, artifact directory), e.g. the installed lockfile
+    artifacts: Sequence[tuple[Path, str]]
+
+    def launch(self, request: LaunchRequest) -> Execution: ...
+
+
+class EnvManager(Protocol):
+    name: str
+
+    def plan(self, project: Project, options: EnvOptions) -> dict[str, Any]:
+        """What would be used, without building anything (for `run --dry-run`): JSON-able."""
+        ...
+
+    def prepare(self, project: Project, options: EnvOptions) -> PreparedEnv:
+        """Build or reuse the environment (cached, locked, published atomically)."""
+        ...

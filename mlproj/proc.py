@@ -1,0 +1,114 @@
+"""The only module that starts local processes: argv lists, process groups, output pumping."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import IO
+
+from mlproj.envs.base import LaunchRequest, LogSink, Stream
+from mlproj.errors import RunError
+
+_CHUNK = 64 * 1024
+
+
+def _pump(pipe: IO[bytes], stream: Stream, sink: LogSink) -> None:
+    with pipe:
+        while True:
+            data = pipe.read1(_CHUNK) if hasattr(pipe, "read1") else pipe.read(_CHUNK)
+            if not data:
+                return
+            sink.write(stream, data)
+
+
+class GroupProcess:
+    """A child started as the leader of its own process group, its output pumped to a sink."""
+
+    def __init__(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str], sink: LogSink):
+        try:
+            self._popen = subprocess.Popen(
+                list(argv),
+                cwd=cwd,
+                env=dict(env),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,  # own group: we forward signals, the tty does not
+                close_fds=True,
+            )
+        except FileNotFoundError as exc:
+            raise RunError(f"cannot start {argv[0]!r}: command not found") from exc
+        except OSError as exc:
+            raise RunError(f"cannot start {argv[0]!r}: {exc.strerror}") from exc
+        self.pid = self._popen.pid
+        assert self._popen.stdout is not None and self._popen.stderr is not None
+        self._pumps = [
+            threading.Thread(target=_pump, args=(self._popen.stdout, "stdout", sink), daemon=True),
+            threading.Thread(target=_pump, args=(self._popen.stderr, "stderr", sink), daemon=True),
+        ]
+        for pump in self._pumps:
+            pump.start()
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        try:
+            code = self._popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        # Output may still be in flight; a grandchild holding the pipes must not hang us.
+        for pump in self._pumps:
+            pump.join(timeout=2.0)
+        return code
+
+    def send_signal(self, sig: int) -> None:
+        try:
+            os.killpg(self.pid, sig)
+        except ProcessLookupError:
+            pass
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def group_alive(self) -> bool:
+        try:
+            os.killpg(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+    def close(self) -> None:
+        if self._popen.poll() is None:
+            self.kill()
+            self._popen.wait()
+
+
+def launch_shell(request: LaunchRequest) -> GroupProcess:
+    """Run `request.command` with `bash -c` in a new process group."""
+    bash = shutil.which("bash", path=request.env.get("PATH")) or shutil.which("bash") or "bash"
+    env = dict(request.env)
+    env.setdefault("PYTHONUNBUFFERED", "1")  # the child writes to a pipe; keep the tee live
+    return GroupProcess([bash, "-c", request.command], request.cwd, env, request.sink)
+
+
+def run_quiet(
+    argv: Sequence[str], *, cwd: Path | None = None, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a helper tool to completion, capturing its output (for env builds, git, ...)."""
+    try:
+        return subprocess.run(
+            list(argv),
+            cwd=cwd,
+            env=None if env is None else dict(env),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except FileNotFoundError as exc:
+        raise RunError(f"cannot start {argv[0]!r}: command not found") from exc

@@ -1,0 +1,24 @@
+"""What fetching a project yields."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class GitInfo:
+    commit: str  # full 40-hex sha of HEAD
+    repo_url: str | None = None  # first remote (or the URL cloned), credentials stripped
+    branch: str | None = None  # set when the user asked for a branch
+    tag: str | None = None  # set when the user asked for a tag
+    dirty: bool = False
+    diff: str | None = None  # `git diff HEAD` of a dirty local work tree
+
+
+@dataclass(frozen=True)
+class FetchedProject:
+    directory: Path  # absolute: the project dir (subdirectory applied), the command's cwd
+    source_name: str  # value of the `mlflow.source.name` tag
+    git: GitInfo | None = None
+    version: str | None = None  # what the user asked for with -v/--version

@@ -1,0 +1,92 @@
+"""Typed, frozen views of a project. Nothing downstream of `spec/` sees a raw YAML dict."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+EnvKind = Literal["conda", "python", "docker", "local"]
+
+# Canonical parameter types; aliases (str, integer, boolean, double, number) map onto these.
+ParamKind = Literal["string", "float", "int", "bool", "path", "uri"]
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    type: str  # as written in the MLproject (e.g. "integer"); see `kind` for the canonical one
+    kind: ParamKind  # canonical type; unknown types are treated as "string"
+    default: object = None  # the YAML value as loaded; None means "required" (MLflow's rule)
+
+    @property
+    def required(self) -> bool:
+        return self.default is None
+
+
+@dataclass(frozen=True)
+class EntryPoint:
+    name: str
+    command: str  # a str.format template over the declared parameter names
+    parameters: tuple[Parameter, ...] = ()  # in declaration order
+    implicit: bool = False  # True for `-e script.py` / `-e run.sh` without a declaration
+
+    def parameter(self, name: str) -> Parameter | None:
+        return next((p for p in self.parameters if p.name == name), None)
+
+
+@dataclass(frozen=True)
+class DockerEnv:
+    image: str
+    volumes: tuple[str, ...] = ()
+    # (name, value): value None means "copy NAME from the host environment"
+    environment: tuple[tuple[str, str | None], ...] = ()
+    gpus: str | None = None  # mlproj extension: "all" or a count, like `docker run --gpus`
+
+
+@dataclass(frozen=True)
+class EnvDecl:
+    """The environment a project declares (or that its files imply)."""
+
+    kind: EnvKind
+    file: Path | None = None  # absolute path of python_env.yaml / conda.yml, when there is one
+    docker: DockerEnv | None = None
+
+
+@dataclass(frozen=True)
+class Project:
+    directory: Path  # absolute; the command's working directory
+    name: str | None
+    env: EnvDecl
+    entry_points: Mapping[str, EntryPoint] = field(default_factory=dict)
+    spec_file: Path | None = None  # the MLproject file, if the project has one
+
+
+@dataclass(frozen=True)
+class PythonEnv:
+    """python_env.yaml."""
+
+    python: str | None = None  # a version request such as "3.11" or "3.11.7"; None = any
+    build_dependencies: tuple[str, ...] = ()
+    dependencies: tuple[str, ...] = ()  # pip requirement lines, "-r file" allowed
+
+
+@dataclass(frozen=True)
+class CondaEnv:
+    """conda.yml / conda.yaml / environment.yml."""
+
+    name: str | None = None
+    channels: tuple[str, ...] = ()
+    dependencies: tuple[str, ...] = ()  # conda match specs, e.g. "python=3.11", "numpy>=1.26"
+    pip: tuple[str, ...] = ()  # the `- pip: [...]` sub-list
+
+
+@dataclass(frozen=True)
+class ResolvedCommand:
+    """An entry point with its parameters checked and rendered."""
+
+    entry_point: str
+    command: str  # the shell text to run with `bash -c`
+    # values as the user gave them (or the defaults, str()-ed); this is what gets logged
+    params: Mapping[str, str] = field(default_factory=dict)

@@ -1,0 +1,82 @@
+"""What the runner needs from a tracking store. Implementations: file.py, rest.py, mlflow_db.py."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol
+
+RunStatus = Literal["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"]
+TERMINAL_STATUSES: frozenset[str] = frozenset({"FINISHED", "FAILED", "KILLED"})
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str
+    value: float
+    timestamp: int  # ms since the epoch
+    step: int
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    run_id: str
+    experiment_id: str
+    run_name: str
+    status: str  # one of RunStatus
+    start_time: int | None  # ms
+    end_time: int | None  # ms
+    artifact_uri: str
+    user_id: str = ""
+
+
+@dataclass(frozen=True)
+class Run:
+    info: RunInfo
+    params: Mapping[str, str] = field(default_factory=dict)
+    tags: Mapping[str, str] = field(default_factory=dict)
+    metrics: Mapping[str, float] = field(default_factory=dict)  # latest value of each metric
+
+
+class Store(Protocol):
+    """A tracking store, addressed by `uri` (absolute)."""
+
+    uri: str
+
+    def resolve_experiment(self, name: str | None, experiment_id: str | None) -> str:
+        """Return the experiment id: by id (must exist), by name (created if missing), else "0"."""
+        ...
+
+    def create_run(
+        self,
+        experiment_id: str,
+        *,
+        user_id: str,
+        start_time: int,
+        tags: Mapping[str, str],
+        run_name: str | None,
+    ) -> RunInfo:
+        """Create a RUNNING run. A generated `adjective-animal-NNN` name when run_name is None."""
+        ...
+
+    def log_params(self, run_id: str, params: Mapping[str, str]) -> None: ...
+
+    def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None: ...
+
+    def log_artifact(self, run_id: str, local_path: Path, artifact_path: str = "") -> None:
+        """Copy a file into the run's artifacts, under `artifact_path` (a relative dir)."""
+        ...
+
+    def get_run(self, run_id: str) -> Run: ...
+
+    def set_terminated(self, run_id: str, status: str, end_time: int) -> None: ...
+
+    def search_runs(self, experiment_ids: Sequence[str]) -> list[Run]: ...
+
+    def metric_history(self, run_id: str, key: str) -> list[Metric]: ...
+
+    def child_env(self) -> dict[str, str]:
+        """Variables a child process needs to log into this store (absolute MLFLOW_TRACKING_URI,
+        MLFLOW_ALLOW_FILE_STORE=true for the file store, credentials for REST)."""
+        ...
