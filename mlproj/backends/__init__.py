@@ -1,0 +1,1 @@
+"""Where a run executes: local processes now, cluster engines later."""

@@ -1,0 +1,1 @@
+"""Click commands, one module per verb (loaded lazily by mlproj.cli)."""

@@ -1,0 +1,152 @@
+"""`mlproj run`: options -> RunRequest -> runner."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from mlproj.envs import MANAGERS
+from mlproj.envs.base import EnvOptions
+
+
+def parse_pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
+    """`-P name=value` pairs, split at the first `=`; repeats and missing `=` are usage errors."""
+    result: dict[str, str] = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise click.UsageError(f"Invalid format for {option} parameter: {item!r}. "
+                                   f"Use {option} name=value.")
+        if name in result:
+            raise click.UsageError(f"Repeated parameter: {name!r}")
+        result[name] = value
+    return result
+
+
+def parse_docker_args(values: tuple[str, ...]) -> tuple[tuple[str, str | None], ...]:
+    pairs: list[tuple[str, str | None]] = []
+    for item in values:
+        name, sep, value = item.partition("=")
+        pairs.append((name, value if sep else None))
+    return tuple(pairs)
+
+
+@click.command()
+@click.argument("uri")
+@click.option("-e", "--entry-point", default="main", show_default=True,
+              help="Entry point name, or a .py / .sh file of the project.")
+@click.option("-v", "--version", "version", help="Git commit (full or short), branch or tag.")
+@click.option("-P", "--param-list", "params", multiple=True, metavar="NAME=VALUE",
+              help="A parameter; repeatable. Undeclared ones are passed as --NAME VALUE.")
+@click.option("-A", "--docker-args", "docker_args", multiple=True, metavar="NAME[=VALUE]",
+              help="Extra `docker run` option for docker projects; repeatable.")
+@click.option("--env-manager", type=click.Choice(sorted(MANAGERS)),
+              help="Environment manager; by default the project's env file decides.")
+@click.option("--experiment-name", envvar="MLFLOW_EXPERIMENT_NAME",
+              help="Experiment to record into (created if missing).")
+@click.option("--experiment-id", envvar="MLFLOW_EXPERIMENT_ID", help="Experiment id.")
+@click.option("--tracking-uri", help="Tracking store (default: $MLFLOW_TRACKING_URI, ./mlruns).")
+@click.option("--run-name", help="Name of the run (default: a generated one).")
+@click.option("--grace", type=float, default=10.0, show_default=True,
+              help="Seconds between forwarding a signal and killing the run's processes.")
+@click.option("--detach", is_flag=True, help="Run in the background; print the run id.")
+@click.option("--dry-run", is_flag=True, help="Show what would run; build and record nothing.")
+@click.option("--json", "as_json", is_flag=True, help="With --dry-run or --detach: JSON output.")
+@click.option("--frozen", is_flag=True, help="Refuse a stale conda-lock.yml instead of warning.")
+@click.option("--conda-exe", envvar="MLPROJ_CONDA_EXE",
+              help="Use this conda/mamba/micromamba instead of the built-in solver.")
+@click.option("--no-build", is_flag=True,
+              help="Docker: run the base image with the project mounted read-only.")
+@click.option("--build-image", is_flag=True, hidden=True, help="MLflow compatibility; default.")
+@click.option("--gpus", help="Docker: GPUs for the container (all or a count).")
+@click.option("--shm-size", help="Docker: size of /dev/shm, e.g. 2g.")
+@click.option("--network", help="Docker: container network (e.g. none, host).")
+@click.option("--keep-container", is_flag=True, help="Docker: keep the container afterwards.")
+@click.option("--storage-dir", envvar="MLFLOW_TMP_DIR", hidden=True,
+              help="MLflow compatibility; unused.")
+def command(
+    uri: str,
+    entry_point: str,
+    version: str | None,
+    params: tuple[str, ...],
+    docker_args: tuple[str, ...],
+    env_manager: str | None,
+    experiment_name: str | None,
+    experiment_id: str | None,
+    tracking_uri: str | None,
+    run_name: str | None,
+    grace: float,
+    detach: bool,
+    dry_run: bool,
+    as_json: bool,
+    frozen: bool,
+    conda_exe: str | None,
+    no_build: bool,
+    build_image: bool,
+    gpus: str | None,
+    shm_size: str | None,
+    network: str | None,
+    keep_container: bool,
+    storage_dir: str | None,
+) -> None:
+    """Run an entry point of the project at URI (a directory or a git URL, `#subdir` allowed)."""
+    from mlproj import runner
+
+    if experiment_name and experiment_id:
+        raise click.UsageError("Specify only one of 'experiment-name' or 'experiment-id' options.")
+    options = EnvOptions(
+        manager="",
+        frozen=frozen,
+        conda_exe=conda_exe,
+        build_image=not no_build,
+        docker_args=parse_docker_args(docker_args),
+        gpus=gpus,
+        shm_size=shm_size,
+        network=network,
+        keep_container=keep_container,
+    )
+    request = runner.RunRequest(
+        uri=uri,
+        cwd=Path(os.getcwd()),
+        entry_point=entry_point,
+        version=version,
+        params=parse_pairs(params, "-P"),
+        env_manager=env_manager,
+        env_options=options,
+        tracking_uri=tracking_uri,
+        experiment_name=experiment_name,
+        experiment_id=experiment_id,
+        run_name=run_name,
+        grace=grace,
+        detach=detach,
+        argv=("mlproj", *sys.argv[1:]),
+    )
+    if dry_run:
+        _print_plan(runner.dry_run(request), as_json)
+        return
+    result = runner.run(request)
+    if detach:
+        out = {"run_id": result.run_id} if as_json else None
+        click.echo(json.dumps(out) if out else result.run_id)
+        return
+    click.echo(f"mlproj: run {result.run_id} {result.status}", err=True)
+    sys.exit(result.exit_code)
+
+
+def _print_plan(plan: dict[str, object], as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(plan, indent=2, default=str))
+        return
+    click.echo(f"command:     {plan['command']}")
+    click.echo(f"entry point: {plan['entry_point']}")
+    click.echo(f"project dir: {plan['project_dir']}")
+    params = plan["parameters"]
+    assert isinstance(params, dict)
+    for name, value in params.items():
+        click.echo(f"  -P {name}={value}")
+    click.echo(f"environment: {json.dumps(plan['env'], default=str)}")
+    click.echo(f"tracking:    {plan['tracking_uri']}")

@@ -1,0 +1,47 @@
+"""The tags recorded on a run: MLflow's own set, plus mlproj's under `mlproj.*`."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import shlex
+import socket
+from collections.abc import Sequence
+
+from mlproj import __version__
+from mlproj.sources.base import FetchedProject
+
+
+def current_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return os.environ.get("USER", "unknown")
+
+
+def creation_tags(
+    fetched: FetchedProject, entry_point: str, argv: Sequence[str], backend: str = "local"
+) -> dict[str, str]:
+    tags = {
+        "mlflow.user": current_user(),
+        "mlflow.source.name": fetched.source_name,
+        "mlflow.source.type": "PROJECT",
+        "mlflow.project.entryPoint": entry_point,
+        "mlflow.project.backend": backend,
+        "mlproj.version": __version__,
+        "mlproj.host": socket.gethostname(),
+        "mlproj.command": shlex.join(argv),
+    }
+    git = fetched.git
+    if git is not None:
+        tags["mlflow.source.git.commit"] = git.commit
+        tags["mlproj.git.dirty"] = "true" if git.dirty else "false"
+        if git.repo_url:
+            tags["mlflow.source.git.repoURL"] = git.repo_url
+        if git.branch:
+            tags["mlflow.source.git.branch"] = git.branch
+        if git.tag:
+            tags["mlproj.git.tag"] = git.tag
+    if fetched.version:
+        tags["mlproj.source.version"] = fetched.version
+    return tags
