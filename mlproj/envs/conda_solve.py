@@ -1,0 +1,182 @@
+"""Solve and install conda packages with py-rattler (no conda needed).
+
+rattler's calls are async; each public function here runs one of them to completion. Errors come
+back as EnvError with the solver's own words (it names the package it could not satisfy).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from mlproj.cache import cache_dir
+from mlproj.envs.conda_progress import BuildReporter
+from mlproj.errors import EnvError
+
+if TYPE_CHECKING:
+    from rattler import RepoDataRecord
+
+VirtualMode = Literal["detect", "lock"]  # this machine's, or conda-lock's fixed set per platform
+_ERROR_CHARS = 400
+
+
+def rattler_version() -> str:
+    import rattler
+
+    return str(rattler.__version__)
+
+
+def current_platform() -> str:
+    from rattler.platform import Subdir
+
+    return str(Subdir.current())
+
+
+def package_cache() -> Path:
+    return cache_dir("conda", "pkgs")
+
+
+def solve(
+    channels: Sequence[str],
+    specs: Sequence[str],
+    platform: str,
+    *,
+    virtual: VirtualMode,
+    reporter: BuildReporter,
+    what: str,
+) -> list[RepoDataRecord]:
+    """The records of a solved environment for `platform` (highest versions first)."""
+    import rattler
+
+    reporter.detail(f"solve for {platform} from {list(channels)}: {list(specs)}")
+    gateway = rattler.Gateway(cache_dir=cache_dir("conda", "repodata"))
+    subdirs: list[Any] = [platform, "noarch"]  # rattler checks the names itself
+    packages = _virtual_packages(platform, virtual)
+    reporter.detail(f"virtual packages: {[str(p) for p in packages]}")
+    try:
+        records = asyncio.run(rattler.solve(
+            list(channels), list(specs), gateway=gateway, platforms=subdirs,
+            virtual_packages=packages,
+        ))
+    except Exception as exc:  # rattler's SolverError, FetchRepoDataError, InvalidMatchSpecError...
+        raise _solve_error(exc, what, reporter) from None
+    for record in records:
+        reporter.detail(f"  {record.name.normalized} {record.version} {record.build} {record.url}")
+    return records
+
+
+def install(records: Sequence[RepoDataRecord], prefix: Path, reporter: BuildReporter) -> None:
+    """Download (into the shared package cache) and link `records` into `prefix`."""
+    import rattler
+
+    try:
+        asyncio.run(rattler.install(
+            list(records), prefix, cache_dir=package_cache(), installed_packages=[],
+            show_progress=False, reporter=_LogReporter(reporter), execute_link_scripts=False,
+        ))
+    except Exception as exc:  # rattler's InstallerError, TransactionError, LinkError...
+        reporter.detail(f"install failed: {type(exc).__name__}: {exc}")
+        raise EnvError(f"cannot install the conda packages: {_short(exc)}",
+                       f"full log: {reporter.log}") from None
+
+
+def installed_explicit(prefix: Path) -> str:
+    """The `@EXPLICIT` list (url#sha256 per package) of what `conda-meta/` says is installed."""
+    from rattler import PrefixRecord
+
+    lines = ["# platform: " + current_platform(), "@EXPLICIT"]
+    entries = []
+    for meta in sorted((prefix / "conda-meta").glob("*.json")):
+        record = PrefixRecord.from_path(meta)
+        digest = record.sha256.hex() if record.sha256 else _file_sha256(record)
+        entries.append(f"{record.url}#{digest}" if digest else record.url)
+    return "\n".join([*lines, *sorted(entries)]) + "\n"
+
+
+def _file_sha256(record: Any) -> str | None:
+    path = Path(str(record.package_tarball_full_path or ""))
+    if not path.is_file():
+        return None
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _virtual_packages(platform: str, mode: VirtualMode) -> list[Any]:
+    import rattler
+
+    if mode == "detect" and platform == current_platform():
+        try:
+            overrides = rattler.VirtualPackageOverrides.from_env()  # CONDA_OVERRIDE_* honoured
+            return [p.into_generic() for p in rattler.VirtualPackage.detect(overrides)]
+        except Exception:  # detection is best effort; solving without them still works
+            return []
+    return lock_virtual_packages(platform)
+
+
+def lock_virtual_packages(platform: str) -> list[Any]:
+    """conda-lock's default virtual packages for `platform`, so locks match its own."""
+    import yaml
+    from conda_lock.virtual_package import DEFAULT_VIRTUAL_PACKAGES_YAML_PATH
+    from rattler import BuildString, GenericVirtualPackage, PackageName, Version
+
+    data = yaml.safe_load(Path(DEFAULT_VIRTUAL_PACKAGES_YAML_PATH).read_text(encoding="utf-8"))
+    packages = data.get("subdirs", {}).get(platform, {}).get("packages", {})
+    result = []
+    for name, value in packages.items():
+        version, _, build = str(value).partition(" ")
+        result.append(GenericVirtualPackage(PackageName(name), Version(version),
+                                            BuildString(build or "0")))
+    return result
+
+
+class _LogReporter:
+    """rattler's installer callbacks, as lines in the build log."""
+
+    def __init__(self, reporter: BuildReporter) -> None:
+        self._reporter = reporter
+        self._names: dict[int, str] = {}
+
+    def on_transaction_start(self, total_operations: int) -> None:
+        self._reporter.detail(f"transaction: {total_operations} operations")
+
+    def on_populate_cache_start(self, operation: int, package_name: str) -> int:
+        self._names[operation] = package_name
+        return operation
+
+    def on_download_start(self, cache_entry: int) -> int:
+        self._reporter.detail(f"download {self._names.get(cache_entry, cache_entry)}")
+        return cache_entry
+
+    def on_link_start(self, operation: int, package_name: str) -> int:
+        self._reporter.detail(f"link {package_name}")
+        return operation
+
+    def on_transaction_complete(self) -> None:
+        self._reporter.detail("transaction complete")
+
+    def __getattr__(self, name: str) -> Any:
+        # every other callback of rattler's InstallerReporter protocol: accepted, not logged
+        if name.startswith("on_"):
+            return lambda *args: 0
+        raise AttributeError(name)
+
+
+def _solve_error(exc: BaseException, what: str, reporter: BuildReporter) -> EnvError:
+    reporter.detail(f"solve failed: {type(exc).__name__}: {exc}")
+    kind = type(exc).__name__
+    if kind == "SolverError":
+        return EnvError(f"cannot solve {what}: {_short(exc)}",
+                        f"check the package names and versions; full log: {reporter.log}")
+    if kind in ("FetchRepoDataError", "GatewayError"):
+        return EnvError(f"cannot read a conda channel of {what}: {_short(exc)}",
+                        f"check `channels:` and MLPROJ_CHANNEL_ALIAS; full log: {reporter.log}")
+    return EnvError(f"cannot solve {what}: {kind}: {_short(exc)}", f"full log: {reporter.log}")
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).replace("Cannot solve the request because of: ", "")
+    lines = [line.strip(" .") for line in text.splitlines() if line.strip(" .")]
+    joined = "; ".join(lines)
+    return joined if len(joined) <= _ERROR_CHARS else joined[: _ERROR_CHARS - 3] + "..."

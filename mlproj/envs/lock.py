@@ -1,0 +1,243 @@
+"""conda-lock.yml files: write them from rattler solves, tell fresh from stale, read them back.
+
+The file format and the freshness rule are conda-lock's own (its lockfile models, its content
+hash of conda.yml per platform), so a lock written here is read by `conda-lock install`, and a
+lock written by conda-lock is installed here. Solving is rattler's; conda-lock never runs conda.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from mlproj.cache import cache_dir
+from mlproj.envs import conda_pip, conda_solve
+from mlproj.envs.conda_channels import resolve_channels
+from mlproj.envs.conda_pip import PipPin
+from mlproj.envs.conda_progress import BuildReporter
+from mlproj.errors import EnvError
+
+if TYPE_CHECKING:
+    from rattler import RepoDataRecord
+
+LOCKFILE_NAME = "conda-lock.yml"
+LockState = Literal["absent", "fresh", "stale"]
+_NAME = re.compile(r"^([A-Za-z0-9_.\-]+)\s*(.*)$")
+
+
+@dataclass(frozen=True)
+class LockStatus:
+    path: Path
+    state: LockState
+    reason: str = ""  # why it is stale
+
+    @property
+    def used(self) -> bool:
+        return self.state == "fresh"
+
+
+@dataclass(frozen=True)
+class PlatformLock:
+    platform: str
+    conda: tuple[Any, ...]  # rattler RepoDataRecords
+    pip: tuple[PipPin, ...] = ()
+
+
+@dataclass(frozen=True)
+class LockResult:
+    path: Path
+    platforms: tuple[PlatformLock, ...]
+
+
+def lockfile_for(conda_file: Path) -> Path:
+    return conda_file.parent / LOCKFILE_NAME
+
+
+def lock_status(conda_file: Path, platform: str) -> LockStatus:
+    """Whether conda-lock.yml beside `conda_file` matches it for `platform` (conda-lock's rule)."""
+    path = lockfile_for(conda_file)
+    if not path.is_file():
+        return LockStatus(path, "absent")
+    meta = _parse(path).metadata
+    if platform not in meta.platforms or platform not in meta.content_hash:
+        return LockStatus(path, "stale", f"it does not cover platform {platform}")
+    if meta.content_hash[platform] not in _accepted_hashes(conda_file, platform):
+        return LockStatus(path, "stale", f"{conda_file.name} changed since it was locked")
+    return LockStatus(path, "fresh")
+
+
+def locked_conda_records(lockfile: Path, platform: str) -> list[RepoDataRecord]:
+    """The lock's conda packages for `platform`, as records rattler installs without solving."""
+    import rattler
+
+    try:
+        env = rattler.LockFile.from_path(lockfile).default_environment()
+    except Exception as exc:  # rattler's ParseCondaLockError
+        raise EnvError(f"{lockfile}: cannot read it: {exc}", "run `mlproj lock` to rewrite it"
+                       ) from None
+    owned = next((p for p in env.platforms() if p.name == platform), None) if env else None
+    if env is None or owned is None:
+        raise EnvError(f"{lockfile} has no packages for {platform}", "run `mlproj lock`")
+    return list(env.conda_repodata_records_for_platform(owned) or [])
+
+
+def locked_pip_pins(lockfile: Path, platform: str) -> list[PipPin]:
+    lock = _parse(lockfile)
+    return [
+        PipPin(dep.name, dep.version, dep.url, dep.hash.sha256)
+        for dep in lock.package
+        if dep.manager == "pip" and dep.platform == platform
+    ]
+
+
+def locked_explicit(lockfile: Path, platform: str) -> str:
+    """The lock's conda packages for `platform` as an `@EXPLICIT` list (url#md5, conda's form)."""
+    lines = [f"# platform: {platform}", "@EXPLICIT"]
+    for dep in _parse(lockfile).package:
+        if dep.manager == "conda" and dep.platform == platform:
+            lines.append(f"{dep.url}#{dep.hash.md5}")
+    return "\n".join(lines) + "\n"
+
+
+def lock_conda_file(conda_file: Path, platforms: Sequence[str],
+                    reporter: BuildReporter) -> LockResult:
+    """Solve `conda_file` for each platform with rattler and write conda-lock.yml beside it."""
+    from mlproj.spec import load_conda_env
+
+    env = load_conda_env(conda_file)
+    channels = resolve_channels(env.channels, conda_file.parent)
+    solved = []
+    for platform in platforms:
+        reporter.step(f"solving for {platform}")
+        records = conda_solve.solve(channels, env.dependencies, platform, virtual="lock",
+                                    reporter=reporter, what=conda_file.name)
+        pins: list[PipPin] = []
+        if env.pip:
+            reporter.step(f"resolving pip packages for {platform}")
+            pins = conda_pip.pip_compile(env.pip, cwd=conda_file.parent,
+                                         python_version=_python_version(records, conda_file),
+                                         platform=platform, reporter=reporter)
+        solved.append(PlatformLock(platform, tuple(records), tuple(pins)))
+    path = write_lockfile(conda_file, solved)
+    return LockResult(path, tuple(solved))
+
+
+def write_lockfile(conda_file: Path, solved: Sequence[PlatformLock]) -> Path:
+    from conda_lock.lockfile import write_conda_lock_file
+    from conda_lock.lockfile.v2prelim.models import Lockfile, LockMeta
+
+    platforms = [lock.platform for lock in solved]
+    spec = _lock_spec(conda_file, platforms)
+    meta = LockMeta(
+        content_hash=_content_hashes(spec),
+        channels=list(spec.channels),
+        platforms=platforms,
+        sources=[conda_file.name],
+    )
+    packages = [dep for lock in solved for dep in _locked_dependencies(lock)]
+    path = lockfile_for(conda_file)
+    with tempfile.TemporaryDirectory(prefix="mlproj-lock-") as scratch:
+        draft = Path(scratch) / path.name  # the file names itself in its help text
+        # no time stamp or git metadata: the same solve writes the same bytes
+        write_conda_lock_file(Lockfile(package=packages, metadata=meta), draft,
+                              metadata_choices=set())
+        text = draft.read_bytes()
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(text)
+    tmp.replace(path)
+    return path
+
+
+def _locked_dependencies(lock: PlatformLock) -> list[Any]:
+    from conda_lock.lockfile.v2prelim.models import HashModel, LockedDependency
+
+    deps = []
+    for record in lock.conda:
+        md5, sha256 = record.md5, record.sha256
+        if md5 is None:
+            raise EnvError(f"cannot lock {record.name.normalized}: its channel gives no md5",
+                           "conda-lock files need an md5 for every conda package")
+        deps.append(LockedDependency(
+            name=record.name.normalized, version=str(record.version), manager="conda",
+            platform=lock.platform, dependencies=_dependency_map(record.depends),
+            url=record.url, hash=HashModel(md5=md5.hex(), sha256=sha256.hex() if sha256 else None),
+            build=str(record.build), categories={"main"},
+        ))
+    for pin in lock.pip:
+        deps.append(LockedDependency(
+            name=pin.name, version=pin.version, manager="pip", platform=lock.platform,
+            dependencies={}, url=pin.url, hash=HashModel(sha256=pin.sha256), categories={"main"},
+        ))
+    return deps
+
+
+def _dependency_map(depends: Sequence[str]) -> dict[str, str]:
+    result: dict[str, str] = {}
+    for spec in depends:
+        match = _NAME.match(spec.strip())
+        if match:
+            result[match.group(1)] = match.group(2).strip() or "*"
+    return result
+
+
+def _python_version(records: Sequence[Any], conda_file: Path) -> str:
+    for record in records:
+        if record.name.normalized == "python":
+            return str(record.version)
+    raise EnvError(f"{conda_file}: a pip: section needs python among the conda dependencies",
+                   "add `- python=3.11` (or your version) to dependencies")
+
+
+def _parse(path: Path) -> Any:
+    from conda_lock.lockfile import parse_conda_lock_file
+
+    try:
+        return parse_conda_lock_file(path)
+    except Exception as exc:  # YAML, pydantic validation, unknown version
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise EnvError(f"{path}: not a valid conda-lock file: {first}",
+                       "run `mlproj lock` to rewrite it") from None
+
+
+def _lock_spec(conda_file: Path, platforms: Sequence[str]) -> Any:
+    from conda_lock.src_parser import make_lock_spec
+
+    try:
+        return make_lock_spec(src_files=[conda_file], platform_overrides=list(platforms),
+                              mapping_url=_empty_mapping())
+    except Exception as exc:  # conda-lock's own parser of conda.yml
+        raise EnvError(f"{conda_file}: conda-lock cannot read it: {exc}") from None
+
+
+def _content_hashes(spec: Any) -> dict[str, str]:
+    from conda_lock.content_hash import compute_content_hashes
+    from conda_lock.virtual_package import default_virtual_package_repodata
+
+    with default_virtual_package_repodata() as repo:
+        hashes: Mapping[str, str] = compute_content_hashes(spec, repo)
+    return dict(hashes)
+
+
+def _accepted_hashes(conda_file: Path, platform: str) -> set[str]:
+    from conda_lock.content_hash import backwards_compatible_content_hashes
+    from conda_lock.virtual_package import default_virtual_package_repodata
+
+    spec = _lock_spec(conda_file, [platform])
+    with default_virtual_package_repodata() as repo:
+        accepted: set[str] = backwards_compatible_content_hashes(spec, repo, platform)
+    return accepted
+
+
+def _empty_mapping() -> str:
+    """A local, empty pypi->conda name mapping: conda-lock would download one otherwise."""
+    path = cache_dir("conda") / "pypi-mapping-empty.json"
+    if not path.is_file():
+        with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False) as tmp:
+            tmp.write("{}\n")
+        Path(tmp.name).replace(path)
+    return str(path)
