@@ -167,6 +167,7 @@ def _build_and_rename(
 ) -> None:
     tmp = Path(tempfile.mkdtemp(prefix=f"{_TMP}{key}-", dir=envs_root()))
     try:
+        os.chmod(tmp, 0o755)  # mkdtemp makes it private; a published env is readable like mkdir's
         build(tmp)
         _check_health(key, tmp, health)
         _write_marker(tmp, manager, key, meta)
