@@ -1,0 +1,112 @@
+"""What `mlproj env` does: build a project's env ahead of time, and show the cache."""
+
+from __future__ import annotations
+
+import datetime
+import re
+from pathlib import Path
+from typing import Any
+
+from mlproj.envs.cache import CachedEnv
+from mlproj.errors import UsageError
+from mlproj.spec.model import EnvDecl, EnvKind, Project
+
+_AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
+_DEFAULT_FILES: tuple[tuple[str, EnvKind], ...] = (
+    ("python_env.yaml", "python"), ("conda.yaml", "conda"), ("conda.yml", "conda"))
+_UNIT = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 7 * 86400.0}
+
+
+def parse_age(text: str) -> float:
+    """`90s`, `15m`, `12h`, `30d`, `2w` (a bare number is seconds) -> seconds."""
+    match = _AGE.match(text)
+    if match is None:
+        raise UsageError(f"--older-than {text!r} is not a duration",
+                         "write a number with s, m, h, d or w, e.g. 30d")
+    return float(match.group(1)) * _UNIT[match.group(2)]
+
+
+def load_project(path: Path) -> Project:
+    """The project at `path`, read by the spec package."""
+    from mlproj import spec
+
+    loader = getattr(spec, "load_project", None)
+    if loader is None:  # older spec package: find the env file the way MLflow does
+        return _guess_project(path)
+    project: Project = loader(path)
+    return project
+
+
+def _guess_project(path: Path) -> Project:
+    directory = path.resolve()
+    for name, kind in _DEFAULT_FILES:
+        if (directory / name).is_file():
+            return Project(directory, None, EnvDecl(kind, directory / name))
+    return Project(directory, None, EnvDecl("python"))
+
+
+def create(path: Path, requested: str | None) -> dict[str, Any]:
+    """Build (or reuse) the env a run of the project at `path` would use; what was built."""
+    from mlproj.envs import get_manager, select_manager
+    from mlproj.envs.base import EnvOptions
+
+    project = load_project(path)
+    name = select_manager(project, requested)
+    manager = get_manager(name)
+    options = EnvOptions(manager=name)
+    prepared = manager.prepare(project, options)
+    result: dict[str, Any] = {"manager": name, "project": str(project.directory)}
+    result.update({k.rsplit(".", 1)[-1]: v for k, v in prepared.tags.items()
+                   if k.startswith("mlproj.env.") and k != "mlproj.env.manager"})
+    key = prepared.tags.get("mlproj.env.key")
+    if key:
+        from mlproj.envs.cache import env_path
+
+        result["path"] = str(env_path(key))
+    return result
+
+
+def env_record(env: CachedEnv) -> dict[str, Any]:
+    """JSON form of one cached env (`mlproj env list --json`)."""
+    return {
+        "key": env.key,
+        "manager": env.manager,
+        "path": str(env.path),
+        "size_bytes": env.size_bytes,
+        "created": _iso(env.created),
+        "last_used": _iso(env.last_used),
+        "meta": dict(env.meta),
+    }
+
+
+def table(envs: list[CachedEnv]) -> list[str]:
+    """Rows for `mlproj env list`: key, manager, size, last used, path."""
+    rows = [("KEY", "MANAGER", "SIZE", "LAST USED", "PATH")]
+    for env in sorted(envs, key=lambda e: e.last_used, reverse=True):
+        rows.append((env.key[:12], env.manager, human_size(env.size_bytes),
+                     _ago(env.last_used), str(env.path)))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    return ["  ".join([*(cell.ljust(w) for cell, w in zip(row[:4], widths, strict=True)), row[4]])
+            for row in rows]
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"
+
+
+def _iso(stamp: float) -> str:
+    return datetime.datetime.fromtimestamp(stamp, datetime.timezone.utc).isoformat(
+        timespec="seconds")
+
+
+def _ago(stamp: float) -> str:
+    seconds = max(0.0, datetime.datetime.now().timestamp() - stamp)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit} ago"
+    return "just now"
