@@ -32,6 +32,14 @@ class RunInfo:
 
 
 @dataclass(frozen=True)
+class Experiment:
+    experiment_id: str
+    name: str
+    artifact_location: str
+    lifecycle_stage: str = "active"
+
+
+@dataclass(frozen=True)
 class Run:
     info: RunInfo
     params: Mapping[str, str] = field(default_factory=dict)
@@ -79,4 +87,24 @@ class Store(Protocol):
     def child_env(self) -> dict[str, str]:
         """Variables a child process needs to log into this store (absolute MLFLOW_TRACKING_URI,
         MLFLOW_ALLOW_FILE_STORE=true for the file store, credentials for REST)."""
+        ...
+
+    # Added for `mlproj runs` and the runner's log capture.
+
+    def list_experiments(self) -> list[Experiment]:
+        """Active experiments; an empty list when the store holds nothing yet."""
+        ...
+
+    def log_metrics(self, run_id: str, metrics: Sequence[Metric]) -> None: ...
+
+    def write_artifact(self, run_id: str, artifact_file: str, data: bytes) -> None:
+        """Store `data` as the artifact `artifact_file` (a relative path, e.g. logs/stdout.txt)."""
+        ...
+
+    def read_artifact(self, run_id: str, path: str) -> bytes:
+        """The bytes of one artifact file; TrackingError when it does not exist."""
+        ...
+
+    def list_artifacts(self, run_id: str, path: str = "") -> list[str]:
+        """Relative paths of every artifact file under `path`, recursively, sorted."""
         ...

@@ -1,0 +1,125 @@
+"""meta.yaml files of MLflow's file store: a fast reader for the flat form MLflow writes, and a
+writer that produces the same bytes as MLflow (PyYAML safe dump, keys sorted).
+
+`mlproj runs list` reads one meta.yaml per run; PyYAML's loader costs ~100 µs a file, which is
+most of the time budget, so the flat `key: value` form is parsed here and anything unusual
+falls back to PyYAML.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+MetaValue = Any  # str | int | None | list[object]: whatever YAML gives back
+
+# Plain scalars that YAML would read as something other than a string (bools, floats, dates,
+# merge keys, ...): left to PyYAML so that the result always matches a real YAML reader.
+_YAML_WORDS = frozenset(
+    {"yes", "Yes", "YES", "no", "No", "NO", "true", "True", "TRUE", "false", "False", "FALSE"}
+    | {"on", "On", "ON", "off", "Off", "OFF", "null", "Null", "NULL", "~", "=", "<<"}
+)
+_INT = re.compile(r"[-+]?(0|[1-9][0-9]*)\Z")
+_SAFE_PLAIN = re.compile(r"[A-Za-z_/][^#'\"\t]*\Z")
+
+
+class Unusual(Exception):
+    """The text is not the flat form this module parses; use PyYAML."""
+
+
+def _scalar(text: str) -> MetaValue:
+    if text == "" or text in ("null", "~"):
+        return None
+    if text[0] == "'":
+        if len(text) < 2 or text[-1] != "'" or "'" in text[1:-1].replace("''", ""):
+            raise Unusual(text)
+        return text[1:-1].replace("''", "'")
+    if text == "[]":
+        return []
+    if _INT.match(text):
+        return int(text)
+    if text in _YAML_WORDS or not _SAFE_PLAIN.match(text) or text.endswith(":"):
+        raise Unusual(text)
+    if ": " in text or text.endswith(" "):
+        raise Unusual(text)
+    return text
+
+
+def parse_flat(text: str) -> dict[str, MetaValue]:
+    """Parse `key: value` lines; raise Unusual for anything else (nesting, block scalars, ...)."""
+    result: dict[str, MetaValue] = {}
+    for line in text.splitlines():
+        if not line or line[0] in " \t#-":
+            raise Unusual(line)
+        key, sep, rest = line.partition(":")
+        if not sep or (rest and rest[0] != " ") or not key.isidentifier():
+            raise Unusual(line)
+        result[key] = _scalar(rest[1:])
+    return result
+
+
+def parse_meta(text: str) -> dict[str, MetaValue]:
+    """Parse a meta.yaml text: the fast path, else PyYAML (C loader when available)."""
+    try:
+        return parse_flat(text)
+    except Unusual:
+        pass
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    data = yaml.load(text, Loader=loader)  # a safe loader
+    if not isinstance(data, dict):
+        raise ValueError("meta.yaml is not a mapping")
+    return {str(k): v for k, v in data.items()}
+
+
+def dump_meta(data: Mapping[str, MetaValue]) -> str:
+    """The YAML text MLflow writes for `data` (block style, keys sorted, unicode kept)."""
+    import yaml
+
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    text: str = yaml.dump(
+        dict(data), default_flow_style=False, allow_unicode=True, sort_keys=True, Dumper=dumper
+    )
+    return text
+
+
+def read_text(path: str) -> str:
+    """A whole small file as text, with plain os calls (cheaper than open() for many files)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        chunks = []
+        while True:
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+    return b"".join(chunks).decode("utf-8")
+
+
+def atomic_write(path: str, data: bytes, tmp_dir: str) -> None:
+    """Write `data` to `path` so that readers see the old file or the new one, never a part.
+
+    The temp file lives in `tmp_dir` (same file system, but outside the params/tags/metrics
+    folders MLflow lists, so it is never mistaken for a key).
+    """
+    tmp = os.path.join(tmp_dir, f".mlproj-tmp-{os.getpid()}-{secrets.token_hex(6)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
