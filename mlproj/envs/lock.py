@@ -7,13 +7,15 @@ lock written by conda-lock is installed here. Solving is rattler's; conda-lock n
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import re
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from mlproj.cache import cache_dir
 from mlproj.envs import conda_pip, conda_solve
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
     from rattler import RepoDataRecord
 
 LOCKFILE_NAME = "conda-lock.yml"
+_CONDA_FILE_NAMES = ("conda.yml", "conda.yaml", "environment.yml", "environment.yaml")
 LockState = Literal["absent", "fresh", "stale"]
 _NAME = re.compile(r"^([A-Za-z0-9_.\-]+)\s*(.*)$")
 
@@ -102,6 +105,67 @@ def locked_explicit(lockfile: Path, platform: str) -> str:
         if dep.manager == "conda" and dep.platform == platform:
             lines.append(f"{dep.url}#{dep.hash.md5}")
     return "\n".join(lines) + "\n"
+
+
+def lock_project(path: Path, platforms: Sequence[str] = ()) -> LockResult:
+    """`mlproj lock`: lock the conda file of a project dir (or a conda.yml given directly).
+
+    Default platforms: this machine's, plus every platform the existing lock already covers
+    (a changed conda.yml makes all of them stale).
+    """
+    from mlproj.cache import cache_root
+
+    conda_file = find_conda_file(path)
+    wanted = list(dict.fromkeys(platforms)) or _default_platforms(conda_file)
+    for platform in wanted:
+        _check_platform(platform)
+    digest = hashlib.sha256(str(conda_file).encode()).hexdigest()[:16]
+    log = cache_root() / "logs" / f"conda-lock-{digest}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text(f"# mlproj lock {conda_file} for {wanted}\n", encoding="utf-8")
+    with BuildReporter(log, label="lock") as reporter:
+        return lock_conda_file(conda_file, wanted, reporter)
+
+
+def find_conda_file(path: Path) -> Path:
+    """The conda file of a project directory (its MLproject's conda_env), or `path` itself."""
+    path = path.expanduser().resolve()
+    if path.is_file():
+        return path
+    if not path.is_dir():
+        raise EnvError(f"{path}: no such file or directory", "give a project dir or a conda.yml")
+    from mlproj import spec
+
+    loader = getattr(spec, "load_project", None)
+    if (path / "MLproject").is_file() and callable(loader):
+        env = loader(path).env
+        if env.kind == "conda" and env.file is not None:
+            return Path(env.file)
+        raise EnvError(f"{path / 'MLproject'} declares no conda environment",
+                       "only conda environments have conda-lock files")
+    for name in _CONDA_FILE_NAMES:
+        if (path / name).is_file():
+            return path / name
+    raise EnvError(f"{path}: no conda.yml here", f"give the file, or one of {_CONDA_FILE_NAMES}")
+
+
+def _default_platforms(conda_file: Path) -> list[str]:
+    wanted = [conda_solve.current_platform()]
+    existing = lockfile_for(conda_file)
+    if existing.is_file():
+        with contextlib.suppress(EnvError):  # an unreadable lock is simply rewritten
+            wanted += [p for p in _parse(existing).metadata.platforms if p not in wanted]
+    return wanted
+
+
+def _check_platform(platform: str) -> None:
+    from rattler.platform import Subdir
+
+    try:
+        Subdir(cast(Any, platform))
+    except Exception:
+        raise EnvError(f"unknown conda platform {platform!r}",
+                       "use a conda subdir such as linux-64, osx-arm64 or win-64") from None
 
 
 def lock_conda_file(conda_file: Path, platforms: Sequence[str],
