@@ -1,71 +1,132 @@
-"""python_env.yaml and conda.yml: read into typed, frozen objects (see schemas/*.json)."""
+"""python_env.yaml and conda.yml: read into typed, frozen objects.
+
+The shapes are those of schemas/python_env.schema.json and schemas/conda.schema.json (the
+tests hold the two in agreement). Checking by hand instead of through a JSON Schema library
+keeps the start-up path light and lets each message name the line and the fix.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from mlproj.errors import SpecError
+from mlproj.spec import yamltree
 from mlproj.spec.model import CondaEnv, PythonEnv
+from mlproj.spec.problems import Problems, did_you_mean, raise_first_error
+from mlproj.spec.yamltree import Map, Node, Scalar, Seq, kind_name
 
-_PYTHON_ENV_KEYS = ("python", "build_dependencies", "dependencies")
-
-
-def _read_mapping(path: Path) -> dict[object, object]:
-    import yaml
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    try:
-        data = yaml.load(path.read_bytes(), Loader=loader)  # a SafeLoader
-    except OSError as exc:
-        raise SpecError(f"{path}: cannot read: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise SpecError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
-    if not isinstance(data, dict):
-        raise SpecError(f"{path}: expected a mapping of keys, got {type(data).__name__}")
-    return data
-
-
-def _str_list(path: Path, key: str, value: object) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise SpecError(f"{path}: '{key}' must be a list of strings")
-    return tuple(value)
+PYTHON_ENV_KEYS = ("python", "build_dependencies", "dependencies")
+CONDA_KEYS = ("name", "channels", "dependencies", "prefix", "variables")
 
 
 def load_python_env(path: Path) -> PythonEnv:
-    data = _read_mapping(path)
-    unknown = [str(k) for k in data if k not in _PYTHON_ENV_KEYS]
-    if unknown:
-        raise SpecError(f"{path}: unknown key {unknown[0]!r}", f"use {list(_PYTHON_ENV_KEYS)}")
-    python = data.get("python")
-    if python is not None and not isinstance(python, str):
-        raise SpecError(f"{path}: 'python' must be a string", f'quote it: python: "{python}"')
-    return PythonEnv(
-        python=python or None,
-        build_dependencies=_str_list(path, "build_dependencies", data.get("build_dependencies")),
-        dependencies=_str_list(path, "dependencies", data.get("dependencies")),
-    )
+    """Read python_env.yaml; raise SpecError (with line and column) if MLflow would refuse it."""
+    problems = Problems(path)
+    env = check_python_env(path, yamltree.load(path, problems), problems)
+    raise_first_error(problems.items)
+    return env
 
 
 def load_conda_env(path: Path) -> CondaEnv:
-    data = _read_mapping(path)
-    name = data.get("name")
-    deps: list[str] = []
-    pip: list[str] = []
-    raw = data.get("dependencies") or []
-    if not isinstance(raw, list):
-        raise SpecError(f"{path}: 'dependencies' must be a list")
-    for item in raw:
-        if isinstance(item, str):
-            deps.append(item)
-        elif isinstance(item, dict) and list(item) == ["pip"]:
-            pip.extend(_str_list(path, "pip", item["pip"]))
+    """Read conda.yml; `pip:` entries are kept as written, other entries are match specs."""
+    problems = Problems(path)
+    env = check_conda_env(path, yamltree.load(path, problems), problems)
+    raise_first_error(problems.items)
+    return env
+
+
+def _root(path: Path, root: Node | None, keys: tuple[str, ...], problems: Problems) -> Map:
+    if isinstance(root, Map):
+        return root
+    what = "empty" if root is None else f"{kind_name(root)}, not a mapping"
+    problems.error(root.line if root else 0, root.col if root else 0,
+                   f"{path.name} is {what}; it needs keys such as {', '.join(keys)}")
+    return Map(0, 0)
+
+
+def _strings(node: Node | None, key: str, problems: Problems, example: str) -> tuple[str, ...]:
+    """A list of strings (None/empty allowed); anything else is an error."""
+    if node is None or (isinstance(node, Scalar) and node.value is None):
+        return ()
+    if not isinstance(node, Seq):
+        fix = f"; write it as a list: [{node.text}]" if isinstance(node, Scalar) else ""
+        problems.error_at(node, f"`{key}` must be a list (e.g. [{example}]), not "
+                          f"{kind_name(node)}{fix}")
+        return ()
+    result = []
+    for item in node.items:
+        if isinstance(item, Scalar) and isinstance(item.value, str):
+            result.append(item.value)
         else:
-            raise SpecError(f"{path}: 'dependencies' entries must be strings or a 'pip:' list")
-    return CondaEnv(
-        name=None if name is None else str(name),
-        channels=_str_list(path, "channels", data.get("channels")),
-        dependencies=tuple(deps),
-        pip=tuple(pip),
+            problems.error_at(item, f"entries of `{key}` must be strings, not {kind_name(item)}"
+                              f"; quote it")
+    return tuple(result)
+
+
+def check_python_env(path: Path, root: Node | None, problems: Problems) -> PythonEnv:
+    data = _root(path, root, PYTHON_ENV_KEYS, problems)
+    for key, _ in data.pairs:
+        if key.value not in PYTHON_ENV_KEYS:  # MLflow passes the keys as arguments: TypeError
+            problems.error_at(key, f"unknown key '{key.text}' in {path.name}"
+                              f"{did_you_mean(str(key.value), PYTHON_ENV_KEYS)} (keys: "
+                              f"{', '.join(PYTHON_ENV_KEYS)})")
+    python = data.value("python")
+    version = None
+    if isinstance(python, Scalar) and isinstance(python.value, str):
+        version = python.value or None
+    elif python is not None and not (isinstance(python, Scalar) and python.value is None):
+        fix = f'; quote it: python: "{python.text}"' if isinstance(python, Scalar) else ""
+        problems.error_at(python, f"`python` must be a version string, not "
+                          f"{kind_name(python)}{fix}")
+    return PythonEnv(
+        python=version,
+        build_dependencies=_strings(data.value("build_dependencies"), "build_dependencies",
+                                    problems, "pip"),
+        dependencies=_strings(data.value("dependencies"), "dependencies", problems,
+                              "-r requirements.txt"),
     )
+
+
+def check_conda_env(path: Path, root: Node | None, problems: Problems) -> CondaEnv:
+    data = _root(path, root, CONDA_KEYS, problems)
+    for key, _ in data.pairs:
+        if key.value not in CONDA_KEYS:
+            problems.warn_at(key, f"unknown key '{key.text}' in {path.name}, ignored"
+                             f"{did_you_mean(str(key.value), CONDA_KEYS)}")
+    name = data.value("name")
+    if name is not None and not (isinstance(name, Scalar) and isinstance(name.value, str)):
+        problems.warn_at(name, f"`name` should be a string, not {kind_name(name)}")
+    variables = data.value("variables")
+    if variables is not None and not isinstance(variables, Map):
+        problems.error_at(variables, f"`variables` must be a mapping of names to values, not "
+                          f"{kind_name(variables)}")
+    dependencies, pip = _conda_dependencies(data.value("dependencies"), problems)
+    return CondaEnv(
+        name=name.text if isinstance(name, Scalar) and name.value is not None else None,
+        channels=_strings(data.value("channels"), "channels", problems, "conda-forge"),
+        dependencies=dependencies,
+        pip=pip,
+    )
+
+
+def _conda_dependencies(node: Node | None, problems: Problems) -> tuple[tuple[str, ...],
+                                                                        tuple[str, ...]]:
+    if node is None or (isinstance(node, Scalar) and node.value is None):
+        return (), ()
+    if not isinstance(node, Seq):
+        problems.error_at(node, f"`dependencies` must be a list of packages, not "
+                          f"{kind_name(node)}")
+        return (), ()
+    specs: list[str] = []
+    pip: list[str] = []
+    for item in node.items:
+        if isinstance(item, Scalar) and isinstance(item.value, str):
+            specs.append(item.value)
+        elif isinstance(item, Map) and [k.value for k, _ in item.pairs] == ["pip"]:
+            pip.extend(_strings(item.pairs[0][1], "pip", problems, "requests==2.32.3"))
+        elif isinstance(item, Map):
+            problems.error_at(item, "a mapping in `dependencies` can only be the `pip:` list")
+        else:
+            fix = f'; quote it: "{item.text}"' if isinstance(item, Scalar) else ""
+            problems.error_at(item, f"entries of `dependencies` must be package specs such as "
+                              f"numpy>=1.26, not {kind_name(item)}{fix}")
+    return tuple(specs), tuple(pip)

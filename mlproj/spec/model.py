@@ -31,6 +31,9 @@ class EntryPoint:
     command: str  # a str.format template over the declared parameter names
     parameters: tuple[Parameter, ...] = ()  # in declaration order
     implicit: bool = False  # True for `-e script.py` / `-e run.sh` without a declaration
+    # Why this entry point cannot run (no command, a placeholder naming no parameter...).
+    # MLflow fails on these only when the entry point is run, so the project still loads.
+    error: str | None = None
 
     def parameter(self, name: str) -> Parameter | None:
         return next((p for p in self.parameters if p.name == name), None)

@@ -1,0 +1,113 @@
+"""Entry points and parameters: from `-e NAME -P k=v` to the shell text MLflow would run."""
+
+from __future__ import annotations
+
+import os
+import shlex
+from collections.abc import Mapping
+from pathlib import Path
+
+from mlproj.errors import ParamError, SpecError
+from mlproj.spec.model import EntryPoint, Parameter, Project, ResolvedCommand
+from mlproj.spec.params import local_path, render, value_problem
+
+SCRIPT_EXTENSIONS = (".py", ".sh", ".R")
+
+
+def _script_command(name: str) -> str | None:
+    """MLflow's command for an undeclared script entry point (None: not a script)."""
+    extension = os.path.splitext(name)[1]
+    if extension == ".py":
+        return f"python {shlex.quote(name)}"
+    if extension == ".sh":
+        return f"{os.environ.get('SHELL', 'bash')} {shlex.quote(name)}"
+    if extension == ".R":
+        return f"Rscript -e \"mlflow::mlflow_source('{shlex.quote(name)}')\" --args"
+    return None
+
+
+def get_entry_point(project: Project, name: str) -> EntryPoint:
+    """A declared entry point, or a script in the project run as MLflow runs it."""
+    declared = project.entry_points.get(name)
+    if declared is not None:
+        if declared.error:
+            raise SpecError(f"{project.spec_file}: {declared.error}",
+                            "run `mlproj validate` to see every problem")
+        return declared
+    command = _script_command(name)
+    names = list(project.entry_points)
+    if command is None:
+        raise SpecError(
+            f"Could not find {name} among entry points {names} or interpret {name} as a "
+            f"runnable script. Supported script file extensions: {list(SCRIPT_EXTENSIONS)}",
+            f"use one of {names}" if names else "name a script, e.g. -e train.py",
+        )
+    # a docker image may bring the script itself; elsewhere a missing file is a typo
+    if project.env.kind != "docker" and not (project.directory / name).is_file():
+        raise SpecError(f"no entry point {name!r} in the project, and no file {name} in "
+                        f"{project.directory}", f"entry points: {names}" if names else None)
+    return EntryPoint(name, command, (), implicit=True)
+
+
+def resolve_command(
+    project: Project, entry_point: str, user_params: Mapping[str, str], cwd: Path
+) -> ResolvedCommand:
+    """Check the values and render the command; raise ParamError naming every problem."""
+    ep = get_entry_point(project, entry_point)
+    missing = [p.name for p in ep.parameters if p.name not in user_params and p.required]
+    problems = []
+    if missing:
+        names = ", ".join(f"'{name}'" for name in missing)
+        problems.append(f"No value given for missing parameters: {names}")
+    for_command: dict[str, str] = {}
+    logged: dict[str, str] = {}
+    for param in ep.parameters:
+        try:
+            value = _value(param, user_params, project.directory, cwd)
+        except ParamError as exc:
+            problems.append(exc.message)
+            continue
+        if value is not None:
+            logged[param.name], for_command[param.name] = value
+    if problems:
+        raise ParamError("; ".join(problems),
+                         "pass each one as -P name=value" if missing and len(problems) == 1
+                         else None)
+    text = render(ep.command, {k: shlex.quote(v) for k, v in for_command.items()})
+    extras = {k: v for k, v in user_params.items() if ep.parameter(k) is None}
+    parts = [text, *(f"--{shlex.quote(k)} {shlex.quote(v)}" for k, v in extras.items())]
+    return ResolvedCommand(ep.name, " ".join(parts), {**logged, **extras})
+
+
+def _value(param: Parameter, user_params: Mapping[str, str], project_dir: Path,
+           cwd: Path) -> tuple[str, str] | None:
+    """(value to log, value for the command), or None when the parameter has no value."""
+    if param.name in user_params:
+        raw = user_params[param.name]
+        if param.kind == "path":
+            return raw, _existing_path(param, raw, cwd)
+        reason = value_problem(param.kind, raw)
+        if reason:
+            raise ParamError(f"invalid value {raw!r} for {param.type} parameter "
+                             f"'{param.name}': {reason}")
+        return raw, raw
+    if param.default is None:
+        return None
+    text = str(param.default)  # as MLflow: True -> "True", [1, 2] -> "[1, 2]"
+    if param.kind == "path":
+        return text, _existing_path(param, text, project_dir)
+    return text, text
+
+
+def _existing_path(param: Parameter, value: str, base: Path) -> str:
+    """The absolute local path a path value names; it must exist."""
+    local = local_path(value)
+    if local is None:
+        raise ParamError(f"cannot fetch {value!r} for path parameter '{param.name}': only "
+                         "local paths are supported",
+                         "download it and pass the local path, or declare the parameter `uri`")
+    path = os.path.abspath(os.path.join(base, local))
+    if not os.path.exists(path):
+        raise ParamError(f"Got value {value} for parameter {param.name}, but no such file or "
+                         f"directory was found ({path})")
+    return path
