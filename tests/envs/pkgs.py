@@ -104,15 +104,16 @@ def build_wheel(src: Path, dest: Path) -> None:
 
 
 def build_wheelhouse(root: Path) -> Path:
-    """The wheel directory the tests install from: alpha 1.0/2.0, beta 1.0 (needs alpha), gamma."""
+    """The wheel directory the tests install from (names that no package index has):
+    mlpt-alpha 1.0 and 2.0 (script `alpha-version`), mlpt-beta 1.0 (needs alpha), mlpt-gamma."""
     wheels = root / "wheels"
     wheels.mkdir(parents=True)
     sources = root / "src"
     specs: list[tuple[str, str, tuple[str, ...], str | None]] = [
-        ("alpha", "1.0", (), "alpha-version"),
-        ("alpha", "2.0", (), "alpha-version"),
-        ("beta", "1.0", ("alpha>=1.0",), None),
-        ("gamma", "0.1", (), None),
+        ("mlpt-alpha", "1.0", (), "alpha-version"),
+        ("mlpt-alpha", "2.0", (), "alpha-version"),
+        ("mlpt-beta", "1.0", ("mlpt-alpha>=1.0",), None),
+        ("mlpt-gamma", "0.1", (), None),
     ]
     for name, version, deps, script in specs:
         build_wheel(make_source(sources, name, version, deps=deps, script=script), wheels)

@@ -1,0 +1,252 @@
+"""The virtualenv manager with the real uv, installing from a local wheelhouse (no index)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from mlproj.envs import cache, virtualenv
+from mlproj.envs.base import EnvOptions
+from mlproj.errors import EnvError
+from mlproj.spec.model import Project
+from tests.envs.conftest import project, run_in
+from tests.envs.pkgs import make_source
+
+OPTIONS = EnvOptions(manager="virtualenv")
+PY = f"{sys.version_info.major}.{sys.version_info.minor}"
+
+PYTHON_ENV = f"""\
+python: "{PY}"
+build_dependencies: []
+dependencies:
+  - mlpt-beta
+  - -r requirements.txt
+  - -c constraints.txt
+"""
+
+
+def _project(tmp_path: Path, requirements: str = "mlpt-gamma\n") -> Project:
+    return project(tmp_path / "proj", "python_env.yaml", PYTHON_ENV,
+                   files={"requirements.txt": requirements,
+                          "constraints.txt": "mlpt-alpha==1.0\n"})
+
+
+@pytest.mark.usefixtures("offline")
+def test_cold_build_installs_and_activates(tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    proj = _project(tmp_path)
+    env = virtualenv.MANAGER.prepare(proj, OPTIONS)
+    key = env.tags["mlproj.env.key"]
+    path = cache.env_path(key)
+    assert env.tags["mlflow.project.env"] == "virtualenv"
+    assert env.tags["mlproj.env.manager"] == "virtualenv"
+
+    done = run_in(env.patch, 'echo "$VIRTUAL_ENV"; command -v python; alpha-version; '
+                  "python -c 'import mlpt_beta, mlpt_gamma, sys; print(sys.prefix)'",
+                  tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [str(path), str(path / "bin" / "python"), "1.0", str(path)]
+
+    (frozen, where), = env.artifacts
+    assert where == "environment"
+    lines = frozen.read_text().splitlines()
+    assert {"mlpt-alpha==1.0", "mlpt-beta==1.0", "mlpt-gamma==0.1"} <= set(lines)
+    assert env.tags["mlproj.env.lock_sha256"] == hashlib.sha256(frozen.read_bytes()).hexdigest()
+
+    err = capsys.readouterr().err
+    assert f"mlproj: creating virtualenv (python {PY}" in err
+    assert "mlproj: installing 1 requirement + requirements.txt, constraints.txt ..." in err
+    log = cache.log_path(key).read_text()
+    assert "uv venv" in log and "uv pip install" in log and "mlpt_gamma" in log.replace("-", "_")
+
+
+@pytest.mark.usefixtures("offline")
+def test_warm_reuse_does_not_rebuild_and_is_fast(tmp_path: Path) -> None:
+    proj = _project(tmp_path)
+    first = virtualenv.MANAGER.prepare(proj, OPTIONS)
+    path = cache.env_path(first.tags["mlproj.env.key"])
+    marker = (path / cache.MARKER).stat()
+    log = cache.log_path(first.tags["mlproj.env.key"]).read_text()
+
+    timings = []
+    for _ in range(3):
+        started = time.perf_counter()
+        again = virtualenv.MANAGER.prepare(proj, OPTIONS)
+        timings.append(time.perf_counter() - started)
+    assert again.tags == first.tags
+    assert (path / cache.MARKER).stat().st_mtime_ns == marker.st_mtime_ns
+    assert (path / cache.MARKER).stat().st_ino == marker.st_ino
+    assert cache.log_path(first.tags["mlproj.env.key"]).read_text() == log
+    assert min(timings) < 0.05, timings
+
+
+@pytest.mark.usefixtures("offline")
+def test_key_follows_what_shapes_the_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    proj = _project(tmp_path)
+    base = virtualenv.resolve(proj).key
+    assert virtualenv.resolve(proj).key == base
+
+    reqs = tmp_path / "proj" / "requirements.txt"
+    reqs.write_text("mlpt-gamma==0.1\n")
+    changed_reqs = virtualenv.resolve(proj).key
+    (tmp_path / "proj" / "constraints.txt").write_text("mlpt-alpha==2.0\n")
+    changed_constraints = virtualenv.resolve(proj).key
+    (tmp_path / "proj" / "python_env.yaml").write_text(PYTHON_ENV + "  - mlpt-gamma\n")
+    changed_env_file = virtualenv.resolve(proj).key
+    monkeypatch.setenv("PIP_EXTRA_INDEX_URL", "file:///somewhere/simple")
+    changed_index = virtualenv.resolve(proj).key
+    keys = [base, changed_reqs, changed_constraints, changed_env_file, changed_index]
+    assert len(set(keys)) == len(keys)
+
+
+@pytest.mark.usefixtures("offline")
+def test_constraint_and_requirement_files_are_used(tmp_path: Path) -> None:
+    proj = _project(tmp_path, requirements="mlpt-alpha\n")
+    env = virtualenv.MANAGER.prepare(proj, OPTIONS)
+    frozen = env.artifacts[0][0].read_text()
+    assert "mlpt-alpha==1.0" in frozen  # 2.0 exists, constraints.txt pins 1.0
+
+
+@pytest.mark.usefixtures("offline")
+def test_missing_python_lists_the_versions_found(tmp_path: Path) -> None:
+    proj = project(tmp_path / "p", "python_env.yaml", 'python: "2.7"\ndependencies: []\n')
+    with pytest.raises(EnvError) as info:
+        virtualenv.MANAGER.prepare(proj, OPTIONS)
+    text = info.value.one_line()
+    assert "no Python matching '2.7'" in text
+    assert platform.python_version() in text.split("found:")[1]
+    assert "never downloads" in text
+    assert cache.list_envs() == []
+
+
+@pytest.mark.usefixtures("offline")
+def test_bare_project_gets_an_empty_venv_with_this_python(tmp_path: Path) -> None:
+    proj = project(tmp_path / "bare")
+    env = virtualenv.MANAGER.prepare(proj, OPTIONS)
+    done = run_in(env.patch, "python -c 'import sys, platform; "
+                  "print(platform.python_version(), sys.prefix != sys.base_prefix)'", tmp_path)
+    assert done.stdout.split() == [platform.python_version(), "True"]
+    assert virtualenv.MANAGER.plan(proj, OPTIONS)["cached"] is True
+
+
+@pytest.mark.usefixtures("offline")
+def test_conda_yaml_is_converted(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    conda = f"""\
+name: demo
+channels: [conda-forge]
+dependencies:
+  - python={PY}
+  - numpy>=1.26
+  - pip:
+      - mlpt-gamma
+"""
+    proj = project(tmp_path / "c", "conda.yaml", conda, kind="conda")
+    env = virtualenv.MANAGER.prepare(proj, OPTIONS)
+    assert "mlpt-gamma==0.1" in env.artifacts[0][0].read_text()
+    err = capsys.readouterr().err
+    assert "mlproj: warning: conda.yaml: conda packages numpy>=1.26 are not installed" in err
+
+
+@pytest.mark.usefixtures("no_pip_config")
+def test_pip_conf_file_is_honoured(tmp_path: Path, wheelhouse: Path,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    proj = project(tmp_path / "p", "python_env.yaml", "dependencies: [mlpt-gamma]\n")
+    conf = tmp_path / "pip.conf"
+    conf.write_text(f"[global]\nfind-links = {wheelhouse}\n[install]\nno-index = true\n")
+    monkeypatch.setenv("PIP_CONFIG_FILE", str(conf))
+    plan = virtualenv.MANAGER.plan(proj, OPTIONS)
+    assert plan["index"]["env"]["UV_FIND_LINKS"] == str(wheelhouse)
+    assert plan["index"]["args"] == ["--no-index"]
+    env = virtualenv.MANAGER.prepare(proj, OPTIONS)
+    assert "mlpt-gamma==0.1" in env.artifacts[0][0].read_text()
+
+
+@pytest.mark.usefixtures("no_pip_config")
+def test_without_pip_config_the_local_package_is_not_found(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The control for the test above: the package only comes from the configured wheelhouse."""
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    proj = project(tmp_path / "p", "python_env.yaml", "dependencies: [mlpt-gamma]\n")
+    with pytest.raises(EnvError) as info:
+        virtualenv.MANAGER.prepare(proj, OPTIONS)
+    text = info.value.one_line()
+    assert "mlpt-gamma" in text and "full log:" in text
+    assert str(cache.cache_root() / "logs") in text
+    assert cache.list_envs() == []
+
+
+# A process that prepares the env of the project in argv[1] and prints what it got.
+PREPARE = textwrap.dedent(
+    """
+    import json, sys
+    from pathlib import Path
+    from mlproj.envs import cache, virtualenv
+    from mlproj.envs.base import EnvOptions
+    from mlproj.spec.model import EnvDecl, Project
+
+    directory = Path(sys.argv[1])
+    proj = Project(directory, None, EnvDecl("python", directory / "python_env.yaml"))
+    env = virtualenv.MANAGER.prepare(proj, EnvOptions(manager="virtualenv"))
+    path = cache.env_path(env.tags["mlproj.env.key"])
+    marker = json.loads((path / cache.MARKER).read_text())
+    print(json.dumps({"path": str(path), "created": marker["created"]}))
+    """
+)
+
+
+@pytest.mark.usefixtures("offline")
+def test_four_processes_one_build(tmp_path: Path) -> None:
+    proj = _project(tmp_path)
+    procs = [subprocess.Popen([sys.executable, "-c", PREPARE, str(proj.directory)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(4)]
+    results = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, results
+    got = [json.loads(out) for out, _ in results]
+    assert len({(g["path"], g["created"]) for g in got}) == 1  # all reuse the same build
+    builders = [err for _, err in results if "creating virtualenv" in err]
+    assert len(builders) == 1, [err for _, err in results]
+    assert [e.key for e in cache.list_envs()] == [Path(got[0]["path"]).name]
+
+
+@pytest.mark.usefixtures("offline")
+def test_killed_build_is_rebuilt_cleanly(tmp_path: Path) -> None:
+    directory = tmp_path / "slow"
+    building = tmp_path / "building"
+    make_source(directory, "mlpt-slow", sleep=2.0, signal_file=building)
+    proj = project(directory, "python_env.yaml",
+                   "dependencies: [./mlpt-slow-1.0, mlpt-gamma]\n")
+    victim = subprocess.Popen([sys.executable, "-c", PREPARE, str(directory)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              start_new_session=True)
+    deadline = time.monotonic() + 60
+    while not building.exists() and time.monotonic() < deadline and victim.poll() is None:
+        time.sleep(0.05)
+    assert building.exists(), victim.communicate()
+    os.killpg(victim.pid, signal.SIGKILL)  # the builder and its uv, mid-install
+    victim.communicate(timeout=30)
+    key = virtualenv.resolve(proj).key
+    assert not cache.is_ready(key) and cache.list_envs() == []
+    assert [p for p in cache.envs_root().iterdir() if p.name.startswith(".tmp-")]  # the debris
+
+    env = virtualenv.MANAGER.prepare(proj, OPTIONS)
+    frozen = env.artifacts[0][0].read_text()
+    assert "mlpt-gamma==0.1" in frozen and "mlpt-slow" in frozen
+    assert [p.name for p in cache.envs_root().iterdir() if p.is_dir()] == [key]
+
+
+def test_real_package_index(tmp_path: Path) -> None:
+    """With this machine's own pip configuration (a mirror, or PyPI), a real package installs."""
+    proj = project(tmp_path / "p", "python_env.yaml", "dependencies: [six]\n")
+    env = virtualenv.MANAGER.prepare(proj, OPTIONS)
+    assert any(line.startswith("six==") for line in env.artifacts[0][0].read_text().splitlines())
