@@ -76,7 +76,7 @@ def _classify(base: str, cwd: Path) -> Path | _Remote:
         return _Remote(base, strip_credentials(base), local=False)
     if scheme is not None:
         raise SourceError(f"unsupported project URI scheme '{scheme}': {strip_credentials(base)}",
-                          hint="give a local directory or a git URL (https, ssh, git, file)")
+                          hint="give a local directory or a git URL: https, ssh, git or file")
     raise SourceError(f"no such project directory: {base}",
                       hint="check the path; git URLs need a scheme such as https://")
 

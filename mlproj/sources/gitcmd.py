@@ -42,10 +42,15 @@ def last_meaningful_line(stderr: str) -> str:
     lines = [ln for ln in lines if not ln.startswith(("hint:", "remote: Enumerating",
                                                        "remote: Counting", "remote: Compressing",
                                                        "remote: Total", "Cloning into"))]
+    # "Could not read from remote repository." follows the line that says why.
+    lines = [ln for ln in lines if "Could not read from remote repository" not in ln] or lines
     for prefix in ("fatal:", "error:"):
-        hits = [ln for ln in lines if ln.startswith(prefix)]
+        hits = [i for i, ln in enumerate(lines) if ln.startswith(prefix)]
         if hits:
-            return scrub(hits[-1][len(prefix):].strip())
+            line = lines[hits[-1]][len(prefix):].strip()
+            if line.endswith(":") and hits[-1] + 1 < len(lines):  # "unable to connect to X:"
+                line = f"{line} {lines[hits[-1] + 1]}"  # + "X[0: X]: errno=Connection refused"
+            return scrub(line)
     return scrub(lines[-1]) if lines else ""
 
 

@@ -78,7 +78,10 @@ class RepoCache:
         try:  # a commit no branch or tag reaches; most servers serve it by id
             self._git("fetch", "--no-tags", self.url, sha)
         except GitFailed as exc:
-            raise unknown_version(self.shown, version or sha, exc.detail) from exc
+            detail = exc.detail
+            if "not our ref" in detail or "couldn't find remote ref" in detail:
+                detail = "the repository has no commit with that sha"
+            raise unknown_version(self.shown, version or sha, detail) from exc
         if not self.has_commit(sha):
             raise unknown_version(self.shown, version or sha, "the fetched object is no commit")
 
