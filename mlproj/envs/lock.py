@@ -12,12 +12,12 @@ import hashlib
 import os
 import re
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
-from mlproj.cache import cache_dir
+from mlproj.envs import conda_lockhash as lockhash
 from mlproj.envs import conda_pip, conda_solve
 from mlproj.envs.conda_channels import resolve_channels
 from mlproj.envs.conda_pip import PipPin
@@ -69,8 +69,11 @@ def lock_status(conda_file: Path, platform: str) -> LockStatus:
     meta = _parse(path).metadata
     if platform not in meta.platforms or platform not in meta.content_hash:
         return LockStatus(path, "stale", f"it does not cover platform {platform}")
-    if meta.content_hash[platform] not in _accepted_hashes(conda_file, platform):
+    if meta.content_hash[platform] not in lockhash.accepted_hashes(conda_file, platform):
         return LockStatus(path, "stale", f"{conda_file.name} changed since it was locked")
+    custom = meta.custom_metadata or {}
+    if custom.get(lockhash.PIP_OPTIONS_KEY) != lockhash.pip_options_digest(conda_file):
+        return LockStatus(path, "stale", f"the pip options of {conda_file.name} changed")
     return LockStatus(path, "fresh")
 
 
@@ -196,12 +199,14 @@ def write_lockfile(conda_file: Path, solved: Sequence[PlatformLock]) -> Path:
     from conda_lock.lockfile.v2prelim.models import Lockfile, LockMeta
 
     platforms = [lock.platform for lock in solved]
-    spec = _lock_spec(conda_file, platforms)
+    spec = lockhash.lock_spec(conda_file, platforms)
+    pip_options = lockhash.pip_options_digest(conda_file)
     meta = LockMeta(
-        content_hash=_content_hashes(spec),
+        content_hash=lockhash.content_hashes(spec),
         channels=list(spec.channels),
         platforms=platforms,
         sources=[conda_file.name],
+        custom_metadata={lockhash.PIP_OPTIONS_KEY: pip_options} if pip_options else None,
     )
     packages = [dep for lock in solved for dep in _locked_dependencies(lock)]
     path = lockfile_for(conda_file)
@@ -266,42 +271,3 @@ def _parse(path: Path) -> Any:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise EnvError(f"{path}: not a valid conda-lock file: {first}",
                        "run `mlproj lock` to rewrite it") from None
-
-
-def _lock_spec(conda_file: Path, platforms: Sequence[str]) -> Any:
-    from conda_lock.src_parser import make_lock_spec
-
-    try:
-        return make_lock_spec(src_files=[conda_file], platform_overrides=list(platforms),
-                              mapping_url=_empty_mapping())
-    except Exception as exc:  # conda-lock's own parser of conda.yml
-        raise EnvError(f"{conda_file}: conda-lock cannot read it: {exc}") from None
-
-
-def _content_hashes(spec: Any) -> dict[str, str]:
-    from conda_lock.content_hash import compute_content_hashes
-    from conda_lock.virtual_package import default_virtual_package_repodata
-
-    with default_virtual_package_repodata() as repo:
-        hashes: Mapping[str, str] = compute_content_hashes(spec, repo)
-    return dict(hashes)
-
-
-def _accepted_hashes(conda_file: Path, platform: str) -> set[str]:
-    from conda_lock.content_hash import backwards_compatible_content_hashes
-    from conda_lock.virtual_package import default_virtual_package_repodata
-
-    spec = _lock_spec(conda_file, [platform])
-    with default_virtual_package_repodata() as repo:
-        accepted: set[str] = backwards_compatible_content_hashes(spec, repo, platform)
-    return accepted
-
-
-def _empty_mapping() -> str:
-    """A local, empty pypi->conda name mapping: conda-lock would download one otherwise."""
-    path = cache_dir("conda") / "pypi-mapping-empty.json"
-    if not path.is_file():
-        with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False) as tmp:
-            tmp.write("{}\n")
-        Path(tmp.name).replace(path)
-    return str(path)
