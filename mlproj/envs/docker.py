@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from mlproj.envs import docker_engine, docker_image
+from mlproj.envs import docker_engine, docker_image, docker_shell
 from mlproj.envs.base import EnvOptions, LaunchRequest
 from mlproj.envs.docker_context import CODE_DIR
 from mlproj.envs.docker_exec import ContainerExecution, start_container
@@ -33,6 +33,7 @@ class DockerPrepared:
     project: Project
     options: EnvOptions
     image: ReadyImage
+    shell: str  # bash, or sh for images without bash
     tags: Mapping[str, str] = field(default_factory=dict)
     artifacts: Sequence[tuple[Path, str]] = ()
 
@@ -43,10 +44,10 @@ class DockerPrepared:
             self.image.tag,
             mount_code=not self.options.build_image,
             env_source=request.env,
-            image_id=self.image.id,
         )
         _warn_loopback_tracking(request.env, container.network)
-        return start_container(self.client, container, request.command, request.sink)
+        argv = [self.shell, "-c", request.command]
+        return start_container(self.client, container, argv, request.sink)
 
 
 class DockerManager:
@@ -90,7 +91,8 @@ class DockerManager:
             "mlproj.env.manager": "docker",
             "mlproj.docker.code": "mounted-read-only" if not options.build_image else "copied",
         }
-        return DockerPrepared(client, project, options, ready, tags)
+        shell = docker_shell.shell_for(client, str(base.id))
+        return DockerPrepared(client, project, options, ready, shell, tags)
 
 
 def _plan_images(

@@ -10,10 +10,8 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
-from pathlib import Path
 from typing import Any
 
-from mlproj.cache import cache_dir
 from mlproj.envs import docker_engine
 from mlproj.envs.base import LogSink
 from mlproj.envs.docker_settings import ContainerSettings
@@ -117,6 +115,11 @@ class ContainerExecution:
         if not self._keep:
             self._remove()
 
+    def discard(self) -> None:
+        """Close and remove, even with keep_container (for a container that never ran)."""
+        self._keep = False
+        self.close()
+
     def _remove(self) -> None:
         from docker.errors import APIError, NotFound
 
@@ -132,30 +135,16 @@ class ContainerExecution:
 
 
 def start_container(
-    client: Any, settings: ContainerSettings, command: str, sink: LogSink
+    client: Any, settings: ContainerSettings, argv: list[str], sink: LogSink
 ) -> ContainerExecution:
-    """Create and start the container for `command`; bash, or sh in images without bash."""
-    shell = "sh" if _known_without_bash(settings.image_id) else "bash"
-    execution = _create(client, settings, [shell, "-c", command], sink)
-    try:
-        execution.start()
-        return execution
-    except Exception as exc:
-        execution.close()
-        if shell == "bash" and _bash_missing(exc):
-            _remember_without_bash(settings.image_id)
-            fallback = _create(client, settings, ["sh", "-c", command], sink)
-            _start_or_raise(fallback, settings)
-            return fallback
-        raise _start_error(exc, settings) from exc
-
-
-def _start_or_raise(execution: ContainerExecution, settings: ContainerSettings) -> None:
+    """Create and start the container that runs `argv`."""
+    execution = _create(client, settings, argv, sink)
     try:
         execution.start()
     except Exception as exc:
-        execution.close()
+        execution.discard()
         raise _start_error(exc, settings) from exc
+    return execution
 
 
 def _create(
@@ -169,11 +158,6 @@ def _create(
     except DockerException as exc:
         raise _start_error(exc, settings) from exc
     return ContainerExecution(client, container, sink, keep=settings.keep)
-
-
-def _bash_missing(exc: BaseException) -> bool:
-    text = docker_engine.first_line(exc)
-    return "bash" in text and ("not found" in text or "no such file" in text)
 
 
 def _start_error(exc: BaseException, settings: ContainerSettings) -> Exception:
@@ -190,16 +174,3 @@ def _start_error(exc: BaseException, settings: ContainerSettings) -> Exception:
             "install the NVIDIA Container Toolkit on the engine's host, or drop --gpus",
         )
     return RunError(f"could not start a container from {settings.image}: {text}")
-
-
-def _shell_marker(image_id: str) -> Path:
-    return cache_dir("docker", "no-bash") / image_id.replace(":", "-")
-
-
-def _known_without_bash(image_id: str) -> bool:
-    return bool(image_id) and _shell_marker(image_id).exists()
-
-
-def _remember_without_bash(image_id: str) -> None:
-    if image_id:
-        _shell_marker(image_id).touch()

@@ -39,7 +39,6 @@ class ContainerSettings:
     gpus: str | None
     kwargs: Mapping[str, Any]  # further SDK keywords from -A
     keep: bool = False
-    image_id: str = ""  # the id of `image`, when known
 
     def create_kwargs(self, argv: list[str]) -> dict[str, Any]:
         """Keyword arguments of `client.containers.create` for running `argv`."""
@@ -98,7 +97,6 @@ def settings(
     *,
     mount_code: bool,
     env_source: Mapping[str, str],
-    image_id: str = "",
 ) -> ContainerSettings:
     """The container settings of a run; `env_source` is the child environment of the run."""
     decl = docker_decl(project)
@@ -123,7 +121,6 @@ def settings(
         gpus=options.gpus or args.gpus or decl.gpus,
         kwargs=args.kwargs,
         keep=options.keep_container,
-        image_id=image_id,
     )
 
 
