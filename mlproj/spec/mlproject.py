@@ -85,7 +85,7 @@ def analyze(
             problems.error_at(root, f"the MLproject must be a mapping of keys "
                               f"({', '.join(TOP_KEYS)}), not {kind_name(root)}")
         return Project(directory, None, default_env(directory), {}, spec_file)
-    unknown_keys(root, TOP_KEYS, "at the top level", problems)
+    unknown_keys(root, TOP_KEYS, "at the top level", problems, top_level=True)
     name = _project_name(root, problems)
     env = _Environment(directory, problems).read(root)
     if env.kind == "docker" and name is None:
@@ -99,11 +99,12 @@ def analyze(
     return Project(directory, name, env, entry_points, spec_file)
 
 
-def unknown_keys(node: Map, known: tuple[str, ...], where: str, problems: Problems) -> None:
+def unknown_keys(node: Map, known: tuple[str, ...], where: str, problems: Problems,
+                 top_level: bool = False) -> None:
     """Warn about each key that is not in `known`, suggesting the closest known one."""
     for key, value in node.pairs:
-        if key.value in known:
-            continue
+        if key.value in known or (top_level and str(key.value).startswith("x-")):
+            continue  # x-* keys: extension fields that hold anchors, as in compose files
         glued = _GLUED_KEY.match(key.text) if isinstance(key.value, str) else None
         if glued and "default" in known and isinstance(value, Scalar) and value.value is None:
             problems.warn_at(key, f"'{key.text}' is read as one key because there is no "

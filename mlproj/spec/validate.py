@@ -12,6 +12,7 @@ from mlproj.spec.envfiles import check_conda_env, check_python_env
 from mlproj.spec.mlproject import analyze, find_mlproject
 from mlproj.spec.model import EnvDecl
 from mlproj.spec.problems import Problem, ProblemError, Problems
+from mlproj.spec.resolve import SCRIPT_EXTENSIONS
 
 
 def validate_path(path: Path, strict: bool = False) -> list[Problem]:
@@ -37,8 +38,8 @@ def _problems(path: Path) -> list[Problem]:
     else:
         directory, spec_file = path.parent, path
     problems = Problems(spec_file or directory)
-    if spec_file is None:
-        problems.warn(0, 0, "no MLproject file here; only scripts can be run (-e train.py)")
+    if spec_file is None and not _has_scripts(directory):
+        problems.warn(0, 0, "no MLproject file and no script (.py, .sh, .R) to run here")
     root = None
     if spec_file is not None:
         try:
@@ -65,3 +66,10 @@ def _env_file_problems(directory: Path, env: EnvDecl) -> list[Problem]:
     else:
         check_conda_env(shown, root, problems)
     return problems.items
+
+
+def _has_scripts(directory: Path) -> bool:
+    try:
+        return any(p.suffix in SCRIPT_EXTENSIONS and p.is_file() for p in directory.iterdir())
+    except OSError:
+        return False
