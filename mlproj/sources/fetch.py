@@ -42,10 +42,19 @@ def fetch_project(uri: str, version: str | None = None, *, cwd: Path | None = No
     clean checkout in the cache, leased to this process until `release` or exit. Raises
     SourceError with a one-line message for every failure.
     """
+    try:
+        return _fetch(uri, version, cwd or Path.cwd())
+    except OSError as exc:  # cache not writable, disk full, ...
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise SourceError(f"cannot prepare project {strip_credentials(uri)}: "
+                          f"{exc.strerror or exc}{where}") from exc
+
+
+def _fetch(uri: str, version: str | None, cwd: Path) -> FetchedProject:
     base, sub = split_subdirectory(uri)
     check_safe(base, version)
     clean_subdirectory(sub)  # refuse `..` and absolute paths before any work
-    target = _classify(base, cwd or Path.cwd())
+    target = _classify(base, cwd)
     if isinstance(target, Path):
         if version is None:
             return _local_in_place(target, sub)

@@ -24,15 +24,20 @@ _REPO_LOCATION_VARS = (
 SAFE_CONFIG = ("-c", "core.hooksPath=/dev/null", "-c", "advice.detachedHead=false")
 
 
-class GitFailed(Exception):
-    """A git command exited non-zero; `detail` is its last meaningful stderr line."""
+class GitFailed(SourceError):
+    """A git command exited non-zero; `detail` is its last meaningful stderr line.
+
+    Callers catch it to say what they were doing; one that slips through is still a one-line
+    SourceError for the user, never a traceback.
+    """
 
     def __init__(self, argv: Sequence[str], code: int, stderr: str) -> None:
         self.argv = list(argv)
         self.code = code
         self.stderr = stderr
         self.detail = last_meaningful_line(stderr) or f"git exited with status {code}"
-        super().__init__(self.detail)
+        command = next((a for a in argv[1:] if not a.startswith("-") and "=" not in a), "git")
+        super().__init__(f"git {command} failed: {self.detail}")
 
 
 def last_meaningful_line(stderr: str) -> str:

@@ -212,3 +212,23 @@ class GitHTTPServer(ThreadingHTTPServer):
     def stop(self) -> None:
         self.shutdown()
         self.server_close()
+
+
+def make_super_repo(served: Path, work_root: Path) -> tuple[str, str]:
+    """served/lib.git and served/super.git, where super has lib as a submodule at `lib`
+    through the relative URL `../lib.git`. Returns (super commit, lib commit)."""
+    lib_work = work_root / "lib-work"
+    lib_work.mkdir(parents=True)
+    git("init", "-q", str(lib_work))
+    lib_commit = commit_files(lib_work, {"lib.txt": "library\n"}, "lib")
+    git("clone", "-q", "--bare", str(lib_work), str(served / "lib.git"))
+    super_work = work_root / "super-work"
+    super_work.mkdir()
+    git("init", "-q", str(super_work))
+    git("init", "-q", "--bare", str(served / "super.git"))
+    git("remote", "add", "origin", str(served / "super.git"), cwd=super_work)
+    commit_files(super_work, {"MLproject": "name: super\n"}, "super")
+    git("submodule", "add", "-q", "../lib.git", "lib", cwd=super_work)
+    git("commit", "-q", "-m", "add lib", cwd=super_work)
+    git("push", "-q", "origin", "main", cwd=super_work)
+    return git("rev-parse", "HEAD", cwd=super_work), lib_commit

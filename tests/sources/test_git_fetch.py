@@ -162,3 +162,28 @@ def test_moved_branch_is_followed(tmp_path: Path) -> None:
     moved = fetch_project(url, "main")
     assert moved.git is not None and moved.git.commit == new
     assert version_of(moved.directory) == "3"
+
+
+@pytest.mark.parametrize(("uri", "version"), [
+    ("ext::sh -c touch% {canary}", None),
+    ("fd::17", None),
+    ("--upload-pack=touch {canary}", None),
+    ("{origin}", "--upload-pack=touch {canary}"),
+    ("{origin}", "-c"),
+])
+def test_unsafe_requests_run_nothing(tmp_path: Path, upstream: Upstream, uri: str,
+                                     version: str | None) -> None:
+    canary = tmp_path / "pwned"
+    fill = {"canary": canary, "origin": upstream.bare.as_uri()}
+    with pytest.raises(SourceError, match="refusing"):
+        fetch_project(uri.format(**fill), version and version.format(**fill))
+    assert not canary.exists()
+
+
+def test_cache_not_writable_is_one_line(tmp_path: Path, upstream: Upstream,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "home-is-a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("MLPROJ_HOME", str(blocker))
+    with pytest.raises(SourceError, match=r"cannot prepare project .*home-is-a-file"):
+        fetch_project(upstream.bare.as_uri())
