@@ -1,10 +1,10 @@
 """Find an installed Python interpreter that satisfies a `python:` request (never download one).
 
-Discovery asks uv (`uv python list --only-installed`, with downloads off), which sees PATH,
-pyenv shims, uv-managed installs and the like; we pick the newest match ourselves, because
-`uv python find` stops at the first broken candidate (a pyenv shim for an inactive version).
-Listing can take a second, so answers are remembered in the cache for an hour, and re-checked
-with a stat of the interpreter on every use.
+Discovery asks uv, with downloads off: it sees PATH, pyenv shims, uv-managed installs and the
+like. `uv python find` answers first; it gives up at the first broken candidate (a pyenv shim of
+an inactive version), so then `uv python list --only-installed` is read and the newest match
+taken, and its versions are what a "not found" error lists. Asking uv costs 0.1-1.5 s, so answers
+are remembered in the cache for an hour, and re-checked with a stat of the interpreter each use.
 """
 
 from __future__ import annotations
@@ -81,13 +81,52 @@ def _clause_ok(have: tuple[int, ...], op: str, want: tuple[int, ...], star: bool
 
 
 def find(request: str | None, uv: str) -> Interpreter:
-    """The newest installed interpreter matching `request` (None: the one running mlproj)."""
+    """An installed interpreter matching `request` (None: the one running mlproj).
+
+    uv's own choice first (`uv python find`: the first match in its search order, as a
+    hand-run `uv venv --python X` would take); when uv cannot answer, the newest match of all
+    the interpreters it lists.
+    """
     if request is None:
         return current()
-    parse_request(request)  # a bad request fails before any slow listing
+    clauses = parse_request(request)  # a bad request fails before any slow listing
     remembered = _recall(request)
     if remembered is not None:
         return remembered
+    best = _uv_find(uv, _uv_request(clauses), request) or _newest(uv, request)
+    _remember(request, best)
+    return best
+
+
+def _uv_request(clauses: list[tuple[str, tuple[int, ...], bool]]) -> str:
+    parts = []
+    for op, version, star in clauses:
+        text = ".".join(str(x) for x in version)
+        if op in ("==", "=") and len(clauses) == 1 and not star:
+            return text  # a bare version: uv, like us, takes it as a prefix
+        op = "==" if op == "=" else op
+        parts.append(f"{op}{text}{'.*' if star else ''}")
+    return ",".join(parts)
+
+
+def _uv_env() -> dict[str, str]:
+    return dict(os.environ, UV_PYTHON_DOWNLOADS="never")
+
+
+def _uv_find(uv: str, uv_request: str, request: str) -> Interpreter | None:
+    done = proc.run_quiet([uv, "python", "find", "--no-project", uv_request], env=_uv_env())
+    path = done.stdout.strip().splitlines()[-1] if done.returncode == 0 and done.stdout else ""
+    if not path:
+        return None
+    probe = proc.run_quiet([path, "-I", "-S", "-c",
+                            "import platform; print(platform.python_version())"])
+    version = probe.stdout.strip()
+    if probe.returncode != 0 or not version or not matches(version, request):
+        return None
+    return Interpreter(version, path)
+
+
+def _newest(uv: str, request: str) -> Interpreter:
     found = installed(uv)
     fitting = [i for i in found if matches(i.version, request)]
     if not fitting:
@@ -97,17 +136,14 @@ def find(request: str | None, uv: str) -> Interpreter:
             f"(found: {', '.join(versions) or 'none'})",
             "install that version (mlproj never downloads Python), or change `python:`",
         )
-    best = max(fitting, key=lambda i: _version_tuple(i.version))  # max keeps the first of ties
-    _remember(request, best)
-    return best
+    return max(fitting, key=lambda i: _version_tuple(i.version))  # max keeps the first of ties
 
 
 def installed(uv: str) -> list[Interpreter]:
     """Every CPython uv can see on this machine, the one running mlproj included."""
-    env = dict(os.environ, UV_PYTHON_DOWNLOADS="never")
     done = proc.run_quiet(
         [uv, "python", "list", "--only-installed", "--all-versions", "--output-format", "json"],
-        env=env,
+        env=_uv_env(),
     )
     found = [current()]
     if done.returncode == 0:
