@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     model_file = local_model_file(args.model_path)
     try:
         model, hp = load_checkpoint(model_file, device)
-    except (OSError, ValueError, RuntimeError, KeyError, TypeError) as exc:
+    except (OSError, ValueError) as exc:
         print(f"error: cannot load model {args.model_path}: {exc}", file=sys.stderr)
         return EXIT_USAGE
     split = load_split(args.seed)

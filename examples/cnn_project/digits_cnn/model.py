@@ -78,11 +78,21 @@ def save_checkpoint(model: DigitsCNN, hp: HParams, path: Path) -> None:
 
 def load_checkpoint(path: Path, device: torch.device) -> tuple[DigitsCNN, HParams]:
     """Rebuild a network saved by save_checkpoint, ready for evaluation on `device`."""
-    data: Any = torch.load(path, map_location=device, weights_only=True)
+    not_ours = f"{path} is not a model file written by this project's train.py"
+    try:
+        # weights_only: a model file from elsewhere cannot run code while loading.
+        data: Any = torch.load(path, map_location=device, weights_only=True)
+    except OSError:
+        raise
+    except Exception as exc:  # torch reports a bad file as pickle, EOF, zip or runtime errors
+        raise ValueError(f"{not_ours} ({type(exc).__name__})") from exc
     if not isinstance(data, dict) or data.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path} is not a model file written by this project's train.py")
-    hp = HParams(**data["hparams"])
-    model = DigitsCNN(hp).to(device)
-    model.load_state_dict(data["state_dict"])
+        raise ValueError(not_ours)
+    try:
+        hp = HParams(**data["hparams"])
+        model = DigitsCNN(hp).to(device)
+        model.load_state_dict(data["state_dict"])
+    except (KeyError, TypeError, RuntimeError) as exc:
+        raise ValueError(f"{not_ours}: its weights do not fit the network ({exc})") from exc
     model.eval()
     return model, hp
