@@ -65,7 +65,7 @@ class CondaInputs:
             "lockfile_sha256": _sha256(self.lock.path) if self.lock.used else None,
             "python": python_request(self.env),
             "channels": list(self.channels),
-            "pip_config": conda_pip.pip_config_args() if self.env.pip else [],
+            "pip_index": conda_pip.index_key(self.env.pip) if self.env.pip else None,
         }
 
     @property

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlproj.envs import pipconf
 from mlproj.envs.conda_progress import BuildReporter
+from mlproj.envs.requirements import sets_index
 from mlproj.errors import EnvError
 
 # conda subdir -> uv's --python-platform; glibc 2.28 matches conda-lock's default __glibc
@@ -61,9 +63,10 @@ def requirement_args(lines: Sequence[str]) -> list[str]:
 
 def pip_install(python: Path, lines: Sequence[str], *, cwd: Path, reporter: BuildReporter) -> None:
     """`uv pip install` the conda.yml pip lines (paths are relative to the conda.yml's dir)."""
+    index = uv_index(lines)
     argv = [uv_bin(), "pip", "install", "--python", str(python),
-            *pip_config_args(), *requirement_args(lines)]
-    _run_uv(argv, cwd=cwd, reporter=reporter, what="pip install")
+            *index.args, *requirement_args(lines)]
+    _run_uv(argv, cwd=cwd, reporter=reporter, what="pip install", extra_env=index.env)
 
 
 def pip_install_locked(python: Path, pins: Sequence[PipPin], *, reporter: BuildReporter) -> None:
@@ -71,8 +74,9 @@ def pip_install_locked(python: Path, pins: Sequence[PipPin], *, reporter: BuildR
     with tempfile.TemporaryDirectory(prefix="mlproj-pip-") as tmp:
         req = Path(tmp) / "requirements.txt"
         req.write_text("".join(pin.requirement() + "\n" for pin in pins), encoding="utf-8")
+        # direct URLs with hashes: no index is consulted, so no index settings are passed
         argv = [uv_bin(), "pip", "install", "--python", str(python), "--no-deps",
-                *pip_config_args(), "-r", str(req)]
+                "-r", str(req)]
         _run_uv(argv, cwd=Path(tmp), reporter=reporter, what="pip install (locked)")
 
 
@@ -83,10 +87,12 @@ def pip_compile(lines: Sequence[str], *, cwd: Path, python_version: str, platfor
     if target is None:
         raise EnvError(f"cannot lock the pip: section for platform {platform}",
                        f"lock one of {sorted(_UV_PLATFORMS)}, or move pip packages to conda")
+    index = uv_index(lines)
     argv = [uv_bin(), "pip", "compile", "-", "--format", "pylock.toml", "--no-header",
-            "--python-version", python_version, "--python-platform", target, *pip_config_args()]
+            "--python-version", python_version, "--python-platform", target, *index.args]
     text = "".join(line.strip() + "\n" for line in lines)
-    out = _run_uv(argv, cwd=cwd, reporter=reporter, what="pip compile", stdin=text)
+    out = _run_uv(argv, cwd=cwd, reporter=reporter, what="pip compile", stdin=text,
+                  extra_env=index.env)
     return pins_from_pylock(out)
 
 
@@ -103,18 +109,20 @@ def pip_freeze(python: Path) -> str:
     return result.stdout if result.returncode == 0 else ""
 
 
-def pip_config_args() -> list[str]:
-    """uv options that carry the user's pip configuration (index URLs, find-links...).
+def uv_index(lines: Sequence[str]) -> pipconf.UvIndexSettings:
+    """The user's pip configuration (pip.conf, PIP_*) as uv settings, the virtualenv way: a
+    `--index-url` among the conda.yml pip lines wins over the configured index."""
+    return pipconf.uv_settings(pipconf.read_pip_config(), project_sets_index=sets_index(lines))
 
-    The virtualenv manager owns how pip configuration maps onto uv (`mlproj.envs.pipconf`);
-    until that module exists, uv reads its own UV_* variables and nothing more.
-    """
-    try:
-        module: Any = importlib.import_module("mlproj.envs.pipconf")
-    except ImportError:
-        return []
-    builder = getattr(module, "uv_args", None)
-    return list(builder()) if callable(builder) else []
+
+def index_key(lines: Sequence[str]) -> dict[str, Any]:
+    """The part of the pip configuration that shapes what gets installed (for env keys)."""
+    settings = uv_index(lines)
+    return {
+        "translated": {k: v for k, v in settings.env.items() if k != "SSL_CERT_FILE"},
+        "args": list(settings.args),
+        "user": pipconf.user_uv_settings(),
+    }
 
 
 def _pin(package: Mapping[str, Any]) -> PipPin:
@@ -132,19 +140,24 @@ def _pin(package: Mapping[str, Any]) -> PipPin:
                    "use a package from an index or a wheel file")
 
 
-def _uv_env() -> dict[str, str]:
+def _uv_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
+    env.update(extra or {})
     env.pop("VIRTUAL_ENV", None)  # --python names the target; an active venv must not
     env.setdefault("UV_NO_PROGRESS", "1")
     return env
 
 
 def _run_uv(argv: Sequence[str], *, cwd: Path, reporter: BuildReporter, what: str,
-            stdin: str | None = None) -> str:
+            stdin: str | None = None, extra_env: Mapping[str, str] | None = None) -> str:
     reporter.detail("$ " + " ".join(argv))
+    if extra_env:
+        shown = {k: pipconf.redact_urls(v) for k, v in sorted(extra_env.items())}
+        reporter.detail(f"pip configuration for uv: {shown}")
     try:
         result = subprocess.run(list(argv), cwd=cwd, input=stdin if stdin is not None else "",
-                                capture_output=True, text=True, check=False, env=_uv_env())
+                                capture_output=True, text=True, check=False,
+                                env=_uv_env(extra_env))
     except OSError as exc:
         raise EnvError(f"cannot start uv: {exc.strerror}", "reinstall mlproj (uv is a dependency)"
                        ) from None

@@ -33,8 +33,12 @@ def channel(channel_template: Path, tmp_path: Path) -> Path:
 @pytest.fixture(autouse=True)
 def _isolated_tools(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)  # no pip.conf of this machine's user
     for var in ("MLPROJ_CONDA_EXE", "MLFLOW_CONDA_HOME", "MLFLOW_CONDA_CREATE_ENV_CMD",
-                "MLPROJ_CHANNEL_ALIAS", "MLPROJ_DEFAULT_CHANNELS", "VIRTUAL_ENV"):
+                "MLPROJ_CHANNEL_ALIAS", "MLPROJ_DEFAULT_CHANNELS", "VIRTUAL_ENV",
+                "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_NO_INDEX",
+                "UV_INDEX_URL", "UV_DEFAULT_INDEX", "UV_EXTRA_INDEX_URL", "UV_FIND_LINKS",
+                "UV_NO_INDEX"):
         monkeypatch.delenv(var, raising=False)
 
 

@@ -141,6 +141,23 @@ def test_pip_section_installs_into_the_conda_python(channel: Path, tmp_path: Pat
     assert importlib.util.find_spec("mlp_greet") is None  # our own interpreter is untouched
 
 
+def test_pip_section_follows_the_users_pip_configuration(
+    channel: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wheels = tmp_path / "wheels"
+    chan.write_wheel(wheels, "mlp-greet", "0.3")
+    pip_conf = tmp_path / "pip.conf"
+    pip_conf.write_text(f"[global]\nno-index = true\nfind-links = {wheels}\n")
+    monkeypatch.setenv("PIP_CONFIG_FILE", str(pip_conf))
+    project = write_conda_project(tmp_path / "proj", [channel.as_uri()], ["python"],
+                                  pip=["mlp-greet"])
+    prepared = MANAGER.prepare(project, options())
+    assert launch(prepared, "mlp-greet", project.directory)[1] == "pip-package 0.3\n"
+
+    monkeypatch.setenv("PIP_FIND_LINKS", str(tmp_path / "elsewhere"))
+    assert read_inputs(project, options()).key != prepared.tags["mlproj.env.key"]
+
+
 def test_pip_failure_is_a_clear_error(channel: Path, tmp_path: Path) -> None:
     project = write_conda_project(tmp_path / "proj", [channel.as_uri()], ["python"],
                                   pip=["--no-index", "no-such-package-here"])
