@@ -146,9 +146,10 @@ class _Environment:
     def read(self, root: Map) -> EnvDecl:
         declared = [pair for pair in map(root.get, ENV_KEYS) if pair is not None]
         if len(declared) > 1:
-            names = ", ".join(str(k.value) for k, _ in declared)
-            self.problems.error_at(declared[1][0], f"the project declares several "
-                                   f"environments ({names}); keep only one")
+            in_file = sorted((key for key, _ in declared), key=lambda k: (k.line, k.col))
+            names = ", ".join(str(key.value) for key in in_file)
+            self.problems.error_at(in_file[1], f"the project declares several environments "
+                                   f"({names}); keep only one")
         for key, value in declared:
             if isinstance(value, Scalar) and not value.value:
                 continue  # MLflow skips an empty section and looks at the next one
@@ -282,7 +283,10 @@ class _EntryPoints:
             return None
         unknown_keys(body, ENTRY_POINT_KEYS, f"in entry point '{name}'", self.problems)
         parameters = self.parameters(name, body)
-        command, error = _command(name, body, [p.name for p in parameters])
+        # a parameter declared badly is still declared: no second error for its placeholder
+        declared = body.value("parameters")
+        names = [str(k.value) for k, _ in declared.pairs] if isinstance(declared, Map) else []
+        command, error = _command(name, body, names)
         if error:
             self.problems.defer_at(body.value("command") or key, error)
         return EntryPoint(name, command, parameters, error=error)
