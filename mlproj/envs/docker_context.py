@@ -70,7 +70,7 @@ def dockerfile(base_image: str) -> str:
 def collect(project_dir: Path, base_image: str) -> Context:
     """Walk the project (honouring .dockerignore) and hash what would be sent."""
     rules = docker_ignore.load(project_dir)
-    entries = tuple(_walk(project_dir, rules))
+    entries = tuple(sorted(_walk(project_dir, rules), key=lambda e: e.path))
     return Context(project_dir, entries, dockerfile(base_image))
 
 

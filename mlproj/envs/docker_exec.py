@@ -138,12 +138,17 @@ def start_container(
     client: Any, settings: ContainerSettings, argv: list[str], sink: LogSink
 ) -> ContainerExecution:
     """Create and start the container that runs `argv`."""
+    from docker.errors import DockerException
+
     execution = _create(client, settings, argv, sink)
     try:
         execution.start()
-    except Exception as exc:
+    except DockerException as exc:
         execution.discard()
         raise _start_error(exc, settings) from exc
+    except BaseException:  # e.g. the runner's Interrupted: stop what we started, let it pass
+        execution.discard()
+        raise
     return execution
 
 
@@ -161,12 +166,6 @@ def _create(
 
 
 def _start_error(exc: BaseException, settings: ContainerSettings) -> Exception:
-    from docker.errors import DockerException
-
-    if isinstance(exc, EnvError):
-        return exc
-    if not isinstance(exc, DockerException):
-        return RunError(f"could not start the container: {exc}")
     text = docker_engine.first_line(exc)
     if settings.gpus is not None and ("device driver" in text or "gpu" in text.lower()):
         return EnvError(

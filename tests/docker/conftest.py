@@ -40,7 +40,8 @@ def engine() -> Iterator[Any]:
         client = docker.from_env(timeout=30)
         client.ping()
     except DockerException as exc:
-        _unavailable(f"no Docker engine answers at {os.environ.get('DOCKER_HOST')}: {exc}")
+        where = os.environ.get("DOCKER_HOST", "the default socket")
+        _unavailable(f"no Docker engine answers at {where}: {exc}")
     try:
         client.images.get(BASE_IMAGE)
     except ImageNotFound:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from mlproj.envs.docker import MANAGER
 from mlproj.errors import EnvError
 from mlproj.spec.model import Project
 from mlproj.tracking import open_store, run_child_env
+from tests.conftest import run_cli
 from tests.docker.conftest import (
     BASE_IMAGE,
     SECRET,
@@ -289,3 +292,63 @@ def _wait_for(condition: Any, timeout: float = 20.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.05)
+
+
+@pytest.fixture
+def cli_project(project_dir: Path, project: Project) -> Path:
+    """The resource project under the unique name of `project` (its image is cleaned up)."""
+    spec_file = project_dir / "MLproject"
+    text = spec_file.read_text().replace("name: Docker Test", f"name: {project.name}")
+    spec_file.write_text(text)
+    return project_dir
+
+
+def test_cli_run_records_the_run_and_keeps_secrets_out_of_its_records(
+    engine: Any, cli_project: Path, tmp_path: Path
+) -> None:
+    result = run_cli(
+        ["run", str(cli_project), "-P", "steps=2", "--network", "none"],
+        cwd=tmp_path,
+        env={"MLPROJ_TEST_SECRET": SECRET},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "data: rows: 42" in result.stdout
+    (run,) = open_store((tmp_path / "mlruns").as_uri()).search_runs(["0"])
+    assert run.info.status == "FINISHED"
+    assert run.metrics == {"loss": 0.5}
+    assert run.tags["mlflow.docker.image.uri"].startswith("mlproj-dtest-")
+    assert run.tags["logged_from"] == "container"
+    assert containers_of(engine, run.info.run_id) == []
+    recorded = [p.read_bytes() for p in (tmp_path / "mlruns").rglob("*") if p.is_file()]
+    assert not any(SECRET.encode() in data for data in recorded)
+    assert SECRET not in result.stdout + result.stderr
+
+
+@pytest.mark.timeout(120)
+def test_cli_sigterm_ends_the_run_killed_and_removes_the_container(
+    engine: Any, cli_project: Path, tmp_path: Path
+) -> None:
+    argv = [sys.executable, "-m", "mlproj", "run", str(cli_project), "-e", "sleep"]
+    child = subprocess.Popen(
+        [*argv, "--network", "none", "--grace", "5"],
+        cwd=tmp_path,
+        env={**os.environ, "MLPROJ_TEST_SECRET": SECRET},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert child.stdout is not None
+        line = child.stdout.readline()  # the container has started
+        assert line == b"sleeping\n"
+        child.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        child.wait(timeout=60)
+        assert time.monotonic() - started < 15
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode != 0
+    (run,) = open_store((tmp_path / "mlruns").as_uri()).search_runs(["0"])
+    assert run.info.status == "KILLED"
+    assert containers_of(engine, run.info.run_id) == []
