@@ -1,0 +1,196 @@
+"""Cold and warm creation of a python_env.yaml environment: mlproj vs uv by hand vs mlflow run.
+
+    python benchmarks/env_create.py [--repeat 5] [--packages "six requests"] [--no-mlflow]
+                                    [--torch-check]
+
+Every contender installs the same packages with the same index settings (this machine's pip
+configuration, translated for uv the way mlproj does it) from a warm uv cache, so what differs
+is what each tool adds around `uv venv` + `uv pip install`:
+- by hand:   `uv venv DIR --python X` then `uv pip install --python DIR/bin/python -r req.txt`;
+- mlproj:    virtualenv.resolve() + build_or_reuse() in this process (cold: an empty env cache,
+             the interpreter lookup remembered; "first ever": not even that);
+- mlflow:    the env step of `mlflow run --env-manager uv` (its _create_virtualenv, timed inside
+             a process that has already imported mlflow; cold: an empty env root).
+Targets: mlproj warm adds < 50 ms; mlproj cold within 1.3x of the hand-run uv commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from mlproj.envs import pipconf, virtualenv
+from mlproj.envs.progress import Progress
+from mlproj.spec.model import EnvDecl, Project
+
+
+def timed(action: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
+
+
+def median_ms(samples: list[float]) -> str:
+    return f"{statistics.median(samples) * 1000:8.1f} ms"
+
+
+def make_project(root: Path, packages: list[str]) -> Project:
+    proj = root / "proj"
+    proj.mkdir()
+    version = platform.python_version()
+    deps = "".join(f"  - {p}\n" for p in packages)
+    (proj / "python_env.yaml").write_text(f'python: "{version}"\ndependencies:\n{deps}')
+    (proj / "requirements.txt").write_text("".join(f"{p}\n" for p in packages))
+    (proj / "MLproject").write_text(
+        "name: bench\npython_env: python_env.yaml\n"
+        "entry_points:\n  main:\n    command: \"python -c 'pass'\"\n")
+    return Project(proj, "bench", EnvDecl("python", proj / "python_env.yaml"))
+
+
+def uv_env() -> dict[str, str]:
+    settings = pipconf.uv_settings(pipconf.read_pip_config())
+    env = dict(os.environ, **settings.env, UV_PYTHON_DOWNLOADS="never")
+    env.pop("VIRTUAL_ENV", None)
+    return env
+
+
+def by_hand(project: Project, dest: Path, python: str) -> None:
+    uv, env = virtualenv.uv_binary(), uv_env()
+    args = pipconf.uv_settings(pipconf.read_pip_config()).args
+    subprocess.run([uv, "venv", "-q", str(dest), "--python", python], env=env, check=True)
+    subprocess.run([uv, "pip", "install", "-q", "--python", str(dest / "bin" / "python"), *args,
+                    "-r", str(project.directory / "requirements.txt")],
+                   env=env, check=True, cwd=project.directory)
+
+
+def mlproj_prepare(project: Project) -> Path:
+    plan = virtualenv.resolve(project)
+    return virtualenv.build_or_reuse(plan, Progress(io.StringIO()))
+
+
+def with_home(home: Path, action: Callable[[], object]) -> float:
+    os.environ["MLPROJ_HOME"] = str(home)
+    return timed(action)
+
+
+def bench_mlproj(root: Path, project: Project, repeat: int) -> dict[str, list[float]]:
+    first_home = root / "home-first"
+    first = [with_home(first_home, lambda: mlproj_prepare(project))]
+    memo = first_home / "pythons.json"
+    cold = []
+    for i in range(repeat):
+        home = root / f"home-{i}"
+        home.mkdir()
+        if memo.exists():
+            shutil.copy(memo, home / "pythons.json")
+        cold.append(with_home(home, lambda: mlproj_prepare(project)))
+    warm = [with_home(root / "home-0", lambda: mlproj_prepare(project)) for _ in range(repeat)]
+    return {"first": first, "cold": cold, "warm": warm}
+
+
+# Times MLflow's own env step of `mlflow run --env-manager uv` (backend/local.py: read
+# python_env.yaml, name the env, _create_virtualenv), with mlflow already imported, so that
+# its interpreter start-up and import time (several seconds) do not count against it.
+MLFLOW_STEP = """
+import json, sys, time
+from pathlib import Path
+from mlflow.utils.environment import _PythonEnv
+from mlflow.utils.virtualenv import _create_virtualenv, _get_virtualenv_name
+project, root, repeat = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
+def step(env_root):
+    started = time.perf_counter()
+    python_env = _PythonEnv.from_yaml(project / "python_env.yaml")
+    env_dir = env_root / _get_virtualenv_name(python_env, project)
+    _create_virtualenv(local_model_path=project, python_env=python_env, env_dir=env_dir,
+                       env_manager="uv", capture_output=True)
+    return time.perf_counter() - started
+cold = [step(root / f"mlflow-envs-{i}") for i in range(repeat)]
+warm = [step(root / "mlflow-envs-0") for _ in range(repeat)]
+print(json.dumps({"cold": cold, "warm": warm}))
+"""
+
+
+def bench_mlflow(root: Path, project: Project, repeat: int) -> dict[str, list[float]] | None:
+    try:
+        import mlflow  # noqa: F401 - only to know whether it is there
+    except ImportError:
+        print("mlflow: not installed, skipped")
+        return None
+    done = subprocess.run(
+        [sys.executable, "-c", MLFLOW_STEP, str(project.directory), str(root), str(repeat)],
+        env=uv_env(), capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        print(f"mlflow: its env step failed: {done.stderr.strip().splitlines()[-1:]}")
+        return None
+    result: dict[str, list[float]] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def torch_check(root: Path) -> None:
+    """Which file would uv pick for torch==2.13.0 under this machine's pip configuration?"""
+    uv, env = virtualenv.uv_binary(), uv_env()
+    args = pipconf.uv_settings(pipconf.read_pip_config()).args
+    venv = root / "torch-venv"
+    subprocess.run([uv, "venv", "-q", str(venv)], env=env, check=True)
+    done = subprocess.run([uv, "pip", "install", "--dry-run", "-v", "--python",
+                           str(venv / "bin" / "python"), *args, "torch==2.13.0"],
+                          env=env, capture_output=True, text=True, check=False)
+    picked = [line for line in done.stderr.splitlines() if "Selecting: torch==" in line]
+    print("torch==2.13.0 dry run:", picked[0].split("DEBUG ")[-1] if picked
+          else f"no choice found (exit {done.returncode}): {done.stderr[-500:]}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--packages", default="six requests")
+    parser.add_argument("--no-mlflow", action="store_true")
+    parser.add_argument("--torch-check", action="store_true")
+    opts = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="mlproj-bench-") as tmp:
+        root = Path(tmp)
+        project = make_project(root, opts.packages.split())
+        python = sys.executable
+        print(f"python {platform.python_version()}, uv {virtualenv.uv_version()}, "
+              f"packages: {opts.packages}; index: "
+              f"{pipconf.uv_settings(pipconf.read_pip_config()).describe()}")
+        by_hand(project, root / "warmup", python)  # fill the uv cache for everyone
+        hand = [timed(lambda i=i: by_hand(project, root / f"hand-{i}", python))
+                for i in range(opts.repeat)]
+        ours = bench_mlproj(root, project, opts.repeat)
+        theirs = None if opts.no_mlflow else bench_mlflow(root, project, opts.repeat)
+
+        print(f"uv by hand, cold:                 {median_ms(hand)}")
+        print(f"mlproj, cold (python remembered): {median_ms(ours['cold'])}   "
+              f"ratio to hand {statistics.median(ours['cold']) / statistics.median(hand):.2f}x"
+              "  (target <= 1.3x)")
+        print(f"mlproj, first ever (python found): {median_ms(ours['first'])}")
+        print(f"mlproj, warm (cached env):        {median_ms(ours['warm'])}   (target < 50 ms)")
+        if theirs is not None:
+            ratio = statistics.median(theirs["cold"]) / statistics.median(ours["cold"])
+            print(f"mlflow (--env-manager uv), cold:  {median_ms(theirs['cold'])}   "
+                  f"ratio to mlproj cold {ratio:.2f}x")
+            print(f"mlflow (--env-manager uv), warm:  {median_ms(theirs['warm'])}   "
+                  "(an existence check only: no lock, no health check)")
+        pyenv = shutil.which("pyenv")
+        print("mlflow --env-manager virtualenv: "
+              + (f"needs pyenv ({pyenv}); not benchmarked, it builds Python itself" if pyenv
+                 else "needs pyenv, which is absent here: not benchmarked"))
+        if opts.torch_check:
+            torch_check(root)
+
+
+if __name__ == "__main__":
+    main()
