@@ -178,3 +178,21 @@ def test_missing_path_through_the_cli_is_one_line(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "no such project directory: ./nope" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_diff_of_non_utf8_content_does_not_break(tmp_path: Path) -> None:
+    up = make_upstream(tmp_path)
+    (up.work / "version.txt").write_bytes(b"caf\xe9 latin-1\n")
+    fetched = fetch_project(str(up.work))
+    assert fetched.git is not None and fetched.git.dirty
+    assert "latin-1" in (fetched.git.diff or "")
+
+
+def test_importing_sources_loads_no_git_library() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, mlproj.sources; print('git' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "False"
