@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -40,7 +40,8 @@ class ProblemError(SpecError):
 
     def __init__(self, problem: Problem, hint: str | None = None) -> None:
         super().__init__(f"{problem.file}:{problem.line}:{problem.column}: {problem.message}", hint)
-        self.problem = problem
+        # what `validate` prints: the fix goes into the message
+        self.problem = replace(problem, message=f"{problem.message} ({hint})") if hint else problem
 
 
 class Problems:

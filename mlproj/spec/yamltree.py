@@ -258,8 +258,10 @@ class _Composer:
         parent = frame[0]
         parent.size += node.size
         if parent.size > MAX_NODES:
-            raise self.fail(event.start_mark, f"aliases expand to more than {MAX_NODES} values "
-                            "(a 'billion laughs' file?)")
+            why = ("aliases expand to" if isinstance(event, yaml.AliasEvent)
+                   else "the file holds")
+            raise self.fail(event.start_mark, f"{why} more than {MAX_NODES} values; refused "
+                            "(an alias bomb, or not a project file)")
         if isinstance(parent, Seq):
             parent.items.append(node)
         elif frame[1] is None:
