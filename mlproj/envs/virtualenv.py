@@ -90,7 +90,8 @@ def _key_document(
         "platform": {"sys": sys.platform, "machine": platform.machine()},
         "python": {"request": request.python, "version": interpreter.version},
         "env_file": env_file,
-        "files": sorted([f.option, str(f.path), f.sha256] for f in files),
+        "files": sorted([f.option, _key_path(f.path, request.project_dir), f.sha256]
+                        for f in files),
         "index": {
             "translated": shaping,
             "args": list(index.args),
@@ -98,6 +99,14 @@ def _key_document(
             "constraint_files": {c: _file_sha(c) for c in constraints},
         },
     }
+
+
+def _key_path(path: Path, project_dir: Path) -> str:
+    """Project files by their place in the project: a fresh checkout reuses the same env."""
+    try:
+        return path.relative_to(project_dir.resolve()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def _file_sha(path: str) -> str | None:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import os
+import re
+import time
 from pathlib import Path
 
 import pytest
 
 from mlproj.envs import pipconf, pythons, requirements
+from mlproj.envs.progress import Progress
 from mlproj.envs.venv_request import from_conda
 from mlproj.errors import EnvError
 from mlproj.spec.model import CondaEnv
@@ -162,3 +166,29 @@ def test_conda_conversion_warns() -> None:
     assert env.python is None
     assert any("does not pin python" in w for w in warnings)
     assert any("numpy, scipy=1.11" in w for w in warnings)
+
+
+# -- progress ------------------------------------------------------------------------------
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_spins_on_a_terminal_and_prints_lines_elsewhere() -> None:
+    term = _Terminal()
+    with Progress(term).step("installing 3 requirements"):
+        time.sleep(0.35)
+    shown = term.getvalue()
+    assert "⠋ mlproj: installing 3 requirements" in shown
+    final = r"\rmlproj: installing 3 requirements \.\.\. done \(\d+\.\ds\)\n$"
+    assert re.search(final, shown.replace("\x1b[K", ""))
+
+    with pytest.raises(EnvError), Progress(term).step("creating virtualenv"):
+        raise EnvError("boom")
+    assert re.search(r"creating virtualenv \.\.\. failed \(\d+\.\ds\)\n$", term.getvalue())
+    plain = io.StringIO()
+    with Progress(plain).step("creating virtualenv (python 3.11.7)"):
+        pass
+    assert plain.getvalue() == "mlproj: creating virtualenv (python 3.11.7) ...\n"

@@ -250,3 +250,13 @@ def test_real_package_index(tmp_path: Path) -> None:
     proj = project(tmp_path / "p", "python_env.yaml", "dependencies: [six]\n")
     env = virtualenv.MANAGER.prepare(proj, OPTIONS)
     assert any(line.startswith("six==") for line in env.artifacts[0][0].read_text().splitlines())
+
+
+@pytest.mark.usefixtures("offline")
+def test_same_project_elsewhere_shares_the_env(tmp_path: Path) -> None:
+    """Each git run gets its own checkout; the env key must not depend on where it lies."""
+    first = project(tmp_path / "a", "python_env.yaml", PYTHON_ENV,
+                    files={"requirements.txt": "x\n", "constraints.txt": ""})
+    second = project(tmp_path / "b", "python_env.yaml", PYTHON_ENV,
+                     files={"requirements.txt": "x\n", "constraints.txt": ""})
+    assert virtualenv.resolve(first).key == virtualenv.resolve(second).key
