@@ -122,10 +122,13 @@ def _build(cache: RepoCache, path: Path, sha: str, version: str | None) -> None:
         run_git(["checkout", "-q", "--detach", sha], cwd=tmp)
         if _has_submodules(tmp):
             _init_submodules(cache, tmp, sha, version)
-    except GitFailed as exc:
+        os.rename(tmp, path)
+    except BaseException as exc:
         _remove(tmp)
-        raise SourceError(f"cannot check out {sha[:12]} of {cache.shown}: {exc.detail}") from exc
-    os.rename(tmp, path)
+        if isinstance(exc, GitFailed):
+            raise SourceError(f"cannot check out {sha[:12]} of {cache.shown}: {exc.detail}"
+                              ) from exc
+        raise
 
 
 def _init_submodules(cache: RepoCache, work: Path, sha: str, version: str | None) -> None:

@@ -69,6 +69,9 @@ def release(project: FetchedProject) -> None:
 
 def _classify(base: str, cwd: Path) -> Path | _Remote:
     scheme = scheme_of(base)
+    if base.lower().endswith(".zip"):
+        raise SourceError(f"zip archives are not supported as projects yet: "
+                          f"{strip_credentials(base)}", hint="unzip it and give the directory")
     if scheme == "file":
         path: Path | None = Path(file_uri_path(base))
     elif scheme is None:
