@@ -10,6 +10,7 @@ of any `-r`/`-c` file they name).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import tempfile
@@ -47,13 +48,36 @@ def content_hashes(spec: Any) -> dict[str, str]:
 
 
 def accepted_hashes(conda_file: Path, platform: str) -> set[str]:
-    """Every content hash conda-lock accepts as "unchanged" for this file and platform."""
+    """Every content hash conda-lock accepts as "unchanged" for this file and platform.
+
+    Remembered per (conda.yml bytes, platform, conda-lock version): importing conda-lock costs
+    over a second, which a warm run must not pay.
+    """
+    memo = _memo_path(conda_file, platform)
+    with contextlib.suppress(OSError, ValueError):
+        return set(json.loads(memo.read_text(encoding="utf-8")))
+    accepted = _compute_accepted(conda_file, platform)
+    with tempfile.NamedTemporaryFile("w", dir=memo.parent, delete=False) as tmp:
+        json.dump(sorted(accepted), tmp)
+    Path(tmp.name).replace(memo)
+    return accepted
+
+
+def _compute_accepted(conda_file: Path, platform: str) -> set[str]:
     from conda_lock.content_hash import backwards_compatible_content_hashes
     from conda_lock.virtual_package import default_virtual_package_repodata
 
     spec = lock_spec(conda_file, [platform])
     with default_virtual_package_repodata() as repo:
         return set(backwards_compatible_content_hashes(spec, repo, platform))
+
+
+def _memo_path(conda_file: Path, platform: str) -> Path:
+    document = {"conda_file": hashlib.sha256(conda_file.read_bytes()).hexdigest(),
+                "name": conda_file.name, "platform": platform,
+                "conda_lock": _conda_lock_install()}
+    digest = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
+    return cache_dir("conda", "content-hashes") / f"{digest}.json"
 
 
 def pip_options_digest(conda_file: Path) -> str | None:
@@ -73,6 +97,19 @@ def pip_options_digest(conda_file: Path) -> str | None:
                 else None
     text = json.dumps({"options": options, "files": files}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _conda_lock_install() -> list[object]:
+    """Where conda-lock is and when it was installed: an upgrade forgets remembered hashes.
+    (Cheaper than importlib.metadata.version, which scans every installed distribution.)"""
+    import importlib.util
+
+    spec = importlib.util.find_spec("conda_lock")
+    origin = spec.origin if spec is not None else None
+    if origin is None:
+        return []
+    stat = Path(origin).stat()
+    return [origin, stat.st_mtime_ns, stat.st_size]
 
 
 def _without_pip_options(conda_file: Path, scratch: Path) -> Path:

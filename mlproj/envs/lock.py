@@ -66,12 +66,13 @@ def lock_status(conda_file: Path, platform: str) -> LockStatus:
     path = lockfile_for(conda_file)
     if not path.is_file():
         return LockStatus(path, "absent")
-    meta = _parse(path).metadata
-    if platform not in meta.platforms or platform not in meta.content_hash:
+    meta = _read_metadata(path)
+    hashes = meta.get("content_hash") or {}
+    if platform not in (meta.get("platforms") or []) or platform not in hashes:
         return LockStatus(path, "stale", f"it does not cover platform {platform}")
-    if meta.content_hash[platform] not in lockhash.accepted_hashes(conda_file, platform):
+    if hashes[platform] not in lockhash.accepted_hashes(conda_file, platform):
         return LockStatus(path, "stale", f"{conda_file.name} changed since it was locked")
-    custom = meta.custom_metadata or {}
+    custom = meta.get("custom_metadata") or {}
     if custom.get(lockhash.PIP_OPTIONS_KEY) != lockhash.pip_options_digest(conda_file):
         return LockStatus(path, "stale", f"the pip options of {conda_file.name} changed")
     return LockStatus(path, "fresh")
@@ -79,6 +80,32 @@ def lock_status(conda_file: Path, platform: str) -> LockStatus:
 
 def locked_conda_records(lockfile: Path, platform: str) -> list[RepoDataRecord]:
     """The lock's conda packages for `platform`, as records rattler installs without solving."""
+    env, owned = _rattler_lock(lockfile, platform)
+    return list(env.conda_repodata_records_for_platform(owned) or [])
+
+
+def locked_pip_pins(lockfile: Path, platform: str) -> list[PipPin]:
+    """The lock's pip packages for `platform`: each an exact file URL with its sha256."""
+    env, owned = _rattler_lock(lockfile, platform)
+    pins = []
+    for package in env.pypi_packages_for_platform(owned) or []:
+        hashes = package.hashes
+        sha256 = hashes.sha256.hex() if hashes is not None and hashes.sha256 else None
+        pins.append(PipPin(package.name, str(package.version), package.location, sha256))
+    return pins
+
+
+def locked_explicit(lockfile: Path, platform: str) -> str:
+    """The lock's conda packages for `platform` as an `@EXPLICIT` list (url#md5, conda's form)."""
+    lines = [f"# platform: {platform}", "@EXPLICIT"]
+    for record in locked_conda_records(lockfile, platform):
+        md5 = record.md5
+        lines.append(f"{record.url}#{md5.hex()}" if md5 else record.url)
+    return "\n".join(lines) + "\n"
+
+
+def _rattler_lock(lockfile: Path, platform: str) -> tuple[Any, Any]:
+    """rattler's view of the lock (it reads conda-lock files) and its own `platform` object."""
     import rattler
 
     try:
@@ -89,25 +116,7 @@ def locked_conda_records(lockfile: Path, platform: str) -> list[RepoDataRecord]:
     owned = next((p for p in env.platforms() if p.name == platform), None) if env else None
     if env is None or owned is None:
         raise EnvError(f"{lockfile} has no packages for {platform}", "run `mlproj lock`")
-    return list(env.conda_repodata_records_for_platform(owned) or [])
-
-
-def locked_pip_pins(lockfile: Path, platform: str) -> list[PipPin]:
-    lock = _parse(lockfile)
-    return [
-        PipPin(dep.name, dep.version, dep.url, dep.hash.sha256)
-        for dep in lock.package
-        if dep.manager == "pip" and dep.platform == platform
-    ]
-
-
-def locked_explicit(lockfile: Path, platform: str) -> str:
-    """The lock's conda packages for `platform` as an `@EXPLICIT` list (url#md5, conda's form)."""
-    lines = [f"# platform: {platform}", "@EXPLICIT"]
-    for dep in _parse(lockfile).package:
-        if dep.manager == "conda" and dep.platform == platform:
-            lines.append(f"{dep.url}#{dep.hash.md5}")
-    return "\n".join(lines) + "\n"
+    return env, owned
 
 
 def lock_project(path: Path, platforms: Sequence[str] = ()) -> LockResult:
@@ -157,7 +166,8 @@ def _default_platforms(conda_file: Path) -> list[str]:
     existing = lockfile_for(conda_file)
     if existing.is_file():
         with contextlib.suppress(EnvError):  # an unreadable lock is simply rewritten
-            wanted += [p for p in _parse(existing).metadata.platforms if p not in wanted]
+            locked = _read_metadata(existing).get("platforms") or []
+            wanted += [str(p) for p in locked if p not in wanted]
     return wanted
 
 
@@ -208,6 +218,8 @@ def write_lockfile(conda_file: Path, solved: Sequence[PlatformLock]) -> Path:
         sources=[conda_file.name],
         custom_metadata={lockhash.PIP_OPTIONS_KEY: pip_options} if pip_options else None,
     )
+    for platform in platforms:
+        lockhash.accepted_hashes(conda_file, platform)  # remembered: the next run skips conda-lock
     packages = [dep for lock in solved for dep in _locked_dependencies(lock)]
     path = lockfile_for(conda_file)
     with tempfile.TemporaryDirectory(prefix="mlproj-lock-") as scratch:
@@ -262,12 +274,18 @@ def _python_version(records: Sequence[Any], conda_file: Path) -> str:
                    "add `- python=3.11` (or your version) to dependencies")
 
 
-def _parse(path: Path) -> Any:
-    from conda_lock.lockfile import parse_conda_lock_file
+def _read_metadata(path: Path) -> dict[str, Any]:
+    """The lock's `metadata` mapping, read as plain YAML (conda-lock's import is slow)."""
+    import yaml
 
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        return parse_conda_lock_file(path)
-    except Exception as exc:  # YAML, pydantic validation, unknown version
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise EnvError(f"{path}: not a valid conda-lock file: {first}",
+        data = yaml.load(path.read_bytes(), Loader=loader)
+    except (OSError, yaml.YAMLError) as exc:
+        raise EnvError(f"{path}: not a valid conda-lock file: {str(exc).splitlines()[0]}",
                        "run `mlproj lock` to rewrite it") from None
+    meta = data.get("metadata") if isinstance(data, dict) else None
+    if not isinstance(meta, dict) or data.get("version") not in (1, 2):
+        raise EnvError(f"{path}: not a conda-lock file (no version 1/2 metadata)",
+                       "run `mlproj lock` to rewrite it")
+    return meta

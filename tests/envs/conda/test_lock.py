@@ -200,3 +200,27 @@ def test_changed_pip_options_make_the_lock_stale(channel: Path, tmp_path: Path) 
                         pip=["--no-index", f"--find-links {other}", "mlp-greet"])
     state = MANAGER.plan(project, options())["lockfile"]
     assert state["state"] == "stale" and "pip options" in state["reason"]
+
+
+def test_a_run_after_locking_does_not_load_conda_lock(channel: Path, tmp_path: Path) -> None:
+    """conda-lock takes over a second to import; its content hash is remembered instead."""
+    import subprocess
+    import sys
+    import textwrap
+
+    project = write_conda_project(tmp_path / "proj", [channel.as_uri()], ["mlp-app"])
+    lock_project(project.directory)
+    script = textwrap.dedent("""
+        import sys
+        from pathlib import Path
+        from mlproj.envs.base import EnvOptions
+        from mlproj.envs.conda import MANAGER
+        from mlproj.spec.model import EnvDecl, Project
+        root = Path(sys.argv[1])
+        project = Project(root, "p", EnvDecl("conda", root / "conda.yml"))
+        prepared = MANAGER.prepare(project, EnvOptions(manager="conda"))
+        print(prepared.tags["mlproj.env.lockfile"], "conda_lock" in sys.modules)
+    """)
+    done = subprocess.run([sys.executable, "-c", script, str(project.directory)],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.stdout.split() == ["used", "False"], done.stderr
