@@ -209,7 +209,8 @@ def _check_health(key: str, path: Path, health: Callable[[Path], bool]) -> None:
 
 
 def _write_marker(path: Path, manager: str, key: str, meta: Mapping[str, Any]) -> None:
-    record = {"manager": manager, "key": key, "created": time.time(), "meta": dict(meta)}
+    record = {"manager": manager, "key": key, "created": time.time(), "meta": dict(meta),
+              "size_bytes": _tree_size(path)}  # measured once: walking big envs is slow
     tmp = path / f"{MARKER}.tmp"
     with open(tmp, "w", encoding="utf-8") as fh:
         json.dump(record, fh, indent=1, sort_keys=True)
@@ -325,7 +326,7 @@ def _describe(path: Path) -> CachedEnv | None:
         key=path.name,
         manager=str(record.get("manager", "?")),
         path=path,
-        size_bytes=_tree_size(path),
+        size_bytes=int(record.get("size_bytes") or _tree_size(path)),
         created=created,
         last_used=last_used,
         meta=record.get("meta") or {},
