@@ -1,5 +1,8 @@
 """Does a conda-lock.yml still match its conda.yml? conda-lock's content hash, plus ours for
-what conda-lock cannot read.
+what conda-lock cannot read, plus a fast path.
+
+A lock written by mlproj records the sha256 of the conda.yml bytes it locked (custom_metadata):
+while they are unchanged the lock is fresh without loading conda-lock (over a second to import).
 
 The content hash is conda-lock's own (same function, same default virtual packages), so locks
 written by `conda-lock` and by `mlproj lock` judge each other alike. conda-lock's parser rejects
@@ -22,6 +25,7 @@ from mlproj.cache import cache_dir
 from mlproj.errors import EnvError
 
 PIP_OPTIONS_KEY = "mlproj_pip_options_sha256"
+SOURCE_KEY = "mlproj_source_sha256"  # the conda.yml bytes that were locked
 _FILE_OPTIONS = ("-r", "--requirement", "-c", "--constraint")
 
 
@@ -73,11 +77,24 @@ def _compute_accepted(conda_file: Path, platform: str) -> set[str]:
 
 
 def _memo_path(conda_file: Path, platform: str) -> Path:
-    document = {"conda_file": hashlib.sha256(conda_file.read_bytes()).hexdigest(),
+    document = {"conda_file": source_digest(conda_file),
                 "name": conda_file.name, "platform": platform,
                 "conda_lock": _conda_lock_install()}
     digest = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
     return cache_dir("conda", "content-hashes") / f"{digest}.json"
+
+
+def source_digest(conda_file: Path) -> str:
+    return hashlib.sha256(conda_file.read_bytes()).hexdigest()
+
+
+def custom_metadata(conda_file: Path) -> dict[str, str]:
+    """What mlproj adds to a lock's `custom_metadata` (conda-lock keeps and ignores it)."""
+    found = {SOURCE_KEY: source_digest(conda_file)}
+    pip_options = pip_options_digest(conda_file)
+    if pip_options:
+        found[PIP_OPTIONS_KEY] = pip_options
+    return found
 
 
 def pip_options_digest(conda_file: Path) -> str | None:

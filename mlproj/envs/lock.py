@@ -70,9 +70,11 @@ def lock_status(conda_file: Path, platform: str) -> LockStatus:
     hashes = meta.get("content_hash") or {}
     if platform not in (meta.get("platforms") or []) or platform not in hashes:
         return LockStatus(path, "stale", f"it does not cover platform {platform}")
-    if hashes[platform] not in lockhash.accepted_hashes(conda_file, platform):
-        return LockStatus(path, "stale", f"{conda_file.name} changed since it was locked")
     custom = meta.get("custom_metadata") or {}
+    # the same bytes as when mlproj locked it: fresh, without loading conda-lock at all
+    same_bytes = custom.get(lockhash.SOURCE_KEY) == lockhash.source_digest(conda_file)
+    if not same_bytes and hashes[platform] not in lockhash.accepted_hashes(conda_file, platform):
+        return LockStatus(path, "stale", f"{conda_file.name} changed since it was locked")
     if custom.get(lockhash.PIP_OPTIONS_KEY) != lockhash.pip_options_digest(conda_file):
         return LockStatus(path, "stale", f"the pip options of {conda_file.name} changed")
     return LockStatus(path, "fresh")
@@ -210,13 +212,12 @@ def write_lockfile(conda_file: Path, solved: Sequence[PlatformLock]) -> Path:
 
     platforms = [lock.platform for lock in solved]
     spec = lockhash.lock_spec(conda_file, platforms)
-    pip_options = lockhash.pip_options_digest(conda_file)
     meta = LockMeta(
         content_hash=lockhash.content_hashes(spec),
         channels=list(spec.channels),
         platforms=platforms,
         sources=[conda_file.name],
-        custom_metadata={lockhash.PIP_OPTIONS_KEY: pip_options} if pip_options else None,
+        custom_metadata=lockhash.custom_metadata(conda_file),
     )
     for platform in platforms:
         lockhash.accepted_hashes(conda_file, platform)  # remembered: the next run skips conda-lock

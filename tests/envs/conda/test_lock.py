@@ -224,3 +224,22 @@ def test_a_run_after_locking_does_not_load_conda_lock(channel: Path, tmp_path: P
     done = subprocess.run([sys.executable, "-c", script, str(project.directory)],
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.stdout.split() == ["used", "False"], done.stderr
+
+
+def test_a_lock_without_mlproj_metadata_is_judged_by_conda_locks_hash(
+    channel: Path, tmp_path: Path
+) -> None:
+    """As for a lock written by the conda-lock tool itself: its content hash decides."""
+    project = write_conda_project(tmp_path / "proj", [channel.as_uri()], ["mlp-app"])
+    lockfile = lock_project(project.directory).path
+    data = yaml.safe_load(lockfile.read_text())
+    assert set(data["metadata"].pop("custom_metadata")) == {"mlproj_source_sha256"}
+    lockfile.write_text(yaml.safe_dump(data, sort_keys=False))
+    assert MANAGER.plan(project, options())["lockfile"]["state"] == "used"
+
+    conda_file = project.directory / "conda.yml"
+    conda_file.write_text("# a comment changes the bytes, not the environment\n"
+                          + conda_file.read_text())
+    assert MANAGER.plan(project, options())["lockfile"]["state"] == "used"
+    write_conda_project(tmp_path / "proj", [channel.as_uri()], ["mlp-app", "mlp-lib=1.0"])
+    assert MANAGER.plan(project, options())["lockfile"]["state"] == "stale"
