@@ -11,8 +11,8 @@ import numpy as np
 import torch
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
-# One thread: the same float summation order on every machine, and no slower for a net this
-# small (thread start-up costs more than it saves).
+# One thread: the same float summation order on every machine, and faster for a net this
+# small (on a busy 2-core machine, 5 epochs took 1.2 s on one thread and 26 s on two).
 CPU_THREADS = 1
 EXIT_USAGE = 2
 
