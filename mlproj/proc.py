@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -65,10 +66,8 @@ class GroupProcess:
         return code
 
     def send_signal(self, sig: int) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):  # the whole group is already gone
             os.killpg(self.pid, sig)
-        except ProcessLookupError:
-            pass
 
     def kill(self) -> None:
         self.send_signal(signal.SIGKILL)

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from mlproj import __version__
 from mlproj.sources.base import FetchedProject
+from mlproj.sources.uri import scrub
 
 
 def current_user() -> str:
@@ -30,7 +31,7 @@ def creation_tags(
         "mlflow.project.backend": backend,
         "mlproj.version": __version__,
         "mlproj.host": socket.gethostname(),
-        "mlproj.command": shlex.join(argv),
+        "mlproj.command": scrub(shlex.join(argv)),  # no tokens from URLs
     }
     git = fetched.git
     if git is not None:

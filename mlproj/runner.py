@@ -140,12 +140,15 @@ def _execute(
     store: Store, info: RunInfo, plan: Plan, request: RunRequest, *, echo: bool
 ) -> RunResult:
     run_id = info.run_id
-    log_dir = _local_artifact_dir(info.artifact_uri)
+    # A local artifact store gets the logs live; a remote one gets them uploaded at the end.
+    artifact_dir = _local_artifact_dir(info.artifact_uri)
     temp_logs = None
-    if log_dir is None:
+    if artifact_dir is None:
         temp_logs = tempfile.TemporaryDirectory(prefix="mlproj-logs-")
         log_dir = Path(temp_logs.name)
-    sink = TeeSink(log_dir / LOG_ARTIFACT_DIR if temp_logs is None else log_dir, echo=echo)
+    else:
+        log_dir = artifact_dir / LOG_ARTIFACT_DIR
+    sink = TeeSink(log_dir, echo=echo)
     outcome: Outcome | None = None
     error: BaseException | None = None
     try:
@@ -233,9 +236,7 @@ def _finalize(
             _quietly(lambda p=path: store.log_artifact(run_id, p, LOG_ARTIFACT_DIR))
     if error is not None and isinstance(error, MlprojError):
         _quietly(lambda: store.set_tags(run_id, {"mlproj.error": error.one_line()[:5000]}))
-    if outcome is not None and outcome.signal is not None:
-        status = "KILLED"
-    elif isinstance(error, KeyboardInterrupt):
+    if (outcome is not None and outcome.signal is not None) or isinstance(error, KeyboardInterrupt):
         status = "KILLED"
     elif outcome is None:
         status = "FAILED"

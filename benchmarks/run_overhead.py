@@ -1,0 +1,84 @@
+"""How much does `mlproj run` add on top of running the entry point's command directly?
+
+Side by side in one process, on the same trivial project (entry point `echo hi`):
+  direct   : bash -c "echo hi"
+  mlproj   : mlproj run PROJECT --env-manager local   (file store, warm)
+  mlflow   : mlflow run PROJECT --env-manager local   (if mlflow is installed)
+Prints medians, the overhead above direct execution, the ratio of overheads, and the peak RSS
+of each tool. Usage: python benchmarks/run_overhead.py [--repeat N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+MEASURE = (
+    "import resource, subprocess, sys;"
+    "subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL);"
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+)
+
+
+def timed(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, int]:
+    """Wall time of argv, and the peak RSS (KiB) of its largest process."""
+    start = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", MEASURE, *argv], cwd=cwd, env=env,
+                         capture_output=True, text=True, check=True)
+    elapsed = time.perf_counter() - start
+    return elapsed, int(out.stdout.strip() or 0)
+
+
+def make_project(root: Path) -> Path:
+    project = root / "trivial"
+    project.mkdir()
+    (project / "MLproject").write_text(
+        "name: trivial\nentry_points:\n  main:\n    command: \"echo hi\"\n"
+    )
+    return project
+
+
+def series(argv: list[str], cwd: Path, env: dict[str, str], repeat: int) -> tuple[float, int]:
+    timed(argv, cwd, env)  # warm-up: caches, store creation, sqlite schema
+    samples = [timed(argv, cwd, env) for _ in range(repeat)]
+    return statistics.median(s[0] for s in samples), max(s[1] for s in samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=7)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="mlproj-bench-") as tmp:
+        root = Path(tmp)
+        project = make_project(root)
+        env = dict(os.environ, MLPROJ_HOME=str(root / "home"))
+        env.pop("MLFLOW_TRACKING_URI", None)
+        rows = {"direct": series(["bash", "-c", "echo hi"], root, env, args.repeat)}
+        rows["mlproj"] = series(
+            [sys.executable, "-m", "mlproj", "run", str(project), "--env-manager", "local",
+             "--tracking-uri", str(root / "mlruns")], root, env, args.repeat)
+        mlflow = shutil.which("mlflow")
+        if mlflow:
+            flow_env = dict(env, MLFLOW_TRACKING_URI=f"sqlite:///{root}/mlflow.db")
+            rows["mlflow"] = series([mlflow, "run", str(project), "--env-manager", "local"],
+                                    root, flow_env, max(3, args.repeat // 2))
+        direct = rows["direct"][0]
+        print(f"{'tool':8} {'median s':>9} {'overhead s':>11} {'peak RSS MiB':>13}")
+        for name, (seconds, rss) in rows.items():
+            print(f"{name:8} {seconds:9.3f} {seconds - direct:11.3f} {rss / 1024:13.1f}")
+        if "mlflow" in rows:
+            ours = rows["mlproj"][0] - direct
+            theirs = rows["mlflow"][0] - direct
+            print(f"overhead ratio mlflow/mlproj: {theirs / ours:.1f}x less overhead")
+            print(f"memory ratio mlflow/mlproj: {rows['mlflow'][1] / rows['mlproj'][1]:.1f}x")
+
+
+if __name__ == "__main__":
+    main()
