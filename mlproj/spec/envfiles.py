@@ -95,6 +95,9 @@ def check_conda_env(path: Path, root: Node | None, problems: Problems) -> CondaE
     name = data.value("name")
     if name is not None and not (isinstance(name, Scalar) and isinstance(name.value, str)):
         problems.warn_at(name, f"`name` should be a string, not {kind_name(name)}")
+    prefix = data.value("prefix")
+    if prefix is not None and not (isinstance(prefix, Scalar) and isinstance(prefix.value, str)):
+        problems.warn_at(prefix, f"`prefix` should be a path, not {kind_name(prefix)}")
     variables = data.value("variables")
     if variables is not None and not isinstance(variables, Map):
         problems.error_at(variables, f"`variables` must be a mapping of names to values, not "

@@ -151,9 +151,9 @@ class _Environment:
             self.problems.error_at(in_file[1], f"the project declares several environments "
                                    f"({names}); keep only one")
         for key, value in declared:
-            if isinstance(value, Scalar) and not value.value:
-                continue  # MLflow skips an empty section and looks at the next one
-            if isinstance(value, Map) and not value.pairs:
+            # MLflow skips an empty section and looks at the next one
+            if (isinstance(value, Scalar) and not value.value) or (
+                    isinstance(value, (Map, Seq)) and not value.size > 1):
                 self.problems.warn_at(key, f"`{key.value}` is empty and ignored")
                 continue
             if key.value == "docker_env":
