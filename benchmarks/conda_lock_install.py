@@ -1,22 +1,29 @@
 """A conda project installed from its conda-lock.yml vs solved from scratch (py-rattler, offline).
 
-    python benchmarks/conda_lock_install.py [--repeat 5] [--packages 60] [--noise 20000]
+    python benchmarks/conda_lock_install.py [--repeat 5] [--packages 60] [--noise 300000]
 
 A local file:// channel is made: `--packages` small noarch packages in a dependency chain
 (4 versions each, 20 files each), plus `--noise` records of unrelated packages written into its
-repodata.json only (they are never installed; they give the solver a realistic index to read).
-conda.yml asks for the 5 top packages; the environment holds every package of the chain.
+repodata.json only (never installed; 300000 records, ~100 MB, is the size of a big conda-forge
+subdir, so the solver has a realistic index to read). conda.yml asks for the 5 top packages;
+the environment holds every package of the chain.
 
-Each sample runs in a fresh process with an empty MLPROJ_HOME (cold env cache, cold package
-cache), timing `CondaManager.prepare()` (imports included):
+Phases, in this process (median of --repeat, a fresh repodata cache each time):
+- solve:      rattler reads the channel's repodata and solves conda.yml;
+- lock read:  the freshness check of conda-lock.yml plus reading its records (what replaces it).
+End to end, each sample in a fresh process with an empty MLPROJ_HOME (cold env cache, cold
+package cache), timing `CondaManager.prepare()` with its imports:
 - solve:  no lockfile: read repodata, solve, install;
 - lock:   a fresh conda-lock.yml: read the lock, install; the channel's repodata is deleted
           first, so this path cannot solve.
+A local channel has no download: against a remote channel the solve path also fetches the
+repodata (seconds for conda-forge), which the lock path never does.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import shutil
@@ -83,11 +90,34 @@ def sample(project: Path, home: Path) -> dict[str, object]:
     return result
 
 
+def phases(channel: Path, locked_dir: Path, root: Path, repeat: int) -> tuple[float, float]:
+    from mlproj.envs import conda_solve, lock
+    from mlproj.envs.conda_progress import BuildReporter
+
+    conda_file = locked_dir / "conda.yml"
+    platform = conda_solve.current_platform()
+    specs = [f"bench-{i:03d}" for i in range(5)]
+    solve_s, lock_s = [], []
+    for i in range(repeat):
+        os.environ["MLPROJ_HOME"] = str(root / f"phase{i}")
+        with BuildReporter(root / f"phase{i}.log", interactive=False,
+                           stream=io.StringIO()) as reporter:
+            started = time.perf_counter()
+            conda_solve.solve([channel.as_uri()], specs, platform, virtual="detect",
+                              reporter=reporter, what="bench")
+            solve_s.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        assert lock.lock_status(conda_file, platform).used
+        lock.locked_conda_records(lock.lockfile_for(conda_file), platform)
+        lock_s.append(time.perf_counter() - started)
+    return statistics.median(solve_s), statistics.median(lock_s)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--packages", type=int, default=60)
-    parser.add_argument("--noise", type=int, default=20000)
+    parser.add_argument("--noise", type=int, default=300000)
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="mlproj-bench-conda-") as scratch:
@@ -111,6 +141,7 @@ def main() -> None:
         lock_project(locked_dir)
         lock_seconds = time.perf_counter() - started
 
+        solve_phase, lock_phase = phases(channel, locked_dir, root, args.repeat)
         solve = [sample(solved_dir, root / f"s{i}") for i in range(args.repeat)]
         chan.remove_repodata(channel)  # from here on nothing can be solved
         locked = [sample(locked_dir, root / f"l{i}") for i in range(args.repeat)]
@@ -123,6 +154,8 @@ def main() -> None:
     lock_s = statistics.median(float(str(s["seconds"])) for s in locked)
     print(f"packages installed: {solve[0]['packages']} (solve), {locked[0]['packages']} (lock)")
     print(f"mlproj lock (solve + write conda-lock.yml): {lock_seconds * 1000:8.1f} ms")
+    print(f"phase: solve (repodata + solver):           {solve_phase * 1000:8.1f} ms")
+    print(f"phase: lock check + read records:           {lock_phase * 1000:8.1f} ms")
     print(f"solve + install, cold (median of {args.repeat}): {solve_s * 1000:8.1f} ms")
     print(f"install from lock, cold, no solve:          {lock_s * 1000:8.1f} ms")
     print(f"ratio solve / lock: {solve_s / lock_s:.2f}x")
