@@ -22,21 +22,29 @@ _docker_storage_driver() {
 }
 
 _docker_start() {
-  local sock="$CI_STATE/docker.sock" pidfile="$MLPROJ_DOCKER_DIR/dockerd.pid" i
+  local sock="$CI_STATE/docker.sock" pidfile="$MLPROJ_DOCKER_DIR/dockerd.pid" old i
+  # unix socket paths are limited to 107 bytes
+  [ ${#sock} -le 100 ] || sock="$MLPROJ_DOCKER_DIR/docker.sock"
   # A daemon that this script started earlier and that still answers is reused as it is.
   if [ -f "$MLPROJ_DOCKER_DIR/host" ] && _docker_answers "$(cat "$MLPROJ_DOCKER_DIR/host")"; then
     export DOCKER_HOST="$(cat "$MLPROJ_DOCKER_DIR/host")"
     echo "reusing dockerd at $DOCKER_HOST"
     return 0
   fi
-  rm -f "$sock"
+  # One that does not answer, on our data root, would keep a new one from starting: stop it.
+  old=$(cat "$pidfile" 2>/dev/null || true)
+  if [ -n "$old" ] && tr '\0' ' ' <"/proc/$old/cmdline" 2>/dev/null | grep -q -- "$MLPROJ_DOCKER_DIR/data"; then
+    kill "$old" 2>/dev/null || true
+    for i in $(seq 100); do kill -0 "$old" 2>/dev/null || break; sleep 0.1; done
+  fi
+  rm -rf "$pidfile" "$MLPROJ_DOCKER_DIR/exec" "$MLPROJ_DOCKER_DIR/host" "$sock"
   dockerd --host "unix://$sock" \
     --data-root "$MLPROJ_DOCKER_DIR/data" --exec-root "$MLPROJ_DOCKER_DIR/exec" \
     --pidfile "$pidfile" --storage-driver "$(_docker_storage_driver)" \
     --iptables=false --ip-masq=false --bridge=none \
     >"$MLPROJ_DOCKER_DIR/dockerd.log" 2>&1 &
   local pid=$!
-  on_exit "kill $pid 2>/dev/null; for _ in \$(seq 100); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done; rm -f '$MLPROJ_DOCKER_DIR/host'"
+  on_exit "kill $pid 2>/dev/null; for _ in \$(seq 150); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done; rm -f '$MLPROJ_DOCKER_DIR/host'"
   export DOCKER_HOST="unix://$sock"
   for i in $(seq 120); do
     _docker_answers "$DOCKER_HOST" && break
@@ -59,28 +67,34 @@ _debian_mirror() {
          }' "$f"
   done
   cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null \
-    | awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i !~ /^\[/ && $i !~ /\]$/) { if ($(i+1) == "bookworm") print $i; break } }'
+    | awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i !~ /^\[/ && $i !~ /\]$/) { if ($(i+1) == "bookworm") print $i; break } }' \
+    || true
 }
 
 _docker_base_rootfs() {
   # Build (once; the tarball is cached outside the repo) a Debian rootfs with python3 and the
   # real mlflow-skinny installed from wheels.
-  local tarball="$MLPROJ_DOCKER_CACHE/base-rootfs-mlflow$MLPROJ_DOCKER_MLFLOW.tar" mirror root
+  local tarball="$MLPROJ_DOCKER_CACHE/base-rootfs-mlflow$MLPROJ_DOCKER_MLFLOW.tar" mirror root log
   [ -s "$tarball" ] && { echo "$tarball"; return 0; }
-  mirror=$(_debian_mirror | head -1)
+  mirror=$(_debian_mirror | awk 'NR == 1')
   [ -n "$mirror" ] || { echo "no Debian bookworm mirror found in apt's sources" >&2; return 1; }
+  # Leftovers of an interrupted build (--one-file-system: never into a proc/sys mount inside).
+  rm -rf --one-file-system "$MLPROJ_DOCKER_CACHE"/rootfs.* "$tarball.tmp"
   root=$(mktemp -d "$MLPROJ_DOCKER_CACHE/rootfs.XXXXXX")
   echo "debootstrap from $mirror" >&2
-  debootstrap --variant=minbase --include=python3 bookworm "$root" "$mirror" >&2
+  log="$MLPROJ_DOCKER_CACHE/rootfs-build.log"
+  debootstrap --variant=minbase --include=python3 bookworm "$root" "$mirror" >"$log" 2>&1 \
+    || { tail -30 "$log" >&2; return 1; }
   # Same CPython minor (3.11) and architecture as the host: pip installs cp311 manylinux wheels.
   python -m pip install -q --only-binary=:all: \
     --python-version 3.11 --implementation cp --abi cp311 \
     --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
     --platform manylinux_2_28_x86_64 --platform linux_x86_64 \
-    --target "$root/usr/local/lib/python3.11/dist-packages" "mlflow-skinny==$MLPROJ_DOCKER_MLFLOW" >&2
+    --target "$root/usr/local/lib/python3.11/dist-packages" "mlflow-skinny==$MLPROJ_DOCKER_MLFLOW" \
+    >>"$log" 2>&1 || { tail -30 "$log" >&2; return 1; }
   rm -rf "$root/var/cache/apt/archives/"*.deb "$root/var/lib/apt/lists/"*
   tar -C "$root" -c . >"$tarball.tmp" && mv "$tarball.tmp" "$tarball"
-  rm -rf "$root"
+  rm -rf --one-file-system "$root"
   echo "$tarball"
 }
 
