@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlproj.envs import cache, conda_pip, conda_solve
+from mlproj.envs import cache, conda_activation, conda_pip, conda_solve
 from mlproj.envs import lock as lockfiles
 from mlproj.envs.base import EnvOptions, EnvPatch
 from mlproj.envs.conda_channels import resolve_channels
@@ -169,7 +169,8 @@ def prepared_env(prefix: Path, inputs: CondaInputs) -> PatchedEnv:
         "mlproj.env.lockfile": _lock_word(inputs.lock),
     }
     patch = EnvPatch(
-        set_vars={"CONDA_PREFIX": str(prefix), "CONDA_DEFAULT_ENV": str(prefix)},
+        set_vars={**conda_activation.env_vars(prefix),
+                  "CONDA_PREFIX": str(prefix), "CONDA_DEFAULT_ENV": str(prefix)},
         path_prepend=(str(prefix / "bin"),),
         unset_vars=("PYTHONHOME", "VIRTUAL_ENV"),
     )
@@ -189,6 +190,7 @@ def _build(prefix: Path, inputs: CondaInputs, log: Path) -> None:
             _build_with_rattler(prefix, inputs, reporter)
         reporter.step("recording installed packages")
         _write_records(prefix, inputs)
+        _report_scripts(prefix, reporter)
 
 
 def _build_with_rattler(prefix: Path, inputs: CondaInputs, reporter: BuildReporter) -> None:
@@ -202,6 +204,9 @@ def _build_with_rattler(prefix: Path, inputs: CondaInputs, reporter: BuildReport
                                     what=str(inputs.conda_file))
     reporter.step(f"installing {len(records)} packages")
     conda_solve.install(records, prefix, reporter)
+    # conda env create keeps conda.yml's `variables:` in conda-meta/state; so do we
+    conda_activation.write_state_vars(prefix,
+                                      conda_activation.conda_file_variables(inputs.conda_file))
     _install_pip(prefix, inputs, reporter)
 
 
@@ -249,6 +254,16 @@ def _write_records(prefix: Path, inputs: CondaInputs) -> None:
         frozen = conda_pip.pip_freeze(python)
         if frozen.strip():
             (records / PIP_FREEZE).write_text(frozen, encoding="utf-8")
+
+
+def _report_scripts(prefix: Path, reporter: BuildReporter) -> None:
+    scripts = conda_activation.activation_scripts(prefix)
+    if scripts:
+        names = ", ".join(path.name for path in scripts)
+        reporter.detail(f"activation scripts not run: {names}")
+        _warn(f"the conda environment has activation scripts that mlproj does not run ({names}); "
+              "variables they would set are missing unless the package also declares them in "
+              "etc/conda/env_vars.d")
 
 
 # -- helpers -------------------------------------------------------------------------------

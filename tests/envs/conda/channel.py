@@ -112,8 +112,21 @@ def app() -> Pkg:
                files={"bin/mlp-app": APP_SCRIPT}, executables=("bin/mlp-app",))
 
 
+def data() -> Pkg:
+    """`mlp-data` declares an activation variable as data (conda's env_vars.d)."""
+    return Pkg("mlp-data", "1.0", files={
+        "share/mlp-data/table.txt": "42\n",
+        "etc/conda/env_vars.d/mlp-data.json": f'{{"MLP_DATA": "{PLACEHOLDER}/share/mlp-data"}}',
+    })
+
+
+def hook() -> Pkg:
+    """`mlp-hook` only has an activation shell script (which mlproj does not run)."""
+    return Pkg("mlp-hook", "1.0", files={"etc/conda/activate.d/mlp-hook.sh": "export HOOK=1\n"})
+
+
 def standard_packages() -> list[Pkg]:
-    return [lib("1.0"), lib("2.0"), app(), python_package()]
+    return [lib("1.0"), lib("2.0"), app(), data(), hook(), python_package()]
 
 
 def build_channel(root: Path, packages: Sequence[Pkg] | None = None) -> Path:

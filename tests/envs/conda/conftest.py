@@ -43,14 +43,14 @@ def _isolated_tools(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def write_conda_project(root: Path, channels: Sequence[str], deps: Sequence[str],
-                        pip: Sequence[str] = ()) -> Project:
+                        pip: Sequence[str] = (), extra: str = "") -> Project:
     root.mkdir(parents=True, exist_ok=True)
     lines = ["name: test-env", "channels:"] + [f"  - {c}" for c in channels]
     lines += ["dependencies:"] + [f"  - {d}" for d in deps]
     if pip:
         lines += ["  - pip:"] + [f"      - {p}" for p in pip]
     conda_file = root / "conda.yml"
-    conda_file.write_text("\n".join(lines) + "\n")
+    conda_file.write_text("\n".join(lines) + "\n" + extra)
     (root / "MLproject").write_text(textwrap.dedent("""\
         name: conda-test
         conda_env: conda.yml

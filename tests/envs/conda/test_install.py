@@ -170,3 +170,18 @@ def test_pip_section_without_python_is_refused(channel: Path, tmp_path: Path) ->
                                   pip=["anything"])
     with pytest.raises(EnvError, match="needs python"):
         MANAGER.prepare(project, options())
+
+
+def test_activation_variables_are_set_as_data(
+    channel: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = write_conda_project(tmp_path / "proj", [channel.as_uri()], ["mlp-data", "mlp-hook"],
+                                  extra="variables:\n  MY_SETTING: fast\n")
+    prepared = MANAGER.prepare(project, options())
+    prefix = cache.env_path(prepared.tags["mlproj.env.key"])
+    assert "activation scripts that mlproj does not run (mlp-hook.sh)" in capsys.readouterr().err
+
+    code, out, _ = launch(prepared, 'echo "$MLP_DATA|$MY_SETTING|${HOOK:-unset}"; '
+                          'cat "$MLP_DATA/table.txt"', project.directory)
+    assert code == 0
+    assert out == f"{prefix}/share/mlp-data|fast|unset\n42\n"
