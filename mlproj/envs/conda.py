@@ -190,7 +190,13 @@ def _build(prefix: Path, inputs: CondaInputs, log: Path) -> None:
             _build_with_rattler(prefix, inputs, reporter)
         reporter.step("recording installed packages")
         _write_records(prefix, inputs)
-        _report_scripts(prefix, reporter)
+        scripts = [path.name for path in conda_activation.activation_scripts(prefix)]
+        if scripts:
+            reporter.detail(f"activation scripts not run: {scripts}")
+    if scripts:  # said once the step line is gone
+        _warn(f"the conda environment has activation scripts that mlproj does not run "
+              f"({', '.join(scripts)}); variables they would set are missing unless the package "
+              "also declares them in etc/conda/env_vars.d")
 
 
 def _build_with_rattler(prefix: Path, inputs: CondaInputs, reporter: BuildReporter) -> None:
@@ -254,16 +260,6 @@ def _write_records(prefix: Path, inputs: CondaInputs) -> None:
         frozen = conda_pip.pip_freeze(python)
         if frozen.strip():
             (records / PIP_FREEZE).write_text(frozen, encoding="utf-8")
-
-
-def _report_scripts(prefix: Path, reporter: BuildReporter) -> None:
-    scripts = conda_activation.activation_scripts(prefix)
-    if scripts:
-        names = ", ".join(path.name for path in scripts)
-        reporter.detail(f"activation scripts not run: {names}")
-        _warn(f"the conda environment has activation scripts that mlproj does not run ({names}); "
-              "variables they would set are missing unless the package also declares them in "
-              "etc/conda/env_vars.d")
 
 
 # -- helpers -------------------------------------------------------------------------------
