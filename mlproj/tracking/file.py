@@ -21,6 +21,12 @@ from typing import Any
 from mlproj.errors import TrackingError, UsageError
 from mlproj.tracking import local_artifacts, metafile, names
 from mlproj.tracking.base import TERMINAL_STATUSES, Experiment, Metric, Run, RunInfo
+from mlproj.tracking.file_read import (
+    LazyMetrics,
+    LazyValues,
+    parse_metric_line,
+    read_meta,
+)
 
 STATUS_CODES: dict[str, int] = {
     "RUNNING": 1,
@@ -34,7 +40,6 @@ DEFAULT_EXPERIMENT_ID = "0"
 RUN_NAME_TAG = "mlflow.runName"
 
 _META = "meta.yaml"
-_TMP_PREFIX = local_artifacts.TMP_PREFIX
 # Folders inside an experiment that are not runs (MLflow 3.x reserves them).
 _RESERVED = frozenset({"tags", "datasets", "traces", "models"})
 _KEY = re.compile(r"[/\w.\- :]*\Z")
@@ -59,68 +64,6 @@ def check_key(kind: str, key: str) -> None:
             hint="names may only contain alphanumerics, underscores, dashes, periods, spaces, "
             "colons and slashes, and must not contain '..' or empty path parts",
         )
-
-
-def _read_meta(path: str) -> dict[str, Any] | None:
-    """A meta.yaml as a dict; None when missing or (after a short retry) empty.
-
-    MLflow itself rewrites meta.yaml in place (a child's `start_run` does), so a reader can
-    catch it empty for a moment: retry briefly, as MLflow's own reader does.
-    """
-    for attempt in range(3):
-        try:
-            text = metafile.read_text(path)
-        except (FileNotFoundError, NotADirectoryError):
-            return None
-        if text.strip():
-            return metafile.parse_meta(text)
-        time.sleep(0.02 * (attempt + 1))
-    return None
-
-
-def _read_values(folder: str, prefix: str = "") -> dict[str, str]:
-    """Every file under `folder` as key -> content; sub-folders give `a/b` keys."""
-    values: dict[str, str] = {}
-    try:
-        entries = os.scandir(folder)
-    except (FileNotFoundError, NotADirectoryError):
-        return values
-    with entries:
-        for entry in entries:
-            if entry.name.startswith(_TMP_PREFIX):
-                continue
-            if entry.is_dir():
-                values.update(_read_values(entry.path, f"{prefix}{entry.name}/"))
-            else:
-                values[prefix + entry.name] = metafile.read_text(entry.path)
-    return values
-
-
-def parse_metric_line(key: str, line: str) -> Metric | None:
-    """`<ts> <value> [<step> [<dataset> <digest>]]`; None for a malformed (e.g. partial) line."""
-    fields = line.split()
-    if len(fields) not in (2, 3, 5):
-        return None
-    try:
-        step = int(fields[2]) if len(fields) >= 3 else 0
-        return Metric(key, float(fields[1]), int(fields[0]), step)
-    except ValueError:
-        return None
-
-
-def _latest(points: list[Metric]) -> Metric | None:
-    # MLflow's rule: the largest (step, timestamp, value).
-    return max(points, key=lambda m: (m.step, m.timestamp, m.value)) if points else None
-
-
-def _read_latest_metrics(folder: str) -> dict[str, float]:
-    latest: dict[str, float] = {}
-    for key, text in _read_values(folder).items():
-        points = [m for line in text.splitlines() if (m := parse_metric_line(key, line))]
-        best = _latest(points)
-        if best is not None:
-            latest[key] = best.value
-    return latest
 
 
 def _run_info(meta: Mapping[str, Any], tags: Mapping[str, str]) -> RunInfo:
@@ -153,7 +96,7 @@ class FileStore:
         return os.path.join(self.root, experiment_id)
 
     def _experiment(self, experiment_id: str) -> Experiment | None:
-        meta = _read_meta(os.path.join(self._exp_dir(experiment_id), _META))
+        meta = read_meta(os.path.join(self._exp_dir(experiment_id), _META))
         if meta is None:
             return None
         return Experiment(
@@ -222,7 +165,7 @@ class FileStore:
     def _deleted_experiment_named(self, name: str) -> bool:
         trash = os.path.join(self.root, ".trash")
         for entry in os.listdir(trash) if os.path.isdir(trash) else []:
-            meta = _read_meta(os.path.join(trash, entry, _META))
+            meta = read_meta(os.path.join(trash, entry, _META))
             if meta is not None and meta.get("name") == name:
                 return True
         return False
@@ -330,7 +273,7 @@ class FileStore:
         metafile.atomic_write(os.path.join(run_dir, _META), data, run_dir)
 
     def _meta(self, run_dir: str) -> dict[str, Any]:
-        meta = _read_meta(os.path.join(run_dir, _META))
+        meta = read_meta(os.path.join(run_dir, _META))
         if meta is None:
             raise TrackingError(f"run directory {run_dir} has no readable meta.yaml")
         return meta
@@ -389,12 +332,13 @@ class FileStore:
         self._write_meta(run_dir, meta)
 
     def _load_run(self, run_dir: str, meta: Mapping[str, Any]) -> Run:
-        tags = _read_values(os.path.join(run_dir, "tags"))
+        """A run whose params, tags and metrics are read lazily (see file_read.py)."""
+        tags = LazyValues(os.path.join(run_dir, "tags"))
         return Run(
             info=_run_info(meta, tags),
-            params=_read_values(os.path.join(run_dir, "params")),
+            params=LazyValues(os.path.join(run_dir, "params")),
             tags=tags,
-            metrics=_read_latest_metrics(os.path.join(run_dir, "metrics")),
+            metrics=LazyMetrics(os.path.join(run_dir, "metrics")),
         )
 
     def get_run(self, run_id: str) -> Run:
@@ -415,7 +359,7 @@ class FileStore:
                 if name in _RESERVED or name.startswith(".") or name == _META:
                     continue
                 run_dir = os.path.join(exp_dir, name)
-                meta = _read_meta(os.path.join(run_dir, _META))
+                meta = read_meta(os.path.join(run_dir, _META))
                 if meta is None or meta.get("lifecycle_stage", "active") != "active":
                     continue
                 runs.append(self._load_run(run_dir, meta))

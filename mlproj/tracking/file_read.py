@@ -22,7 +22,7 @@ _SAFE_KEY = re.compile(r"(?!/)(?!.*(?:^|/)\.{1,2}(?:/|$))[/\w.\- :]+\Z")
 
 
 def read_meta(path: str) -> dict[str, Any] | None:
-    """A meta.yaml as a dict; None when missing or (after a short retry) empty.
+    """A meta.yaml as a dict; None when missing, corrupt or (after a short retry) empty.
 
     MLflow rewrites meta.yaml in place (a child's `start_run` does), so a reader can catch it
     empty for a moment: retry briefly, as MLflow's own reader does.
@@ -30,10 +30,13 @@ def read_meta(path: str) -> dict[str, Any] | None:
     for attempt in range(3):
         try:
             text = metafile.read_text(path)
-        except (FileNotFoundError, NotADirectoryError):
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError, ValueError):
             return None
         if text.strip():
-            return metafile.parse_meta(text)
+            try:
+                return metafile.parse_meta(text)
+            except ValueError:  # not YAML, not a mapping, not UTF-8: not a usable run
+                return None
         time.sleep(0.02 * (attempt + 1))
     return None
 

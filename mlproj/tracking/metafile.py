@@ -23,8 +23,12 @@ _YAML_WORDS = frozenset(
     {"yes", "Yes", "YES", "no", "No", "NO", "true", "True", "TRUE", "false", "False", "FALSE"}
     | {"on", "On", "ON", "off", "Off", "OFF", "null", "Null", "NULL", "~", "=", "<<"}
 )
+_READ_SIZE = 1 << 16
 _INT = re.compile(r"[-+]?(0|[1-9][0-9]*)\Z")
 _SAFE_PLAIN = re.compile(r"[A-Za-z_/][^#'\"\t]*\Z")
+# Letters and digits starting with a digit (run ids like 4584...a5d) are strings to YAML,
+# unless all digits (ints, octal) or a whole hex or binary int (0x1f, 0b101).
+_DIGIT_WORD = re.compile(r"(?![0-9]*\Z)(?!0x[0-9a-fA-F]+\Z)(?!0b[01]+\Z)[0-9][0-9A-Za-z]*\Z")
 
 
 class Unusual(Exception):
@@ -42,6 +46,8 @@ def _scalar(text: str) -> MetaValue:
         return []
     if _INT.match(text):
         return int(text)
+    if _DIGIT_WORD.match(text):
+        return text
     if text in _YAML_WORDS or not _SAFE_PLAIN.match(text) or text.endswith(":"):
         raise Unusual(text)
     if ": " in text or text.endswith(" "):
@@ -63,7 +69,8 @@ def parse_flat(text: str) -> dict[str, MetaValue]:
 
 
 def parse_meta(text: str) -> dict[str, MetaValue]:
-    """Parse a meta.yaml text: the fast path, else PyYAML (C loader when available)."""
+    """Parse a meta.yaml text: the fast path, else PyYAML (C loader when available).
+    ValueError when it is not a YAML mapping."""
     try:
         return parse_flat(text)
     except Unusual:
@@ -71,7 +78,10 @@ def parse_meta(text: str) -> dict[str, MetaValue]:
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    data = yaml.load(text, Loader=loader)  # a safe loader
+    try:
+        data = yaml.load(text, Loader=loader)  # a safe loader
+    except yaml.YAMLError as exc:
+        raise ValueError(f"meta.yaml is not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
         raise ValueError("meta.yaml is not a mapping")
     return {str(k): v for k, v in data.items()}
@@ -92,15 +102,15 @@ def read_text(path: str) -> str:
     """A whole small file as text, with plain os calls (cheaper than open() for many files)."""
     fd = os.open(path, os.O_RDONLY)
     try:
-        chunks = []
-        while True:
-            chunk = os.read(fd, 1 << 16)
-            if not chunk:
-                break
-            chunks.append(chunk)
+        data = os.read(fd, _READ_SIZE)
+        if len(data) == _READ_SIZE:  # a big file: read the rest
+            chunks = [data]
+            while chunk := os.read(fd, _READ_SIZE):
+                chunks.append(chunk)
+            data = b"".join(chunks)
     finally:
         os.close(fd)
-    return b"".join(chunks).decode("utf-8")
+    return data.decode("utf-8")
 
 
 def atomic_write(path: str, data: bytes, tmp_dir: str) -> None:

@@ -1,0 +1,58 @@
+"""`mlproj runs wait` and `mlproj runs logs`: follow a run to its end, read its saved output."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Literal
+
+from mlproj.errors import TrackingError
+from mlproj.tracking import lookup
+from mlproj.tracking.base import TERMINAL_STATUSES, Run, Store
+
+Stream = Literal["stdout", "stderr", "both"]
+LOG_FILES = {"stdout": "logs/stdout.txt", "stderr": "logs/stderr.txt"}
+
+
+def wait_for_run(
+    store: Store,
+    run_ref: str,
+    timeout: float | None,
+    *,
+    poll: float = 0.2,
+    max_poll: float = 2.0,
+    clock: Callable[[], float] = time.monotonic,
+) -> Run:
+    """Poll until the run is FINISHED, FAILED or KILLED, or `timeout` seconds have passed;
+    return the run as last seen (its status says which)."""
+    run = lookup.find_run(store, run_ref)
+    deadline = None if timeout is None else clock() + timeout
+    delay = poll
+    while run.info.status not in TERMINAL_STATUSES:
+        if deadline is not None:
+            left = deadline - clock()
+            if left <= 0:
+                return run
+            delay = min(delay, left)
+        time.sleep(delay)
+        delay = min(delay * 1.5, max_poll)
+        run = store.get_run(run.info.run_id)
+    return run
+
+
+def read_logs(store: Store, run_ref: str, stream: Stream) -> list[tuple[str, bytes]]:
+    """The saved output of a run as (stream name, bytes) pairs, in stdout, stderr order."""
+    run = lookup.find_run(store, run_ref)
+    run_id = run.info.run_id
+    wanted = ["stdout", "stderr"] if stream == "both" else [stream]
+    saved = set(store.list_artifacts(run_id, "logs"))
+    found = [(name, store.read_artifact(run_id, LOG_FILES[name])) for name in wanted
+             if LOG_FILES[name] in saved]
+    if not found:
+        files = " and ".join(LOG_FILES[n] for n in wanted)
+        raise TrackingError(
+            f"run {run_id} has no saved {stream if stream != 'both' else 'output'} ({files})",
+            hint="runs started by `mlproj run` save their output there; "
+            "other runs may not have it",
+        )
+    return found
