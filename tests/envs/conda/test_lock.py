@@ -53,6 +53,14 @@ def test_lock_command_writes_a_conda_lock_file(channel: Path, tmp_path: Path) ->
     assert lib.hash.md5 == hashlib.md5(lib_file.read_bytes()).hexdigest()
     assert found["mlp-app"].dependencies == {"mlp-lib": ">=1"}
 
+    # conda-lock's own installer input: the explicit list it renders from our lock
+    from conda_lock.conda_lock import render_lockfile_for_platform
+
+    explicit = render_lockfile_for_platform(lockfile=lock, include_dev_dependencies=False,
+                                            extras=set(), kind="explicit",
+                                            platform=current_platform())
+    assert f"{lib_file.as_uri()}#{lib.hash.md5}" in explicit
+
 
 def test_lock_command_finds_the_conda_file_of_a_project_dir(channel: Path, tmp_path: Path) -> None:
     project = write_conda_project(tmp_path / "proj", [channel.as_uri()], ["mlp-app"])
