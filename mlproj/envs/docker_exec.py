@@ -48,14 +48,24 @@ class ContainerExecution:
         self._waiter.start()
 
     def _pump_output(self, stream: Any) -> None:
+        sink_ok = True
         try:
-            for out, err in stream:
-                if out:
-                    self._sink.write("stdout", out)
-                if err:
-                    self._sink.write("stderr", err)
+            for frame in stream:
+                # Keep draining even if the sink fails: an unread stream would block the command.
+                sink_ok = sink_ok and self._deliver(frame)
         except Exception:  # the engine closed the stream (container removed): nothing to save
             return
+
+    def _deliver(self, frame: tuple[bytes | None, bytes | None]) -> bool:
+        out, err = frame
+        try:
+            if out:
+                self._sink.write("stdout", out)
+            if err:
+                self._sink.write("stderr", err)
+        except Exception:
+            return False
+        return True
 
     def _wait_exit(self) -> None:
         try:

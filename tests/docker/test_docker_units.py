@@ -3,6 +3,7 @@ settings, the build context digest, and the error when no engine answers."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -267,3 +268,21 @@ def test_cli_run_without_an_engine_fails_in_one_line(project_dir: Path, tmp_path
     assert os.path.isdir(tmp_path / "mlruns")  # the run exists, and ended (not left RUNNING)
     metas = list((tmp_path / "mlruns").glob("*/*/meta.yaml"))
     assert metas and "status: 4" in metas[0].read_text()  # FAILED in MLflow's enum
+
+
+@pytest.mark.parametrize(
+    ("name", "directory", "expected"),
+    [
+        ("Docker Test", "/p/x", "docker-test"),
+        (None, "/p/My Project_2", "my-project-2"),  # MLflow refuses a docker project without name
+        ("--", "/p/x", "project"),
+        ("ünï.cøde", "/p/x", "n-c-de"),
+    ],
+)
+def test_image_names_are_valid_repository_names(
+    project: Project, name: str | None, directory: str, expected: str
+) -> None:
+    from mlproj.envs.docker_image import project_name
+
+    named = dataclasses.replace(project, name=name, directory=Path(directory))
+    assert project_name(named) == expected
