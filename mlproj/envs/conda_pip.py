@@ -163,7 +163,15 @@ def _run_uv(argv: Sequence[str], *, cwd: Path, reporter: BuildReporter, what: st
                        ) from None
     reporter.detail(result.stderr)
     if result.returncode != 0:
-        last = [line for line in result.stderr.splitlines() if line.strip()][-4:]
-        raise EnvError(f"{what} failed in the conda environment: {' | '.join(last)}",
+        raise EnvError(f"{what} failed in the conda environment: {_summary(result.stderr)}",
                        f"full log: {reporter.log}")
     return result.stdout
+
+
+def _summary(stderr: str, limit: int = 500) -> str:
+    """uv's error, from its `error:` line on (the cause and the details follow it)."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    start = next((i for i, line in enumerate(lines) if line.startswith("error:")), None)
+    picked = lines[start:] if start is not None else lines[-4:]
+    text = " | ".join(picked)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

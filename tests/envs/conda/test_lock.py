@@ -251,3 +251,14 @@ def test_a_lock_without_mlproj_metadata_is_judged_by_conda_locks_hash(
     assert MANAGER.plan(project, options())["lockfile"]["state"] == "used"
     write_conda_project(tmp_path / "proj", [channel.as_uri()], ["mlp-app", "mlp-lib=1.0"])
     assert MANAGER.plan(project, options())["lockfile"]["state"] == "stale"
+
+
+def test_a_changed_pip_file_fails_the_locked_install(channel: Path, tmp_path: Path) -> None:
+    wheels = tmp_path / "wheels"
+    chan.write_wheel(wheels, "mlp-greet", "0.1")
+    project = write_conda_project(tmp_path / "proj", [channel.as_uri()], ["python"],
+                                  pip=["--no-index", f"--find-links {wheels}", "mlp-greet"])
+    lock_project(project.directory)
+    chan.write_wheel(wheels, "mlp-greet", "0.1", body="TAMPERED = True\n")  # same name
+    with pytest.raises(EnvError, match=r"pip install \(locked\) failed.*[Hh]ash"):
+        MANAGER.prepare(project, options())
