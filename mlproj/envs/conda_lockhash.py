@@ -26,6 +26,7 @@ from mlproj.errors import EnvError
 
 PIP_OPTIONS_KEY = "mlproj_pip_options_sha256"
 SOURCE_KEY = "mlproj_source_sha256"  # the conda.yml bytes that were locked
+_MEMO_SCHEMA = 2
 _FILE_OPTIONS = ("-r", "--requirement", "-c", "--constraint")
 
 
@@ -47,8 +48,8 @@ def content_hashes(spec: Any) -> dict[str, str]:
     from conda_lock.content_hash import compute_content_hashes
     from conda_lock.virtual_package import default_virtual_package_repodata
 
-    with default_virtual_package_repodata() as repo:
-        return dict(compute_content_hashes(spec, repo))
+    # conda-lock's CLI passes the repo object itself (entering it only sets CONDA_OVERRIDE_*)
+    return dict(compute_content_hashes(spec, default_virtual_package_repodata()))
 
 
 def accepted_hashes(conda_file: Path, platform: str) -> set[str]:
@@ -72,12 +73,12 @@ def _compute_accepted(conda_file: Path, platform: str) -> set[str]:
     from conda_lock.virtual_package import default_virtual_package_repodata
 
     spec = lock_spec(conda_file, [platform])
-    with default_virtual_package_repodata() as repo:
-        return set(backwards_compatible_content_hashes(spec, repo, platform))
+    repo = default_virtual_package_repodata()
+    return set(backwards_compatible_content_hashes(spec, repo, platform))
 
 
 def _memo_path(conda_file: Path, platform: str) -> Path:
-    document = {"conda_file": source_digest(conda_file),
+    document = {"schema": _MEMO_SCHEMA, "conda_file": source_digest(conda_file),
                 "name": conda_file.name, "platform": platform,
                 "conda_lock": _conda_lock_install()}
     digest = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()

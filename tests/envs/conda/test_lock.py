@@ -158,6 +158,8 @@ def test_several_platforms_and_relocking_keeps_them(channel: Path, tmp_path: Pat
     lock = parse_conda_lock_file(project.directory / "conda-lock.yml")
     assert sorted(lock.metadata.platforms) == sorted({here, "osx-arm64"})
     assert set(lock.metadata.content_hash) == {here, "osx-arm64"}
+    # conda-lock's hash covers each platform's virtual packages, so they differ
+    assert lock.metadata.content_hash[here] != lock.metadata.content_hash["osx-arm64"]
     libs = {dep.platform: dep.version for dep in lock.package if dep.name == "mlp-lib"}
     assert libs == {here: "1.0", "osx-arm64": "1.0"}
     assert MANAGER.plan(project, options())["lockfile"]["state"] == "used"
