@@ -20,6 +20,22 @@ def current_user() -> str:
         return os.environ.get("USER", "unknown")
 
 
+_DOCKER_ARG_OPTIONS = ("-A", "--docker-args")
+_ENV_ARG_NAMES = ("e", "env")
+
+
+def redact_docker_env(argv: Sequence[str]) -> list[str]:
+    """`-A env=NAME=secret` keeps `NAME` but not its value in anything we record."""
+    result: list[str] = []
+    for index, arg in enumerate(argv):
+        name, sep, value = arg.partition("=")
+        if index and argv[index - 1] in _DOCKER_ARG_OPTIONS and sep and name in _ENV_ARG_NAMES:
+            variable, has_value, _ = value.partition("=")
+            arg = f"{name}={variable}=***" if has_value else arg
+        result.append(arg)
+    return result
+
+
 def creation_tags(
     fetched: FetchedProject, entry_point: str, argv: Sequence[str], backend: str = "local"
 ) -> dict[str, str]:
@@ -31,7 +47,7 @@ def creation_tags(
         "mlflow.project.backend": backend,
         "mlproj.version": __version__,
         "mlproj.host": socket.gethostname(),
-        "mlproj.command": scrub(shlex.join(argv)),  # no tokens from URLs
+        "mlproj.command": scrub(shlex.join(redact_docker_env(argv))),  # no tokens, no secrets
     }
     git = fetched.git
     if git is not None:
