@@ -5,8 +5,7 @@ from __future__ import annotations
 import os
 import string
 from collections.abc import Iterable, Iterator
-from urllib.parse import urlparse
-from urllib.request import url2pathname
+from urllib.parse import unquote, urlparse
 
 from mlproj.spec.model import ParamKind
 from mlproj.spec.problems import did_you_mean
@@ -66,7 +65,7 @@ def local_path(value: str) -> str | None:
     if not parsed.scheme:
         return value
     if parsed.scheme == "file" and not parsed.netloc:
-        return url2pathname(parsed.path)
+        return unquote(parsed.path)  # as url2pathname does on POSIX
     return None
 
 
