@@ -10,7 +10,7 @@ from mlproj.errors import SpecError
 from mlproj.spec import yamltree
 from mlproj.spec.envfiles import check_conda_env, check_python_env
 from mlproj.spec.mlproject import analyze, find_mlproject
-from mlproj.spec.model import EnvDecl
+from mlproj.spec.model import EnvDecl, EnvKind
 from mlproj.spec.problems import Problem, ProblemError, Problems
 from mlproj.spec.resolve import SCRIPT_EXTENSIONS
 
@@ -29,6 +29,9 @@ def validate_path(path: Path, strict: bool = False) -> list[Problem]:
 def _problems(path: Path) -> list[Problem]:
     if not path.exists():
         return [Problem(path, 1, 1, "error", "no such file or directory")]
+    kind = _env_file_kind(path)
+    if kind is not None:  # one environment file on its own
+        return _env_file_problems(path.parent, EnvDecl(kind, Path(os.path.abspath(path))))
     if path.is_dir():
         directory = path
         try:
@@ -40,6 +43,8 @@ def _problems(path: Path) -> list[Problem]:
     problems = Problems(spec_file or directory)
     if spec_file is None and not _has_scripts(directory):
         problems.warn(0, 0, "no MLproject file and no script (.py, .sh, .R) to run here")
+    if spec_file is not None and path.is_dir():
+        _warn_several_mlprojects(directory, spec_file, problems)
     root = None
     if spec_file is not None:
         try:
@@ -73,3 +78,23 @@ def _has_scripts(directory: Path) -> bool:
         return any(p.suffix in SCRIPT_EXTENSIONS and p.is_file() for p in directory.iterdir())
     except OSError:
         return False
+
+
+def _env_file_kind(path: Path) -> EnvKind | None:
+    """python_env*.yaml is a python env, conda*/environment*.y(a)ml a conda one."""
+    name = path.name.lower()
+    if not path.is_file() or not name.endswith((".yaml", ".yml")):
+        return None
+    if name.startswith("python_env"):
+        return "python"
+    if name.startswith(("conda", "environment")):
+        return "conda"
+    return None
+
+
+def _warn_several_mlprojects(directory: Path, chosen: Path, problems: Problems) -> None:
+    others = sorted(p.name for p in directory.iterdir()
+                    if p.name.lower() == "mlproject" and p.name != chosen.name)
+    if others:
+        problems.warn(0, 0, f"several MLproject files ({', '.join([chosen.name, *others])}); "
+                      f"mlproj reads {chosen.name}, MLflow whichever it lists first")
