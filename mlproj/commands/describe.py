@@ -39,8 +39,11 @@ def format_description(data: dict[str, Any]) -> list[str]:
         lines.append(f"  {name}: {ep['command']}")
         if "error" in ep:
             lines.append(f"    error: {ep['error']}")
-        for pname, param in ep["parameters"].items():
+        params = ep["parameters"]
+        name_width = max((len(n) for n in params), default=0)
+        type_width = max((len(p["type"]) for p in params.values()), default=0)
+        for pname, param in params.items():
             default = ("required" if param["default"] is None
                        else f"default {json.dumps(param['default'])}")
-            lines.append(f"    {pname}  {param['type']}  {default}")
+            lines.append(f"    {pname:<{name_width}}  {param['type']:<{type_width}}  {default}")
     return lines

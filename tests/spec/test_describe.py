@@ -56,8 +56,8 @@ def test_cli_json_and_text() -> None:
     text = run_cli(["describe", str(PROJECTS / "multistep")])
     assert text.returncode == 0
     assert "environment: conda (" in text.stdout
-    assert "    ratings_csv  path  required" in text.stdout
-    assert "    max_row_limit  int  default 100000" in text.stdout
+    assert "    ratings_csv    path  required" in text.stdout
+    assert "    max_row_limit  int   default 100000" in text.stdout
 
 
 def test_cli_refuses_a_missing_env_file(tmp_path: Path) -> None:
