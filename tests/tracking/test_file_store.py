@@ -12,6 +12,7 @@ import yaml
 from mlproj.errors import TrackingError
 from mlproj.tracking.base import Metric
 from mlproj.tracking.file import FileStore
+from mlproj.tracking.lifecycle import finish_run
 
 
 def now_ms() -> int:
@@ -168,3 +169,14 @@ def test_a_deleted_experiment_name_is_not_silently_reused(
     MlflowClient(tracking_uri=file_store.uri).delete_experiment(exp)
     with pytest.raises(TrackingError, match="deleted state"):
         file_store.resolve_experiment("old", None)
+
+
+def test_finish_run_never_overwrites_a_status_the_child_set(file_store: FileStore) -> None:
+    ended_by_child, _ = make_run(file_store)
+    file_store.set_terminated(ended_by_child, "KILLED", 5)
+    assert finish_run(file_store, ended_by_child, "FINISHED", 9) == "KILLED"
+    assert file_store.get_run(ended_by_child).info.end_time == 5
+    still_running, _ = make_run(file_store)
+    assert finish_run(file_store, still_running, "FAILED", 9) == "FAILED"
+    info = file_store.get_run(still_running).info
+    assert (info.status, info.end_time) == ("FAILED", 9)
