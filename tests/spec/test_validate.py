@@ -229,3 +229,10 @@ def test_cli_missing_path(tmp_path: Path) -> None:
     result = run_cli(["validate", str(tmp_path / "nope")])
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
+
+
+def test_cli_accepts_a_file_url(tmp_path: Path) -> None:
+    write_project(tmp_path, {"MLproject": "version: 1\nentry_points: {main: {command: x}}\n"})
+    result = run_cli(["validate", "--strict", f"file://{tmp_path}"])
+    assert result.returncode == 1
+    assert "unknown key 'version'" in result.stdout

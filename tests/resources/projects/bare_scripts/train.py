@@ -1,2 +1,3 @@
 import sys
+
 print("args", sys.argv[1:])

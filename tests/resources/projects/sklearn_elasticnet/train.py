@@ -1,1 +1,3 @@
-import sys; print("alpha", sys.argv[1:])
+import sys
+
+print("alpha", sys.argv[1:])
