@@ -86,7 +86,15 @@ def list_command(
     limit: int,
     as_json: bool,
 ) -> None:
-    """List runs, newest first."""
+    """List runs, newest first.
+
+    \b
+    A filter is conditions joined by 'and':
+      params.KEY, metrics.KEY, tags.KEY   (quote keys with dots: tags.`mlflow.user`)
+      status, run_name, run_id, user_id, start_time, end_time, experiment_id
+      = != < <= > >= LIKE ILIKE 'NOT LIKE'  ('%' any text, '_' one character)
+    An unquoted number compares numerically; a quoted value compares as text.
+    """
     from mlproj.tracking import listing
 
     store = _store(tracking_uri)

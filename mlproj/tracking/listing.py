@@ -87,7 +87,7 @@ def _cell(run: Run, field: Field) -> str:
 
 
 def render_list(result: RunList, style: Style | None = None) -> str:
-    several = len(result.experiment_names) > 1
+    several = len({r.info.experiment_id for r in result.runs}) > 1
     headers = ["RUN ID", "NAME", "STATUS", "STARTED", "DURATION"]
     headers += ["EXPERIMENT"] if several else []
     headers += [f.label for f in result.columns]

@@ -13,6 +13,7 @@ import pytest
 
 from mlproj.tracking.base import Metric
 from mlproj.tracking.file import FileStore
+from mlproj.tracking.rest import RestStore
 from tests.conftest import run_cli
 
 T0 = 1_790_000_000_000
@@ -169,3 +170,22 @@ def test_wait_returns_when_the_run_ends(populated: Populated) -> None:
             waiter.kill()
             waiter.wait()
     assert (waiter.returncode, out) == (0, "FINISHED\n"), err
+
+
+def test_the_commands_work_against_a_tracking_server(server_url: str) -> None:
+    store = RestStore(server_url)
+    exp = store.resolve_experiment("cli on a server", None)
+    info = store.create_run(exp, user_id="ann", start_time=T0, tags={}, run_name="served")
+    store.log_params(info.run_id, {"lr": "0.5"})
+    store.write_artifact(info.run_id, "logs/stdout.txt", b"served output\n")
+    store.set_terminated(info.run_id, "FINISHED", T0 + 10)
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return run_cli(["runs", *args, "--tracking-uri", server_url], timeout=120)
+
+    listed = cli("list", "-x", "cli on a server", "--filter", "params.lr >= 0.5", "--json")
+    assert [r["run_name"] for r in json.loads(listed.stdout)] == ["served"], listed.stderr
+    assert cli("logs", info.run_id[:10], "--stream", "stdout").stdout == "served output\n"
+    assert json.loads(cli("show", info.run_id, "--json").stdout)["artifacts"] == [
+        "logs/stdout.txt"
+    ]
