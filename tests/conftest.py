@@ -15,7 +15,9 @@ RESOURCES = Path(__file__).resolve().parent / "resources"
 
 
 @pytest.fixture(autouse=True)
-def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def isolated_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     """Each test gets its own MLPROJ_HOME and no inherited tracking/experiment variables."""
     home = tmp_path_factory.mktemp("mlproj-home")
     monkeypatch.setenv("MLPROJ_HOME", str(home))

@@ -182,8 +182,9 @@ def _builder(plan: VenvPlan, progress: Progress) -> Callable[[Path], None]:
             reqfile.write_text("\n".join(rewrite(lines, req.project_dir)) + "\n")
             with progress.step(f"installing {_describe_lines(lines, label)}"):
                 run_logged(
-                    [plan.uv, "pip", "install", "--python", python, *plan.index.args,
-                     "-r", str(reqfile)],
+                    # bytecode now, or every run recompiles (e.g. torch: seconds per start)
+                    [plan.uv, "pip", "install", "--compile-bytecode", "--python", python,
+                     *plan.index.args, "-r", str(reqfile)],
                     log=log, what=f"installing the {label} of {_origin(req)}", env=env,
                     cwd=req.project_dir,
                 )
