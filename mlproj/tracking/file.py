@@ -362,6 +362,8 @@ class FileStore:
                 meta = read_meta(os.path.join(run_dir, _META))
                 if meta is None or meta.get("lifecycle_stage", "active") != "active":
                     continue
+                if str(meta.get("experiment_id")) != experiment_id:
+                    continue  # a copied or misplaced run; MLflow ignores it too
                 runs.append(self._load_run(run_dir, meta))
         runs.sort(key=lambda r: (-(r.info.start_time or 0), r.info.run_id))
         return runs

@@ -12,6 +12,7 @@ from mlproj.tracking.base import TERMINAL_STATUSES, Run, Store
 
 Stream = Literal["stdout", "stderr", "both"]
 LOG_FILES = {"stdout": "logs/stdout.txt", "stderr": "logs/stderr.txt"}
+_MAX_FAILED_POLLS = 5
 
 
 def wait_for_run(
@@ -27,7 +28,7 @@ def wait_for_run(
     return the run as last seen (its status says which)."""
     run = lookup.find_run(store, run_ref)
     deadline = None if timeout is None else clock() + timeout
-    delay = poll
+    delay, failures = poll, 0
     while run.info.status not in TERMINAL_STATUSES:
         if deadline is not None:
             left = deadline - clock()
@@ -36,7 +37,14 @@ def wait_for_run(
             delay = min(delay, left)
         time.sleep(delay)
         delay = min(delay * 1.5, max_poll)
-        run = store.get_run(run.info.run_id)
+        try:
+            run = store.get_run(run.info.run_id)
+            failures = 0
+        except TrackingError:
+            # A server restart or a meta.yaml caught mid-rewrite: keep waiting, within reason.
+            failures += 1
+            if failures >= _MAX_FAILED_POLLS:
+                raise
     return run
 
 
@@ -46,8 +54,11 @@ def read_logs(store: Store, run_ref: str, stream: Stream) -> list[tuple[str, byt
     run_id = run.info.run_id
     wanted = ["stdout", "stderr"] if stream == "both" else [stream]
     saved = set(store.list_artifacts(run_id, "logs"))
-    found = [(name, store.read_artifact(run_id, LOG_FILES[name])) for name in wanted
-             if LOG_FILES[name] in saved]
+    found = [
+        (name, store.read_artifact(run_id, LOG_FILES[name]))
+        for name in wanted
+        if LOG_FILES[name] in saved
+    ]
     if not found:
         files = " and ".join(LOG_FILES[n] for n in wanted)
         raise TrackingError(
