@@ -352,6 +352,10 @@ class _EntryPoints:
         elif isinstance(value, (list, dict)):
             self.problems.warn_at(node, f"default of parameter '{param.name}' is "
                                   f"{kind_name(node)}; it is passed as the text {value!s}")
+        elif isinstance(node, Scalar) and _retyped(node, param):
+            self.problems.warn_at(node, f"default {node.text} of parameter '{param.name}' is "
+                                  f"read by YAML 1.1 as {type(value).__name__} {value!r} and "
+                                  f"passed as \"{value}\"; quote it to keep the text")
         elif param.kind == "path" and isinstance(value, str):
             self.check_path_default(param.name, value, node)
         elif value is not None and param.kind in ("float", "int", "bool", "uri"):
@@ -388,6 +392,18 @@ def _command(name: str, body: Map, declared: list[str]) -> tuple[str, str | None
     if found:
         return node.value, f"entry point '{name}': " + "; ".join(found)
     return node.value, None
+
+
+def _retyped(node: Scalar, param: Parameter) -> bool:
+    """A plain default whose text YAML 1.1 turns into something else: 010 is 8, 1:30 is 90,
+    on is True (which only a bool parameter expects)."""
+    if not node.plain or isinstance(node.value, str):
+        return False
+    if isinstance(node.value, bool):
+        return param.kind != "bool"
+    if isinstance(node.value, int):
+        return str(node.value) != node.text.lstrip("+")
+    return False
 
 
 def _text(node: Scalar) -> str:

@@ -85,7 +85,7 @@ CASES = [
          "  --colsample-bytree 1.0 \\\n  --subsample 1.0 \\\n  --max-depth 3\n"),
     )),
     Case("sh_entry_point", "local", None, ("main", "prepare"), (
-        ("main", {}, "bash run.sh True 8 0.75 ''"),
+        ("main", {}, "bash run.sh True 3 0.75 ''"),
         ("prepare", {"source": "run.sh"}, "cp -r {dir}/run.sh {dir}"),
     )),
     Case("short_forms", "local", None, ("main", "validate.py"), (

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from mlproj.errors import MlprojError
-from mlproj.spec import get_entry_point, load_project, resolve_command
+from mlproj.spec import get_entry_point, load_project, resolve_command, validate_path
 from tests.spec.corpus import CASES, PROJECTS, Case
 
 mlflow_spec: Any = pytest.importorskip("mlflow.projects._project_spec")
@@ -88,3 +88,34 @@ def test_quoting_matches_shlex() -> None:
     command = resolve_command(ours, "main", {"alpha": "1", "evil key": value}, Path(os.sep))
     assert command.command.endswith(f"--{shlex.quote('evil key')} {shlex.quote(value)}")
     assert shlex.split(command.command)[-2:] == ["--evil key", value]
+
+
+YAML11 = """
+entry_points:
+  main:
+    parameters:
+      a: {type: int, default: 010}
+      b: {type: string, default: 1:30}
+      c: {type: string, default: on}
+      d: {type: bool, default: yes}
+      e: {type: float, default: 1e-3}
+      f: {type: float, default: .01}
+      g: {type: int, default: 0x1F}
+      h: {type: string, default: 2024-01-31}
+      i: {type: string, default: ~}
+      j: {type: string, default: 'None'}
+    command: echo {a} {b} {c} {d} {e} {f} {g} {h} {i} {j}
+"""
+
+
+def test_yaml_1_1_defaults_render_as_in_mlflow(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "MLproject").write_text(YAML11)
+    monkeypatch.chdir(tmp_path)
+    theirs = mlflow_spec.load_project(str(tmp_path)).get_entry_point("main")
+    params = {"i": "given"}
+    expected = theirs.compute_command(params, str(tmp_path))
+    ours = resolve_command(load_project(tmp_path), "main", params, tmp_path).command
+    assert ours == expected == "echo 8 90 True True 1e-3 0.01 31 2024-01-31 given None"
+    flagged = [p.line for p in validate_path(tmp_path)]
+    assert flagged == [5, 6, 7, 11]  # 010, 1:30, on, 0x1F; not yes for a bool, not quoted None
