@@ -33,6 +33,7 @@ class Pkg:
     executables: tuple[str, ...] = ()  # paths among `files` that get mode 0755
     symlinks: Mapping[str, str] = field(default_factory=dict)  # path -> target
     build: str = "0"
+    noarch: str = "generic"  # "python": files under site-packages/ go to the env's python
 
     @property
     def filename(self) -> str:
@@ -65,8 +66,11 @@ def write_package(subdir: Path, pkg: Pkg) -> Path:
             paths.append({"_path": path, "path_type": "softlink"})
         index = {"name": pkg.name, "version": pkg.version, "build": pkg.build,
                  "build_number": 0, "depends": list(pkg.depends), "subdir": "noarch",
-                 "noarch": "generic", "timestamp": 1700000000000, "license": "MIT"}
+                 "noarch": pkg.noarch, "timestamp": 1700000000000, "license": "MIT"}
         _add(tar, "info/index.json", json.dumps(index).encode())
+        if pkg.noarch == "python":
+            link = {"noarch": {"type": "python"}, "package_metadata_version": 1}
+            _add(tar, "info/link.json", json.dumps(link).encode())
         _add(tar, "info/paths.json", json.dumps({"paths": paths, "paths_version": 1}).encode())
         _add(tar, "info/files", "".join(f"{p['_path']}\n" for p in paths).encode())
     subdir.mkdir(parents=True, exist_ok=True)
@@ -125,8 +129,14 @@ def hook() -> Pkg:
     return Pkg("mlp-hook", "1.0", files={"etc/conda/activate.d/mlp-hook.sh": "export HOOK=1\n"})
 
 
+def pylib() -> Pkg:
+    """`mlp-pylib`, a noarch: python package (most conda-forge Python libraries are)."""
+    return Pkg("mlp-pylib", "1.0", depends=("python",), build="py_0", noarch="python",
+               files={"site-packages/mlp_pylib/__init__.py": "VALUE = 'from conda'\n"})
+
+
 def standard_packages() -> list[Pkg]:
-    return [lib("1.0"), lib("2.0"), app(), data(), hook(), python_package()]
+    return [lib("1.0"), lib("2.0"), app(), data(), hook(), pylib(), python_package()]
 
 
 def build_channel(root: Path, packages: Sequence[Pkg] | None = None) -> Path:

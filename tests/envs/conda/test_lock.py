@@ -264,3 +264,14 @@ def test_a_changed_pip_file_fails_the_locked_install(channel: Path, tmp_path: Pa
     chan.write_wheel(wheels, "mlp-greet", "0.1", body="TAMPERED = True\n")  # same name
     with pytest.raises(EnvError, match=r"pip install \(locked\) failed.*[Hh]ash"):
         MANAGER.prepare(project, options())
+
+
+def test_noarch_python_packages_install_from_the_lock(channel: Path, tmp_path: Path) -> None:
+    """The lock has no `noarch` field: the installer must learn it from the package itself."""
+    project = write_conda_project(tmp_path / "proj", [channel.as_uri()], ["python", "mlp-pylib"])
+    lock_project(project.directory)
+    chan.remove_repodata(channel)
+    prepared = MANAGER.prepare(project, options(frozen=True))
+    code, out, err = launch(prepared, "python -c 'import mlp_pylib; print(mlp_pylib.VALUE)'",
+                            project.directory)
+    assert (code, out) == (0, "from conda\n"), err
