@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import hashlib
+import json
 import time
 from collections.abc import Coroutine, Sequence
 from pathlib import Path
@@ -103,23 +103,24 @@ def install(records: Sequence[RepoDataRecord], prefix: Path, reporter: BuildRepo
 
 
 def installed_explicit(prefix: Path) -> str:
-    """The `@EXPLICIT` list (url#sha256 per package) of what `conda-meta/` says is installed."""
-    from rattler import PrefixRecord
+    """The `@EXPLICIT` list (url#sha256 per package) of what `conda-meta/` says is installed.
 
+    Read as plain JSON, so prefixes made by conda, mamba or micromamba work too; a record with
+    no sha256 falls back to its md5 (conda's older explicit form).
+    """
     lines = ["# platform: " + current_platform(), "@EXPLICIT"]
     entries = []
     for meta in sorted((prefix / "conda-meta").glob("*.json")):
-        record = PrefixRecord.from_path(meta)
-        digest = record.sha256.hex() if record.sha256 else _file_sha256(record)
-        entries.append(f"{record.url}#{digest}" if digest else record.url)
+        try:
+            record = json.loads(meta.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        url = record.get("url") if isinstance(record, dict) else None
+        if not url:
+            continue
+        digest = record.get("sha256") or record.get("md5")
+        entries.append(f"{url}#{digest}" if digest else str(url))
     return "\n".join([*lines, *sorted(entries)]) + "\n"
-
-
-def _file_sha256(record: Any) -> str | None:
-    path = Path(str(record.package_tarball_full_path or ""))
-    if not path.is_file():
-        return None
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _virtual_packages(platform: str, mode: VirtualMode) -> list[Any]:
