@@ -66,7 +66,7 @@ def _write_crash_log(exc: BaseException) -> str | None:
 
 def main(argv: list[str] | None = None) -> Any:
     try:
-        return cli.main(args=argv, prog_name="mlproj", standalone_mode=False)
+        result = cli.main(args=argv, prog_name="mlproj", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
@@ -88,3 +88,7 @@ def main(argv: list[str] | None = None) -> Any:
         detail = f"; details in {where}" if where else ""
         click.echo(f"mlproj: internal error: {type(exc).__name__}: {exc}{detail}", err=True)
         sys.exit(1)
+    # without standalone mode, click returns `ctx.exit(n)` codes instead of exiting
+    if isinstance(result, int):
+        sys.exit(result)
+    return result

@@ -25,8 +25,9 @@ from mlproj.run_tags import creation_tags, current_user
 from mlproj.sources.base import FetchedProject
 from mlproj.spec.model import Project, ResolvedCommand
 from mlproj.supervise import Interrupted, Outcome, forwarding_signals, supervise
-from mlproj.tracking import open_store, resolve_tracking_uri
-from mlproj.tracking.base import TERMINAL_STATUSES, RunInfo, Store
+from mlproj.tracking import open_store, resolve_tracking_uri, run_child_env
+from mlproj.tracking.base import RunInfo, Store
+from mlproj.tracking.lifecycle import finish_run
 
 
 @dataclass(frozen=True)
@@ -216,9 +217,7 @@ def _launch(
 def child_environment(store: Store, info: RunInfo) -> dict[str, str]:
     env = dict(os.environ)
     env.pop("MLFLOW_EXPERIMENT_NAME", None)  # would contradict the run's experiment id
-    env.update(store.child_env())
-    env["MLFLOW_RUN_ID"] = info.run_id
-    env["MLFLOW_EXPERIMENT_ID"] = info.experiment_id
+    env.update(run_child_env(store, info))
     return env
 
 
@@ -240,11 +239,8 @@ def _finalize(
         status = "KILLED"
     elif outcome is None:
         status = "FAILED"
-    else:
-        current = store.get_run(run_id).info.status
-        if current in TERMINAL_STATUSES:
-            return current
-        status = "FINISHED" if outcome.exit_code == 0 else "FAILED"
+    else:  # a terminal status the child set itself is kept
+        return finish_run(store, run_id, "FINISHED" if outcome.exit_code == 0 else "FAILED")
     store.set_terminated(run_id, status, _now_ms())
     return status
 
