@@ -14,8 +14,9 @@ Phases, in this process (median of --repeat, a fresh repodata cache each time):
 End to end, each sample in a fresh process with an empty MLPROJ_HOME (cold env cache, cold
 package cache), timing `CondaManager.prepare()` with its imports:
 - solve:  no lockfile: read repodata, solve, install;
-- lock:   a fresh conda-lock.yml: read the lock, install; the channel's repodata is deleted
-          first, so this path cannot solve.
+- lock:   a fresh conda-lock.yml: read the lock, install, from a copy of the channel whose
+          repodata is deleted once locked, so this path cannot solve.
+The two kinds of samples alternate, so that load from elsewhere hits both alike.
 A local channel has no download: against a remote channel the solve path also fetches the
 repodata (seconds for conda-forge), which the lock path never does.
 """
@@ -127,12 +128,15 @@ def main() -> None:
         add_noise(channel, args.noise)
         print(f"channel: {args.packages} packages x 4 versions + {args.noise} noise records "
               f"({time.perf_counter() - started:.1f} s to build)")
+        # the lock path gets its own copy of the channel, whose index goes once it is locked
+        frozen_channel = root / "channel-for-lock"
+        shutil.copytree(channel, frozen_channel)
         solved_dir, locked_dir = root / "solved", root / "locked"
-        for proj in (solved_dir, locked_dir):
+        for proj, source in ((solved_dir, channel), (locked_dir, frozen_channel)):
             proj.mkdir()
             top = "".join(f"  - bench-{i:03d}\n" for i in range(5))
             (proj / "conda.yml").write_text(
-                f"channels:\n  - {channel.as_uri()}\ndependencies:\n{top}")
+                f"channels:\n  - {source.as_uri()}\ndependencies:\n{top}")
 
         from mlproj.envs.lock import lock_project
 
@@ -142,11 +146,13 @@ def main() -> None:
         lock_seconds = time.perf_counter() - started
 
         solve_phase, lock_phase = phases(channel, locked_dir, root, args.repeat)
-        solve = [sample(solved_dir, root / f"s{i}") for i in range(args.repeat)]
-        chan.remove_repodata(channel)  # from here on nothing can be solved
-        locked = [sample(locked_dir, root / f"l{i}") for i in range(args.repeat)]
-        for home in root.glob("[sl][0-9]*"):
-            shutil.rmtree(home, ignore_errors=True)
+        chan.remove_repodata(frozen_channel)  # the lock path cannot solve
+        solve, locked = [], []
+        for i in range(args.repeat):  # interleaved: a busy machine slows both alike
+            solve.append(sample(solved_dir, root / f"s{i}"))
+            locked.append(sample(locked_dir, root / f"l{i}"))
+            for home in (root / f"s{i}", root / f"l{i}"):
+                shutil.rmtree(home, ignore_errors=True)
 
     assert {s["lockfile"] for s in solve} == {"absent"}
     assert {s["lockfile"] for s in locked} == {"used"}
