@@ -78,6 +78,7 @@ def command() -> None:
     help="Show at most N runs; 0 shows all.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the runs as JSON.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only run ids, one per line.")
 def list_command(
     tracking_uri: str | None,
     experiments: tuple[str, ...],
@@ -85,6 +86,7 @@ def list_command(
     sorts: tuple[str, ...],
     limit: int,
     as_json: bool,
+    quiet: bool,
 ) -> None:
     """List runs, newest first.
 
@@ -102,6 +104,10 @@ def list_command(
     if as_json:
         names = result.experiment_names
         _echo_json([listing.run_dict(r, names.get(r.info.experiment_id)) for r in result.runs])
+        return
+    if quiet:  # for scripts: mlproj runs compare $(mlproj runs list -q --limit 2)
+        for run in result.runs:
+            click.echo(run.info.run_id)
         return
     if not result.runs:
         click.echo(f"no runs found in {store.uri}", err=True)
