@@ -155,6 +155,8 @@ def _execute(
     try:
         with forwarding_signals() as signals:
             try:
+                if request.env_manager is None and plan.project.env.kind == "local":
+                    sink.note("the project declares no environment: running in the current one")
                 prepared = _prepare_env(store, run_id, plan)
                 outcome = _launch(prepared, plan, store, info, sink, signals, request.grace)
             except Interrupted as exc:

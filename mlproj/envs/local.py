@@ -25,6 +25,9 @@ class PatchedEnv:
         return proc.launch_shell(LaunchRequest(request.command, request.cwd, env, request.sink))
 
 
+TAGS = {"mlflow.project.env": "local", "mlproj.env.manager": "local"}
+
+
 class LocalManager:
     name = "local"
 
@@ -32,7 +35,7 @@ class LocalManager:
         return {"manager": "local", "note": "runs in the current environment; nothing is built"}
 
     def prepare(self, project: Project, options: EnvOptions) -> PatchedEnv:
-        return PatchedEnv(EnvPatch())
+        return PatchedEnv(EnvPatch(), tags=TAGS)
 
 
 MANAGER = LocalManager()

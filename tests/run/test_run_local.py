@@ -178,3 +178,11 @@ def test_experiment_by_name_is_created_and_reused(tmp_path: Path, store: Path) -
     assert len(runs) == 2
     assert {r.info.run_name for r in runs} == {"named"}
 
+
+
+def test_a_project_without_environment_runs_locally_with_a_note(tmp_path: Path) -> None:
+    proj = write_project(tmp_path / "proj", 'entry_points:\n  main:\n    command: "echo hi"\n')
+    result = run_cli(["run", str(proj), "--tracking-uri", str(tmp_path / "mlruns")])
+    assert result.returncode == 0, result.stderr
+    assert "declares no environment" in result.stderr
+    assert only_run(tmp_path / "mlruns").data.tags["mlflow.project.env"] == "local"
