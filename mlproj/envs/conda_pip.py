@@ -64,7 +64,7 @@ def requirement_args(lines: Sequence[str]) -> list[str]:
 def pip_install(python: Path, lines: Sequence[str], *, cwd: Path, reporter: BuildReporter) -> None:
     """`uv pip install` the conda.yml pip lines (paths are relative to the conda.yml's dir)."""
     index = uv_index(lines)
-    argv = [uv_bin(), "pip", "install", "--python", str(python),
+    argv = [uv_bin(), "pip", "install", "--compile-bytecode", "--python", str(python),
             *index.args, *requirement_args(lines)]
     _run_uv(argv, cwd=cwd, reporter=reporter, what="pip install", extra_env=index.env)
 
@@ -75,8 +75,8 @@ def pip_install_locked(python: Path, pins: Sequence[PipPin], *, reporter: BuildR
         req = Path(tmp) / "requirements.txt"
         req.write_text("".join(pin.requirement() + "\n" for pin in pins), encoding="utf-8")
         # direct URLs with hashes: no index is consulted, so no index settings are passed
-        argv = [uv_bin(), "pip", "install", "--python", str(python), "--no-deps",
-                "-r", str(req)]
+        argv = [uv_bin(), "pip", "install", "--compile-bytecode", "--python", str(python),
+                "--no-deps", "-r", str(req)]
         _run_uv(argv, cwd=Path(tmp), reporter=reporter, what="pip install (locked)")
 
 
