@@ -25,11 +25,11 @@ class TeeSink:
         self._echo = echo
         self._lock = threading.Lock()
 
-    def write(self, stream: Stream, data: bytes) -> None:
+    def write(self, stream: Stream, data: bytes, *, echo: bool = True) -> None:
         with self._lock:
             self._files[stream].write(data)
             self._files[stream].flush()
-            if self._echo:
+            if self._echo and echo:
                 out = sys.stdout if stream == "stdout" else sys.stderr
                 try:
                     out.buffer.write(data)
@@ -37,9 +37,9 @@ class TeeSink:
                 except (OSError, ValueError):
                     self._echo = False  # our terminal went away; keep the log files going
 
-    def note(self, message: str) -> None:
-        """A line of mlproj's own, shown on stderr and kept in the stderr log."""
-        self.write("stderr", f"mlproj: {message}\n".encode())
+    def note(self, message: str, *, echo: bool = True) -> None:
+        """A line of mlproj's own, kept in the stderr log and (if `echo`) shown on stderr."""
+        self.write("stderr", f"mlproj: {message}\n".encode(), echo=echo)
 
     def close(self) -> None:
         with self._lock:

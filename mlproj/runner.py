@@ -163,8 +163,8 @@ def _execute(
                 outcome = Outcome(exit_code=128 + exc.signum, signal=exc.signum, killed=False)
     except BaseException as exc:  # env build failure, start failure, Ctrl-C in odd places
         error = exc
-        if isinstance(exc, MlprojError):
-            sink.note(f"error: {exc.one_line()}")
+        if isinstance(exc, MlprojError):  # the CLI shows it; the saved log keeps it too
+            sink.note(f"error: {exc.one_line()}", echo=False)
     finally:
         sink.close()
         status = _finalize(store, run_id, outcome, sink, temp_logs is not None, error)
