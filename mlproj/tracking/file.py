@@ -22,8 +22,8 @@ from mlproj.errors import TrackingError, UsageError
 from mlproj.tracking import local_artifacts, metafile, names
 from mlproj.tracking.base import TERMINAL_STATUSES, Experiment, Metric, Run, RunInfo
 from mlproj.tracking.file_read import (
-    LazyMetrics,
-    LazyValues,
+    lazy_metrics,
+    lazy_values,
     parse_metric_line,
     read_meta,
 )
@@ -333,12 +333,12 @@ class FileStore:
 
     def _load_run(self, run_dir: str, meta: Mapping[str, Any]) -> Run:
         """A run whose params, tags and metrics are read lazily (see file_read.py)."""
-        tags = LazyValues(os.path.join(run_dir, "tags"))
+        tags = lazy_values(os.path.join(run_dir, "tags"))
         return Run(
             info=_run_info(meta, tags),
-            params=LazyValues(os.path.join(run_dir, "params")),
+            params=lazy_values(os.path.join(run_dir, "params")),
             tags=tags,
-            metrics=LazyMetrics(os.path.join(run_dir, "metrics")),
+            metrics=lazy_metrics(os.path.join(run_dir, "metrics")),
         )
 
     def get_run(self, run_id: str) -> Run:

@@ -11,12 +11,14 @@ import contextlib
 import os
 import re
 import time
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, TypeVar
 
 from mlproj.tracking import metafile
 from mlproj.tracking.base import Metric
 from mlproj.tracking.local_artifacts import TMP_PREFIX
+
+T = TypeVar("T")
 
 _SAFE_KEY = re.compile(r"(?!/)(?!.*(?:^|/)\.{1,2}(?:/|$))[/\w.\- :]+\Z")
 
@@ -98,63 +100,32 @@ def _read_one(folder: str, key: str) -> str | None:
         return None
 
 
-class LazyValues(Mapping[str, str]):
-    """The params or tags folder of a run, read on demand."""
+class LazyFolder(Mapping[str, T]):
+    """A run's params, tags or metrics folder as key -> parsed value, read on demand.
 
-    __slots__ = ("_all", "_folder", "_some")
+    `parse` turns a file's text into the value; None leaves the key out (e.g. an empty metric).
+    """
 
-    def __init__(self, folder: str) -> None:
+    __slots__ = ("_all", "_folder", "_parse", "_some")
+
+    def __init__(self, folder: str, parse: Callable[[str], T | None]) -> None:
         self._folder = folder
-        self._all: dict[str, str] | None = None
-        self._some: dict[str, str | None] = {}
+        self._parse = parse
+        self._all: dict[str, T] | None = None
+        self._some: dict[str, T | None] = {}
 
-    def _load(self) -> dict[str, str]:
+    def _load(self) -> dict[str, T]:
         if self._all is None:
-            self._all = read_values(self._folder)
+            parsed = {k: self._parse(text) for k, text in read_values(self._folder).items()}
+            self._all = {k: v for k, v in parsed.items() if v is not None}
         return self._all
 
-    def __getitem__(self, key: str) -> str:
-        if self._all is not None:
-            return self._all[key]
-        if key not in self._some:
-            self._some[key] = _read_one(self._folder, key)
-        value = self._some[key]
-        if value is None:
-            raise KeyError(key)
-        return value
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._load())
-
-    def __len__(self) -> int:
-        return len(self._load())
-
-    def __repr__(self) -> str:
-        return repr(self._load())
-
-
-class LazyMetrics(Mapping[str, float]):
-    """The metrics folder of a run as key -> latest value, read on demand."""
-
-    __slots__ = ("_all", "_folder", "_some")
-
-    def __init__(self, folder: str) -> None:
-        self._folder = folder
-        self._all: dict[str, float] | None = None
-        self._some: dict[str, float | None] = {}
-
-    def _load(self) -> dict[str, float]:
-        if self._all is None:
-            latest = {k: latest_value(text) for k, text in read_values(self._folder).items()}
-            self._all = {k: v for k, v in latest.items() if v is not None}
-        return self._all
-
-    def __getitem__(self, key: str) -> float:
+    def __getitem__(self, key: str) -> T:
         if self._all is not None:
             return self._all[key]
         if key not in self._some:
             text = _read_one(self._folder, key)
-            self._some[key] = None if text is None else latest_value(text)
+            self._some[key] = None if text is None else self._parse(text)
         value = self._some[key]
         if value is None:
             raise KeyError(key)
@@ -168,3 +139,17 @@ class LazyMetrics(Mapping[str, float]):
 
     def __repr__(self) -> str:
         return repr(self._load())
+
+
+def lazy_values(folder: str) -> LazyFolder[str]:
+    """Params or tags: the raw file contents."""
+    return LazyFolder(folder, _as_is)
+
+
+def lazy_metrics(folder: str) -> LazyFolder[float]:
+    """Metrics: the latest value of each metric file."""
+    return LazyFolder(folder, latest_value)
+
+
+def _as_is(text: str) -> str:
+    return text
