@@ -7,8 +7,9 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -95,6 +96,24 @@ def launch_shell(request: LaunchRequest) -> GroupProcess:
     return GroupProcess([bash, "-c", request.command], request.cwd, env, request.sink)
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent_hook() -> Callable[[], None] | None:
+    """A preexec hook that has Linux kill the tool when we die, even by SIGKILL: a half-done
+    env build must not keep writing into the cache behind our back."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def hook() -> None:
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+    return hook
+
+
 def run_quiet(
     argv: Sequence[str], *, cwd: Path | None = None, env: Mapping[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
@@ -108,6 +127,7 @@ def run_quiet(
             capture_output=True,
             text=True,
             check=False,
+            preexec_fn=_die_with_parent_hook(),
         )
     except FileNotFoundError as exc:
         raise RunError(f"cannot start {argv[0]!r}: command not found") from exc
