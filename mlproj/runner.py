@@ -19,7 +19,7 @@ from urllib.parse import unquote, urlparse
 
 from mlproj import envs, sources, spec
 from mlproj.envs.base import EnvOptions, LaunchRequest, PreparedEnv
-from mlproj.errors import MlprojError
+from mlproj.errors import MlprojError, ParamError, TrackingError
 from mlproj.logsink import LOG_ARTIFACT_DIR, TeeSink
 from mlproj.run_tags import creation_tags, current_user
 from mlproj.sources.base import FetchedProject
@@ -70,9 +70,29 @@ def make_plan(request: RunRequest) -> Plan:
     fetched = sources.fetch_project(request.uri, request.version, cwd=request.cwd)
     project = spec.load_project(fetched.directory)
     command = spec.resolve_command(project, request.entry_point, request.params, request.cwd)
+    _check_loggable(command.params)
     manager = envs.select_manager(project, request.env_manager)
     options = dataclasses.replace(request.env_options, manager=manager)
     return Plan(fetched, project, command, options)
+
+
+_MAX_PARAM_VALUE = 6000  # MLflow's limit on a logged param value
+
+
+def _check_loggable(params: Mapping[str, str]) -> None:
+    """Refuse what the store would refuse, before a run exists (MLflow fails after)."""
+    from mlproj.tracking.file import check_key
+
+    for key, value in params.items():
+        try:
+            check_key("parameter", key)
+        except TrackingError as exc:
+            raise ParamError(f"-P {key}=...: {exc.message}", exc.hint) from None
+        if len(value) > _MAX_PARAM_VALUE:
+            raise ParamError(
+                f"the value of parameter {key!r} is {len(value)} characters long",
+                f"tracking stores keep at most {_MAX_PARAM_VALUE}; pass a file path instead",
+            )
 
 
 def dry_run(request: RunRequest) -> dict[str, Any]:

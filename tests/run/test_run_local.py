@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import run_cli
 from tests.run.conftest import mlflow_client, only_run, write_project
 
@@ -186,3 +188,16 @@ def test_a_project_without_environment_runs_locally_with_a_note(tmp_path: Path) 
     assert result.returncode == 0, result.stderr
     assert "declares no environment" in result.stderr
     assert only_run(tmp_path / "mlruns").data.tags["mlflow.project.env"] == "local"
+
+
+
+@pytest.mark.parametrize("bad", ["../escape=1", "name=" + "x" * 6001])
+def test_parameters_a_store_would_refuse_create_no_run(
+    tmp_path: Path, store: Path, bad: str
+) -> None:
+    proj = _project(tmp_path)
+    result = run_cli(["run", str(proj), "--env-manager", "local", "--tracking-uri", str(store),
+                      "-P", "name=a" if not bad.startswith("name=") else "x=1", "-P", bad])
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert not list(store.glob("*/*/meta.yaml"))
