@@ -191,7 +191,9 @@ def _solve_error(exc: BaseException, what: str, reporter: BuildReporter) -> EnvE
                         f"check the package names and versions; full log: {reporter.log}")
     if kind in ("FetchRepoDataError", "GatewayError"):
         return EnvError(f"cannot read a conda channel of {what}: {_short(exc)}",
-                        f"check `channels:` and MLPROJ_CHANNEL_ALIAS; full log: {reporter.log}")
+                        "check `channels:` and MLPROJ_CHANNEL_ALIAS, or use --env-manager "
+                        "virtualenv to install the python pin and pip section from a Python "
+                        f"index; full log: {reporter.log}")
     return EnvError(f"cannot solve {what}: {kind}: {_short(exc)}", f"full log: {reporter.log}")
 
 
