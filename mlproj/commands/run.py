@@ -144,9 +144,35 @@ def _print_plan(plan: dict[str, object], as_json: bool) -> None:
     click.echo(f"command:     {plan['command']}")
     click.echo(f"entry point: {plan['entry_point']}")
     click.echo(f"project dir: {plan['project_dir']}")
-    params = plan["parameters"]
-    assert isinstance(params, dict)
-    for name, value in params.items():
-        click.echo(f"  -P {name}={value}")
-    click.echo(f"environment: {json.dumps(plan['env'], default=str)}")
+    click.echo("parameters:")
+    _print_tree(plan["parameters"], indent=2)
+    click.echo("environment:")
+    _print_tree(plan["env"], indent=2)
     click.echo(f"tracking:    {plan['tracking_uri']}")
+
+
+def _print_tree(value: object, indent: int) -> None:
+    """Nested plan data as indented `key: value` lines (JSON is one flag away)."""
+    pad = " " * indent
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, dict | list) and item:
+                click.echo(f"{pad}{key}:")
+                _print_tree(item, indent + 2)
+            else:
+                click.echo(f"{pad}{key}: {_scalar(item)}")
+    elif isinstance(value, list):
+        for item in value:
+            if isinstance(item, dict | list) and item:
+                click.echo(f"{pad}-")
+                _print_tree(item, indent + 2)
+            else:
+                click.echo(f"{pad}- {_scalar(item)}")
+
+
+def _scalar(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, dict | list):
+        return "none"
+    return str(value)

@@ -4,6 +4,7 @@ read back with MLflow's own client."""
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,7 @@ def test_lock_then_run_frozen_records_the_lock(channel: Path, tmp_path: Path,
 
 def test_dry_run_shows_the_conda_plan(channel: Path, tmp_path: Path) -> None:
     project = write_conda_project(tmp_path / "proj", [channel.as_uri()], ["mlp-app"])
-    result = run_cli(["run", ".", "--dry-run"], cwd=project.directory)
+    result = run_cli(["run", ".", "--dry-run", "--json"], cwd=project.directory)
     assert result.returncode == 0, result.stderr
-    assert '"manager": "conda"' in result.stdout and '"state": "absent"' in result.stdout
+    env = json.loads(result.stdout)["env"]
+    assert env["manager"] == "conda" and env["lockfile"]["state"] == "absent"
