@@ -69,8 +69,13 @@ class DockerManager:
             result["engine_error"] = exc.one_line()
         else:
             image = _plan_images(client, project, options, result)
-        container = settings(project, options, image, mount_code=mounted, env_source=os.environ)
-        result["container"] = container.describe()
+        try:
+            container = settings(project, options, image, mount_code=mounted,
+                                 env_source=os.environ)
+        except EnvError as exc:  # a dry run reports what a real run would refuse
+            result["container_error"] = exc.one_line()
+        else:
+            result["container"] = container.describe()
         return result
 
     def prepare(self, project: Project, options: EnvOptions) -> DockerPrepared:

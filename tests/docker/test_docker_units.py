@@ -259,6 +259,18 @@ def test_cli_dry_run_without_an_engine_shows_names_not_values(
     assert plan["manager"] == "docker" and "MLPROJ_TEST_SECRET" in plan["container"]["environment"]
 
 
+def test_dry_run_reports_a_missing_host_variable_instead_of_failing(
+    project_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MLPROJ_TEST_SECRET", raising=False)
+    env = {"DOCKER_HOST": f"unix://{tmp_path}/none.sock"}
+    result = run_cli(["run", str(project_dir), "--dry-run", "--json"], cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    plan = json.loads(result.stdout)["env"]
+    assert "MLPROJ_TEST_SECRET" in plan["container_error"]
+    assert "container" not in plan
+
+
 def test_cli_run_without_an_engine_fails_in_one_line(project_dir: Path, tmp_path: Path) -> None:
     env = {"DOCKER_HOST": f"unix://{tmp_path}/none.sock", "MLPROJ_TEST_SECRET": "x"}
     result = run_cli(["run", str(project_dir)], cwd=tmp_path, env=env)
