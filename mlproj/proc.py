@@ -115,19 +115,36 @@ def _die_with_parent_hook() -> Callable[[], None] | None:
 
 
 def run_quiet(
-    argv: Sequence[str], *, cwd: Path | None = None, env: Mapping[str, str] | None = None
+    argv: Sequence[str],
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    input: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run a helper tool to completion, capturing its output (for env builds, git, ...)."""
+    """Run a helper tool to completion, capturing its output (for env builds, git, ...).
+
+    The tool gets a process group of its own: when we are interrupted (Ctrl-C, SIGTERM), the
+    whole group goes, including what the tool started itself (e.g. a package build backend).
+    """
     try:
-        return subprocess.run(
+        popen = subprocess.Popen(
             list(argv),
             cwd=cwd,
             env=None if env is None else dict(env),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
+            stdin=subprocess.DEVNULL if input is None else subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            check=False,
+            start_new_session=True,
             preexec_fn=_die_with_parent_hook(),
         )
     except FileNotFoundError as exc:
         raise RunError(f"cannot start {argv[0]!r}: command not found") from exc
+    try:
+        stdout, stderr = popen.communicate(input)
+    except BaseException:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(popen.pid, signal.SIGKILL)
+        popen.wait()
+        raise
+    return subprocess.CompletedProcess(list(argv), popen.returncode, stdout, stderr)

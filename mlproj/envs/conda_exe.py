@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from mlproj import proc
 from mlproj.envs.conda_progress import BuildReporter
-from mlproj.errors import EnvError
+from mlproj.errors import EnvError, RunError
 
 CONDA_EXE_ENV = "MLPROJ_CONDA_EXE"
 Flavor = Literal["conda", "micromamba"]  # mamba speaks conda's command line
@@ -62,8 +62,9 @@ def flavor_of(path: Path) -> Flavor:
 def run_exe(argv: Sequence[str], reporter: BuildReporter, what: str) -> None:
     reporter.detail("$ " + " ".join(argv))
     try:
-        result = subprocess.run(list(argv), stdin=subprocess.DEVNULL, capture_output=True,
-                                text=True, check=False)
+        result = proc.run_quiet(argv)
+    except RunError as exc:
+        raise EnvError(exc.message) from None
     except OSError as exc:
         raise EnvError(f"cannot start {argv[0]}: {exc.strerror}") from None
     reporter.detail(result.stdout)

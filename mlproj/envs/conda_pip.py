@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -12,10 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlproj import proc
 from mlproj.envs import pipconf
 from mlproj.envs.conda_progress import BuildReporter
 from mlproj.envs.requirements import sets_index
-from mlproj.errors import EnvError
+from mlproj.errors import EnvError, RunError
 
 # conda subdir -> uv's --python-platform; glibc 2.28 matches conda-lock's default __glibc
 _UV_PLATFORMS = {
@@ -104,8 +104,7 @@ def pins_from_pylock(text: str) -> list[PipPin]:
 
 def pip_freeze(python: Path) -> str:
     argv = [uv_bin(), "pip", "freeze", "--python", str(python)]
-    result = subprocess.run(argv, capture_output=True, text=True, check=False,
-                            stdin=subprocess.DEVNULL, env=_uv_env())
+    result = proc.run_quiet(argv, env=_uv_env())
     return result.stdout if result.returncode == 0 else ""
 
 
@@ -155,11 +154,10 @@ def _run_uv(argv: Sequence[str], *, cwd: Path, reporter: BuildReporter, what: st
         shown = {k: pipconf.redact_urls(v) for k, v in sorted(extra_env.items())}
         reporter.detail(f"pip configuration for uv: {shown}")
     try:
-        result = subprocess.run(list(argv), cwd=cwd, input=stdin if stdin is not None else "",
-                                capture_output=True, text=True, check=False,
+        result = proc.run_quiet(argv, cwd=cwd, input=stdin if stdin is not None else "",
                                 env=_uv_env(extra_env))
-    except OSError as exc:
-        raise EnvError(f"cannot start uv: {exc.strerror}", "reinstall mlproj (uv is a dependency)"
+    except (OSError, RunError) as exc:
+        raise EnvError(f"cannot start uv: {exc}", "reinstall mlproj (uv is a dependency)"
                        ) from None
     reporter.detail(result.stderr)
     if result.returncode != 0:

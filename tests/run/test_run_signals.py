@@ -94,3 +94,43 @@ def test_a_child_ignoring_signals_is_killed_after_the_grace_period(
     while (_alive(child) or _alive(grandchild)) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _alive(child) and not _alive(grandchild)
+
+
+def test_sigterm_during_an_env_build_ends_killed_and_the_next_run_rebuilds(
+    tmp_path: Path, store: Path
+) -> None:
+    from tests.envs.pkgs import make_source
+
+    proj = tmp_path / "proj"
+    building = tmp_path / "building"
+    make_source(proj, "mlpt-slow", sleep=30.0, signal_file=building)
+    write_project(proj, 'python_env: python_env.yaml\nentry_points:\n  main:\n'
+                        '    command: "python -c \'import mlpt_slow; print(mlpt_slow.VERSION)\'"\n',
+                  {"python_env.yaml": "dependencies: [./mlpt-slow-1.0]\n"})
+    # no package index: the only requirement is a local source tree
+    env = {**os.environ, "PIP_CONFIG_FILE": os.devnull, "PIP_NO_INDEX": "1",
+           "UV_CACHE_DIR": str(tmp_path / "uv-cache")}
+    argv = [sys.executable, "-m", "mlproj", "run", str(proj), "--tracking-uri", str(store)]
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.monotonic() + 120
+    while not (building.exists() and building.read_text().strip()):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the build never started"
+        time.sleep(0.05)
+    builder_pid = int(building.read_text())
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert only_run(store).info.status == "KILLED"
+    deadline = time.monotonic() + 10
+    while _alive(builder_pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(builder_pid), "the package build outlived the run"
+
+    (proj / "mlpt-slow-1.0" / "pkg.json").write_text(
+        (proj / "mlpt-slow-1.0" / "pkg.json").read_text().replace('"sleep": 30.0', '"sleep": 0')
+    )
+    again = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert "1.0" in again.stdout
