@@ -47,8 +47,12 @@ def last_meaningful_line(stderr: str) -> str:
     lines = [ln for ln in lines if not ln.startswith(("hint:", "remote: Enumerating",
                                                        "remote: Counting", "remote: Compressing",
                                                        "remote: Total", "Cloning into"))]
-    # "Could not read from remote repository." follows the line that says why.
-    lines = [ln for ln in lines if "Could not read from remote repository" not in ln] or lines
+    # "Could not read from remote repository." and git's advice after it ("Please make sure you
+    # have the correct access rights / and the repository exists.") follow the line that says
+    # why (ssh's "Permission denied (publickey).", "Connection refused", ...).
+    cut = next((i for i, ln in enumerate(lines) if "Could not read from remote repository" in ln),
+               0)
+    lines = lines[:cut] or lines
     for prefix in ("fatal:", "error:"):
         hits = [i for i, ln in enumerate(lines) if ln.startswith(prefix)]
         if hits:
