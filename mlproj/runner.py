@@ -21,6 +21,7 @@ from mlproj import envs, sources, spec
 from mlproj.envs.base import EnvOptions, LaunchRequest, PreparedEnv
 from mlproj.errors import MlprojError, ParamError, TrackingError
 from mlproj.logsink import LOG_ARTIFACT_DIR, TeeSink
+from mlproj.remote_params import Downloads
 from mlproj.run_tags import creation_tags, current_user
 from mlproj.sources.base import FetchedProject
 from mlproj.spec.model import Project, ResolvedCommand
@@ -46,6 +47,7 @@ class RunRequest:
     grace: float = 10.0
     detach: bool = False
     argv: tuple[str, ...] = ()  # the full command line, recorded as a tag
+    storage_dir: str | None = None  # where remote `path` values are downloaded (temp if None)
 
 
 @dataclass(frozen=True)
@@ -65,11 +67,13 @@ class RunResult:
     exit_code: int
 
 
-def make_plan(request: RunRequest) -> Plan:
-    """Fetch and validate; raises MlprojError before any run exists."""
+def make_plan(request: RunRequest, fetch: spec.RemoteFetch | None = None) -> Plan:
+    """Fetch and validate; raises MlprojError before any run exists. Remote `path` values
+    go to `fetch` (a dry run passes one that keeps them as they are)."""
     fetched = sources.fetch_project(request.uri, request.version, cwd=request.cwd)
     project = spec.load_project(fetched.directory)
-    command = spec.resolve_command(project, request.entry_point, request.params, request.cwd)
+    command = spec.resolve_command(project, request.entry_point, request.params, request.cwd,
+                                   fetch=fetch)
     _check_loggable(command.params)
     manager = envs.select_manager(project, request.env_manager)
     options = dataclasses.replace(request.env_options, manager=manager)
@@ -97,7 +101,7 @@ def _check_loggable(params: Mapping[str, str]) -> None:
 
 def dry_run(request: RunRequest) -> dict[str, Any]:
     """What `run` would do, without building an environment or creating a run."""
-    plan = make_plan(request)
+    plan = make_plan(request, fetch=lambda name, value: value)  # downloaded only by a run
     env_plan = envs.get_manager(plan.env_options.manager).plan(plan.project, plan.env_options)
     git = plan.fetched.git
     return {
@@ -117,8 +121,21 @@ def dry_run(request: RunRequest) -> dict[str, Any]:
 
 
 def run(request: RunRequest) -> RunResult:
-    plan = make_plan(request)
-    store = open_store(resolve_tracking_uri(request.tracking_uri))
+    tracking_uri = resolve_tracking_uri(request.tracking_uri)
+    downloads = Downloads(tracking_uri, request.storage_dir)
+    handed_over = False  # a detached supervisor cleans up the downloads itself
+    try:
+        plan = make_plan(request, fetch=downloads.fetch)
+        result, handed_over = _record_and_run(open_store(tracking_uri), plan, request, downloads)
+        return result
+    finally:
+        if not handed_over:
+            downloads.cleanup()
+
+
+def _record_and_run(
+    store: Store, plan: Plan, request: RunRequest, downloads: Downloads
+) -> tuple[RunResult, bool]:
     experiment_id = store.resolve_experiment(request.experiment_name, request.experiment_id)
     info = store.create_run(
         experiment_id,
@@ -134,11 +151,13 @@ def run(request: RunRequest) -> RunResult:
         store.set_terminated(info.run_id, "FAILED", _now_ms())
         raise
     if request.detach:
-        return _detach(store, info, plan, request)
-    return _execute(store, info, plan, request, echo=True)
+        return _detach(store, info, plan, request, downloads), True
+    return _execute(store, info, plan, request, echo=True), False
 
 
-def _detach(store: Store, info: RunInfo, plan: Plan, request: RunRequest) -> RunResult:
+def _detach(
+    store: Store, info: RunInfo, plan: Plan, request: RunRequest, downloads: Downloads
+) -> RunResult:
     """Fork a supervisor in its own session; the caller only prints the run id."""
     sys.stdout.flush()
     sys.stderr.flush()
@@ -154,6 +173,7 @@ def _detach(store: Store, info: RunInfo, plan: Plan, request: RunRequest) -> Run
     except BaseException:  # nobody is left to show it; the run records the failure
         code = 1
     finally:
+        downloads.cleanup()
         os._exit(code)
 
 

@@ -66,8 +66,9 @@ def parse_docker_args(values: tuple[str, ...]) -> tuple[tuple[str, str | None], 
 @click.option("--shm-size", help="Docker: size of /dev/shm, e.g. 2g.")
 @click.option("--network", help="Docker: container network (e.g. none, host).")
 @click.option("--keep-container", is_flag=True, help="Docker: keep the container afterwards.")
-@click.option("--storage-dir", envvar="MLFLOW_TMP_DIR", hidden=True,
-              help="MLflow compatibility; unused.")
+@click.option("--storage-dir", envvar="MLFLOW_TMP_DIR",
+              help="Where remote values of path parameters (runs:/, https://, s3://) are "
+                   "downloaded for the run [default: a temp dir, removed afterwards].")
 def command(
     uri: str,
     entry_point: str,
@@ -124,6 +125,7 @@ def command(
         grace=grace,
         detach=detach,
         argv=("mlproj", *sys.argv[1:]),
+        storage_dir=storage_dir,
     )
     if dry_run:
         _print_plan(runner.dry_run(request), as_json)

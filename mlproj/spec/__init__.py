@@ -25,7 +25,7 @@ from mlproj.spec.model import (
     ResolvedCommand,
 )
 from mlproj.spec.problems import Problem
-from mlproj.spec.resolve import get_entry_point, resolve_command
+from mlproj.spec.resolve import RemoteFetch, get_entry_point, resolve_command
 from mlproj.spec.validate import validate_path
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "Problem",
     "Project",
     "PythonEnv",
+    "RemoteFetch",
     "ResolvedCommand",
     "describe_project",
     "get_entry_point",

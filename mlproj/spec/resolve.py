@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import shlex
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from mlproj.errors import ParamError, SpecError
@@ -49,10 +49,21 @@ def get_entry_point(project: Project, name: str) -> EntryPoint:
     return EntryPoint(name, command, (), implicit=True)
 
 
+# (parameter name, remote value) -> local path of the downloaded file or directory
+RemoteFetch = Callable[[str, str], str]
+
+
 def resolve_command(
-    project: Project, entry_point: str, user_params: Mapping[str, str], cwd: Path
+    project: Project,
+    entry_point: str,
+    user_params: Mapping[str, str],
+    cwd: Path,
+    *,
+    fetch: RemoteFetch | None = None,
 ) -> ResolvedCommand:
-    """Check the values and render the command; raise ParamError naming every problem."""
+    """Check the values and render the command; raise ParamError naming every problem.
+
+    A `path` value with a remote scheme goes to `fetch`; without one it is refused."""
     ep = get_entry_point(project, entry_point)
     missing = [p.name for p in ep.parameters if p.name not in user_params and p.required]
     problems = []
@@ -63,7 +74,7 @@ def resolve_command(
     logged: dict[str, str] = {}
     for param in ep.parameters:
         try:
-            value = _value(param, user_params, project.directory, cwd)
+            value = _value(param, user_params, project.directory, cwd, fetch)
         except ParamError as exc:
             problems.append(exc.message)
             continue
@@ -80,12 +91,12 @@ def resolve_command(
 
 
 def _value(param: Parameter, user_params: Mapping[str, str], project_dir: Path,
-           cwd: Path) -> tuple[str, str] | None:
+           cwd: Path, fetch: RemoteFetch | None) -> tuple[str, str] | None:
     """(value to log, value for the command), or None when the parameter has no value."""
     if param.name in user_params:
         raw = user_params[param.name]
         if param.kind == "path":
-            return raw, _existing_path(param, raw, cwd)
+            return raw, _existing_path(param, raw, cwd, fetch)
         reason = value_problem(param.kind, raw)
         if reason:
             raise ParamError(f"invalid value {raw!r} for {param.type} parameter "
@@ -95,13 +106,15 @@ def _value(param: Parameter, user_params: Mapping[str, str], project_dir: Path,
         return None
     text = str(param.default)  # as MLflow: True -> "True", [1, 2] -> "[1, 2]"
     if param.kind == "path":
-        return text, _existing_path(param, text, project_dir)
+        return text, _existing_path(param, text, project_dir, fetch)
     return text, text
 
 
-def _existing_path(param: Parameter, value: str, base: Path) -> str:
+def _existing_path(param: Parameter, value: str, base: Path, fetch: RemoteFetch | None) -> str:
     """The absolute local path a path value names; it must exist."""
     local = local_path(value)
+    if local is None and fetch is not None:
+        return fetch(param.name, value)
     if local is None:
         raise ParamError(f"cannot fetch {value!r} for path parameter '{param.name}': only "
                          "local paths are supported",
