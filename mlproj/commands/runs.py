@@ -156,11 +156,23 @@ def compare_command(tracking_uri: str | None, run_ids: tuple[str, ...], as_json:
     "--stream", type=click.Choice(["stdout", "stderr", "both"]), default="both",
     show_default=True, help="Which saved output to print.",
 )
-def logs_command(tracking_uri: str | None, run_id: str, stream: str) -> None:
+@click.option("-f", "--follow", is_flag=True,
+              help="Keep printing as the run writes (e.g. after run --detach), until it ends.")
+def logs_command(tracking_uri: str | None, run_id: str, stream: str, follow: bool) -> None:
     """Print the output a run saved (logs/stdout.txt, logs/stderr.txt)."""
-    from mlproj.tracking import follow
+    from mlproj.tracking import follow as following
 
-    found = follow.read_logs(_store(tracking_uri), run_id, stream)  # type: ignore[arg-type]
+    if follow:
+        streams = {"stdout": click.get_binary_stream("stdout"),
+                   "stderr": click.get_binary_stream("stderr")}
+
+        def emit(name: str, data: bytes) -> None:
+            streams[name].write(data)
+            streams[name].flush()
+
+        following.follow_logs(_store(tracking_uri), run_id, stream, emit)  # type: ignore[arg-type]
+        return
+    found = following.read_logs(_store(tracking_uri), run_id, stream)  # type: ignore[arg-type]
     out = click.get_binary_stream("stdout")
     for name, data in found:
         if len(found) > 1:

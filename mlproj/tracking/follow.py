@@ -67,3 +67,34 @@ def read_logs(store: Store, run_ref: str, stream: Stream) -> list[tuple[str, byt
             "other runs may not have it",
         )
     return found
+
+
+def follow_logs(
+    store: Store,
+    run_ref: str,
+    stream: Stream,
+    emit: Callable[[str, bytes], None],
+    *,
+    poll: float = 0.5,
+) -> Run:
+    """Emit a run's output as it grows, until the run has ended and all of it is out.
+
+    Output appears live for local stores (mlproj writes the logs there as the run goes); a
+    remote store gets the logs at the end, so they come out then."""
+    run = lookup.find_run(store, run_ref)
+    run_id = run.info.run_id
+    wanted = ["stdout", "stderr"] if stream == "both" else [stream]
+    sent = dict.fromkeys(wanted, 0)
+    while True:
+        ended = run.info.status in TERMINAL_STATUSES  # read before the logs: none is missed
+        saved = set(store.list_artifacts(run_id, "logs"))
+        for name in wanted:
+            if LOG_FILES[name] in saved:
+                data = store.read_artifact(run_id, LOG_FILES[name])
+                if len(data) > sent[name]:
+                    emit(name, data[sent[name]:])
+                    sent[name] = len(data)
+        if ended:
+            return run
+        time.sleep(poll)
+        run = wait_for_run(store, run_id, 0)  # one poll, riding out a failed read

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -29,3 +31,35 @@ def test_detach_then_wait(tmp_path: Path) -> None:
     assert run.info.status == "FINISHED"
     logs = run_cli(["runs", "logs", run_id, "--tracking-uri", str(store)])
     assert "done sleeping" in logs.stdout
+
+
+def test_follow_the_logs_of_a_detached_run(tmp_path: Path) -> None:
+    go = tmp_path / "go"
+    proj = write_project(
+        tmp_path / "proj",
+        'entry_points:\n  main:\n    command: "python step.py"\n',
+        {"step.py": f"""
+            import os, sys, time
+            print("first")
+            deadline = time.monotonic() + 60
+            while not os.path.exists({str(go)!r}) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            print("second", file=sys.stderr)
+            """},
+    )
+    store = tmp_path / "mlruns"
+    started = run_cli(["run", str(proj), "--detach", "--env-manager", "local",
+                       "--tracking-uri", str(store)])
+    assert started.returncode == 0, started.stderr
+    follower = subprocess.Popen(
+        [sys.executable, "-m", "mlproj", "runs", "logs", "-f", started.stdout.strip(),
+         "--tracking-uri", str(store)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    assert follower.stdout is not None
+    assert follower.stdout.readline() == "first\n"  # live, while the run still waits
+    assert follower.poll() is None
+    go.touch()
+    _, err = follower.communicate(timeout=60)
+    assert follower.returncode == 0, err
+    assert "second" in err
