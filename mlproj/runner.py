@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -252,7 +253,8 @@ def _launch(
     finally:
         execution.close()
     if outcome.signal is not None:
-        sink.note(f"stopped by signal {outcome.signal}; run {info.run_id} KILLED")
+        how = "killed after the grace period" if outcome.killed else "stopped"
+        sink.note(f"{signal.Signals(outcome.signal).name}: {how}")
     return outcome
 
 
