@@ -1,4 +1,5 @@
-"""Where a project comes from: a local directory, or a git URL fetched into the cache.
+"""Where a project comes from: a local directory, a git URL fetched into the cache, or a zip
+archive (local or http) unpacked into the cache.
 
 `fetch_project(uri, version)` is the one entry point the runner needs. Nothing here imports
 GitPython or starts git at import time (`mlproj --help` and `validate` stay fast).

@@ -21,10 +21,12 @@ from mlproj.sources.uri import (
     check_safe,
     file_uri_path,
     is_scp_like,
+    is_zip_uri,
     scheme_of,
     split_subdirectory,
     strip_credentials,
 )
+from mlproj.sources.zipped import fetch_zip, release_zip
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,8 @@ def fetch_project(uri: str, version: str | None = None, *, cwd: Path | None = No
     """Find or fetch the project that `uri` names, at `version` (a branch, tag or commit).
 
     Local directories are used in place; with `version` (and for git URLs) the project is a
-    clean checkout in the cache, leased to this process until `release` or exit. Raises
+    clean checkout in the cache, leased to this process until `release` or exit; zip archives
+    (`*.zip`, local or http(s)) are unpacked into the cache and leased the same way. Raises
     SourceError with a one-line message for every failure.
     """
     try:
@@ -54,6 +57,8 @@ def _fetch(uri: str, version: str | None, cwd: Path) -> FetchedProject:
     base, sub = split_subdirectory(uri)
     check_safe(base, version)
     clean_subdirectory(sub)  # refuse `..` and absolute paths before any work
+    if is_zip_uri(base):
+        return fetch_zip(base, sub, version, cwd)
     target = _classify(base, cwd)
     if isinstance(target, Path):
         if version is None:
@@ -65,13 +70,11 @@ def _fetch(uri: str, version: str | None, cwd: Path) -> FetchedProject:
 def release(project: FetchedProject) -> None:
     """Let other runs reuse the cached checkout of `project` now (it is kept, not removed)."""
     release_checkout(project.directory)
+    release_zip(project.directory)
 
 
 def _classify(base: str, cwd: Path) -> Path | _Remote:
     scheme = scheme_of(base)
-    if base.lower().endswith(".zip"):
-        raise SourceError(f"zip archives are not supported as projects yet: "
-                          f"{strip_credentials(base)}", hint="unzip it and give the directory")
     if scheme == "file":
         path: Path | None = Path(file_uri_path(base))
     elif scheme is None:

@@ -57,6 +57,11 @@ def is_git_uri(uri: str) -> bool:
     return is_scp_like(base)
 
 
+def is_zip_uri(base: str) -> bool:
+    """A zip project: MLflow's `.+\\.zip$` on the URI without `#subdirectory` (any case here)."""
+    return len(base) > len(".zip") and base.lower().endswith(".zip")
+
+
 def check_safe(base: str, version: str | None) -> None:
     """Refuse what could make git run commands or read our arguments as options."""
     if not base:
