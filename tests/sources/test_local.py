@@ -196,10 +196,3 @@ def test_importing_sources_loads_no_git_library() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "False"
-
-
-@pytest.mark.parametrize("uri", ["project.zip", "https://host.example.invalid/p.zip"])
-def test_zip_archives_are_refused_clearly(tmp_path: Path, uri: str) -> None:
-    (tmp_path / "project.zip").write_bytes(b"PK")
-    with pytest.raises(SourceError, match="zip archives are not supported"):
-        fetch_project(uri, cwd=tmp_path)
