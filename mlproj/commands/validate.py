@@ -10,8 +10,11 @@ import click
 
 
 def local_or_fetched(path: str) -> Path:
-    """A local file or directory as given; anything else is fetched (a git URL, `#subdir`)."""
-    if Path(path).exists():
+    """A local file or directory as given; anything else is fetched (a git URL, a zip,
+    `#subdir`)."""
+    from mlproj.sources.uri import is_zip_uri
+
+    if Path(path).exists() and not is_zip_uri(path):
         return Path(path)
     from mlproj.sources import fetch_project  # only for URLs: keeps local validation light
 

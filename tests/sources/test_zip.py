@@ -362,3 +362,13 @@ def test_mlproj_run_zip_with_subdirectory(tmp_path: Path) -> None:
     assert run.info.status == "FINISHED"
     assert run.data.tags["mlflow.source.name"] == f"{archive}#sub"
     assert "mlflow.source.git.commit" not in run.data.tags
+
+
+def test_validate_and_describe_read_the_project_inside_a_zip(tmp_path: Path) -> None:
+    make_zip(tmp_path / "proj.zip", {"MLproject": "name: zipped\nentry_points:\n  main:\n"
+                                                  "    command: echo hi\n"})
+    checked = run_cli(["validate", "proj.zip"], cwd=tmp_path)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    described = run_cli(["describe", "proj.zip", "--json"], cwd=tmp_path)
+    assert described.returncode == 0, described.stderr
+    assert '"name": "zipped"' in described.stdout
