@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 from mlproj import envs, sources, spec
 from mlproj.envs.base import EnvOptions, LaunchRequest, PreparedEnv
@@ -26,8 +25,8 @@ from mlproj.remote_params import Downloads
 from mlproj.run_tags import creation_tags, current_user
 from mlproj.sources.base import FetchedProject
 from mlproj.spec.model import Project, ResolvedCommand
-from mlproj.supervise import Interrupted, Outcome, forwarding_signals, supervise
-from mlproj.tracking import open_store, resolve_tracking_uri, run_child_env
+from mlproj.supervise import Interrupted, Outcome, SignalState, forwarding_signals, supervise
+from mlproj.tracking import local_artifacts, open_store, resolve_tracking_uri, run_child_env
 from mlproj.tracking.base import RunInfo, Store
 from mlproj.tracking.lifecycle import finish_run
 
@@ -183,13 +182,12 @@ def _execute(
 ) -> RunResult:
     run_id = info.run_id
     # A local artifact store gets the logs live; a remote one gets them uploaded at the end.
-    artifact_dir = _local_artifact_dir(info.artifact_uri)
     temp_logs = None
-    if artifact_dir is None:
+    if local_artifacts.is_local(info.artifact_uri):
+        log_dir = Path(local_artifacts.local_path(info.artifact_uri)) / LOG_ARTIFACT_DIR
+    else:
         temp_logs = tempfile.TemporaryDirectory(prefix="mlproj-logs-")
         log_dir = Path(temp_logs.name)
-    else:
-        log_dir = artifact_dir / LOG_ARTIFACT_DIR
     sink = TeeSink(log_dir, echo=echo)
     outcome: Outcome | None = None
     error: BaseException | None = None
@@ -239,7 +237,7 @@ def _launch(
     store: Store,
     info: RunInfo,
     sink: TeeSink,
-    signals: Any,
+    signals: SignalState,
     grace: float,
 ) -> Outcome:
     env = child_environment(store, info)
@@ -277,7 +275,7 @@ def _finalize(
     if upload_logs:
         for path in sink.paths.values():
             _quietly(lambda p=path: store.log_artifact(run_id, p, LOG_ARTIFACT_DIR))
-    if error is not None and isinstance(error, MlprojError):
+    if isinstance(error, MlprojError):
         _quietly(lambda: store.set_tags(run_id, {"mlproj.error": error.one_line()[:5000]}))
     if (outcome is not None and outcome.signal is not None) or isinstance(error, KeyboardInterrupt):
         status = "KILLED"
@@ -297,19 +295,8 @@ def _quietly(action: Any) -> None:
 
 
 def _save_git_diff(store: Store, info: RunInfo, fetched: FetchedProject) -> None:
-    if fetched.git is None or not fetched.git.diff:
-        return
-    with tempfile.TemporaryDirectory(prefix="mlproj-diff-") as tmp:
-        path = Path(tmp) / "git.diff"
-        path.write_text(fetched.git.diff)
-        store.log_artifact(info.run_id, path, "mlproj")
-
-
-def _local_artifact_dir(artifact_uri: str) -> Path | None:
-    parsed = urlparse(artifact_uri)
-    if parsed.scheme in ("", "file") and not parsed.netloc:
-        return Path(unquote(parsed.path))
-    return None
+    if fetched.git is not None and fetched.git.diff:
+        store.write_artifact(info.run_id, "mlproj/git.diff", fetched.git.diff.encode())
 
 
 def _now_ms() -> int:
