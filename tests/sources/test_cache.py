@@ -3,9 +3,7 @@ by concurrent runs, submodules, and several processes fetching one URL at once."
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import queue
 from pathlib import Path
 
 import pytest
@@ -135,28 +133,14 @@ def test_submodules_are_checked_out(
 
 
 def test_many_processes_fetch_one_url_at_once(tmp_path: Path, own_daemon: GitDaemon) -> None:
-    from tests.sources.workers import fetch_and_hold
+    from tests.sources.workers import fetch_and_hold, run_together
 
     up = make_upstream(tmp_path)
     own_daemon.start()
-    ctx = multiprocessing.get_context("spawn")
     count = 4
-    barrier = ctx.Barrier(count)
-    results = ctx.Queue()
-    home = str(cache_root())
-    workers = [ctx.Process(target=fetch_and_hold,
-                           args=(own_daemon.url(up.bare.name), "feature", home, i, barrier,
-                                 results))
-               for i in range(count)]
-    for worker in workers:
-        worker.start()
-    try:
-        outcomes = [results.get(timeout=180) for _ in workers]
-    except queue.Empty:
-        pytest.fail("a worker neither finished nor reported an error")
-    finally:
-        for worker in workers:
-            worker.join(timeout=30)
+    url, home = own_daemon.url(up.bare.name), str(cache_root())
+    outcomes = run_together(fetch_and_hold, [(url, "feature", home, i) for i in range(count)],
+                            timeout=180)
     errors = [o[4] for o in outcomes if o[4]]
     assert errors == []
     assert {o[2] for o in outcomes} == {up.c3}

@@ -4,9 +4,7 @@ refused when unsafe (path traversal, symlinks out, zip bombs, damaged archives).
 from __future__ import annotations
 
 import base64
-import multiprocessing
 import os
-import queue
 import re
 import socket
 import stat
@@ -26,6 +24,7 @@ from mlproj.sources import fetch_project, release
 from mlproj.sources import unzip as unzip_module
 from tests.conftest import run_cli
 from tests.run.conftest import only_run
+from tests.sources.workers import run_together
 
 MLPROJECT = "name: zipped\nentry_points:\n  main:\n    command: python hello.py\n"
 PROJECT = {"MLproject": MLPROJECT, "hello.py": "print('hello from the zip')\n"}
@@ -162,21 +161,10 @@ def hold_zip_copy(uri: str, home: str, ident: int, barrier: Any, results: Any) -
 def test_processes_unpacking_one_zip_at_once(tmp_path: Path) -> None:
     archive = make_zip(tmp_path / "p.zip", {**PROJECT, **{f"f{i}.txt": "x" * 999
                                                            for i in range(200)}})
-    ctx = multiprocessing.get_context("spawn")
     count = 3
-    barrier, results = ctx.Barrier(count), ctx.Queue()
-    workers = [ctx.Process(target=hold_zip_copy,
-                           args=(str(archive), str(cache_root()), i, barrier, results))
-               for i in range(count)]
-    for worker in workers:
-        worker.start()
-    try:
-        outcomes = [results.get(timeout=120) for _ in workers]
-    except queue.Empty:
-        pytest.fail("a worker neither finished nor reported an error")
-    finally:
-        for worker in workers:
-            worker.join(timeout=30)
+    outcomes = run_together(hold_zip_copy,
+                            [(str(archive), str(cache_root()), i) for i in range(count)],
+                            timeout=120)
     assert [o[2] for o in outcomes if o[2]] == []
     assert len({o[0] for o in outcomes}) == count
     assert all(o[1] for o in outcomes)

@@ -2,8 +2,31 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import queue
+from collections.abc import Callable
 from typing import Any
+
+import pytest
+
+
+def run_together(target: Callable[..., None], args: list[tuple[Any, ...]],
+                 timeout: float) -> list[tuple[Any, ...]]:
+    """Start one spawned process per args tuple, each called as target(*args, barrier,
+    results), and collect what each one puts on `results`."""
+    ctx = multiprocessing.get_context("spawn")
+    barrier, results = ctx.Barrier(len(args)), ctx.Queue()
+    workers = [ctx.Process(target=target, args=(*a, barrier, results)) for a in args]
+    for worker in workers:
+        worker.start()
+    try:
+        return [results.get(timeout=timeout) for _ in workers]
+    except queue.Empty:
+        pytest.fail("a worker neither finished nor reported an error")
+    finally:
+        for worker in workers:
+            worker.join(timeout=30)
 
 
 def fetch_and_hold(url: str, version: str | None, home: str, ident: int, barrier: Any,
