@@ -73,15 +73,6 @@ class GroupProcess:
     def kill(self) -> None:
         self.send_signal(signal.SIGKILL)
 
-    def group_alive(self) -> bool:
-        try:
-            os.killpg(self.pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
-
     def close(self) -> None:
         if self._popen.poll() is None:
             self.kill()
