@@ -10,7 +10,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlparse
 
 from mlproj.errors import ParamError, TrackingError
-from mlproj.tracking import open_store
+from mlproj.tracking.base import Store
 
 _HTTP_TIMEOUT = 60.0
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]")
@@ -19,8 +19,8 @@ _SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]")
 class Downloads:
     """Fetches remote path values; `fetch(name, value)` returns the local path for the command."""
 
-    def __init__(self, tracking_uri: str, storage_dir: str | None = None) -> None:
-        self._tracking_uri = tracking_uri
+    def __init__(self, store: Store, storage_dir: str | None = None) -> None:
+        self._store = store  # the store the run records into: `runs:/` names its runs
         self._storage_dir = storage_dir
         self._root: Path | None = None
 
@@ -33,7 +33,7 @@ class Downloads:
                 return str(self._from_run(value, dest))
             if scheme in ("http", "https"):
                 return str(_from_http(value, dest))
-            return str(_with_mlflow(value, dest, self._tracking_uri))
+            return str(_with_mlflow(value, dest, self._store.uri))
         except TrackingError as exc:
             raise ParamError(f"cannot fetch {value!r} for path parameter '{name}': "
                              f"{exc.message}", exc.hint) from None
@@ -57,7 +57,7 @@ class Downloads:
         run_id, artifact = parts[0], (parts[1] if len(parts) > 1 else "").strip("/")
         if not run_id:
             raise ParamError(f"{value!r} names no run", "write runs:/<run id>/<artifact path>")
-        store = open_store(self._tracking_uri)
+        store = self._store
         files = store.list_artifacts(run_id, artifact)
         if not files:  # a single file, or nothing at all (then read_artifact says so)
             target = dest / PurePosixPath(artifact).name

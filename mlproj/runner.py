@@ -121,12 +121,12 @@ def dry_run(request: RunRequest) -> dict[str, Any]:
 
 
 def run(request: RunRequest) -> RunResult:
-    tracking_uri = resolve_tracking_uri(request.tracking_uri)
-    downloads = Downloads(tracking_uri, request.storage_dir)
+    store = open_store(resolve_tracking_uri(request.tracking_uri))
+    downloads = Downloads(store, request.storage_dir)
     handed_over = False  # a detached supervisor cleans up the downloads itself
     try:
         plan = make_plan(request, fetch=downloads.fetch)
-        result, handed_over = _record_and_run(open_store(tracking_uri), plan, request, downloads)
+        result, handed_over = _record_and_run(store, plan, request, downloads)
         return result
     finally:
         if not handed_over:
