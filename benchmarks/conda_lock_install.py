@@ -44,7 +44,7 @@ import json, sys, time
 from pathlib import Path
 started = time.perf_counter()
 from mlproj.envs.base import EnvOptions
-from mlproj.envs.conda import MANAGER
+from mlproj.envs.conda.manager import MANAGER
 from mlproj.spec.model import EnvDecl, Project
 root = Path(sys.argv[1])
 prepared = MANAGER.prepare(Project(root, "bench", EnvDecl("conda", root / "conda.yml")),
@@ -92,8 +92,9 @@ def sample(project: Path, home: Path) -> dict[str, object]:
 
 
 def phases(channel: Path, locked_dir: Path, root: Path, repeat: int) -> tuple[float, float]:
-    from mlproj.envs import conda_solve, lock
-    from mlproj.envs.conda_progress import BuildReporter
+    from mlproj.envs.conda import lockfile as lock
+    from mlproj.envs.conda import solve as conda_solve
+    from mlproj.envs.conda.progress import BuildReporter
 
     conda_file = locked_dir / "conda.yml"
     platform = conda_solve.current_platform()
@@ -138,7 +139,7 @@ def main() -> None:
             (proj / "conda.yml").write_text(
                 f"channels:\n  - {source.as_uri()}\ndependencies:\n{top}")
 
-        from mlproj.envs.lock import lock_project
+        from mlproj.envs.conda.lockfile import lock_project
 
         os.environ["MLPROJ_HOME"] = str(root / "lock-home")
         started = time.perf_counter()

@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from mlproj import spec
-from mlproj.envs.base import EnvOptions, LaunchRequest
-from mlproj.envs.docker import MANAGER
+from mlproj.envs.base import EnvOptions
+from mlproj.envs.docker.manager import MANAGER
+from mlproj.proc import LaunchRequest
 
 RESOURCE = Path(__file__).resolve().parent.parent / "tests" / "resources" / "docker_project"
 

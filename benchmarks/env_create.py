@@ -30,8 +30,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from mlproj.envs import pipconf, virtualenv
 from mlproj.envs.progress import Progress
+from mlproj.envs.virtualenv import manager as virtualenv
+from mlproj.envs.virtualenv import pipconf
 from mlproj.spec.model import EnvDecl, Project
 
 

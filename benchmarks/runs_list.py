@@ -22,9 +22,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlproj.tracking import listing
+from mlproj.commands.runs import listing
 from mlproj.tracking.base import Metric
-from mlproj.tracking.file import FileStore
+from mlproj.tracking.stores.file import FileStore
 
 
 def build_store(root: Path, runs: int) -> tuple[FileStore, str]:

@@ -54,7 +54,7 @@ def cli() -> None:
 
 def _write_crash_log(exc: BaseException) -> str | None:
     try:
-        from mlproj.cache import cache_dir
+        from mlproj.paths import cache_dir
 
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
         path = cache_dir("crash") / f"crash-{stamp}.log"

@@ -1,4 +1,9 @@
-"""The only module that starts local processes: argv lists, process groups, output pumping."""
+"""The only module that starts local processes: argv lists, process groups, output pumping.
+
+It also defines what a started run is (`Execution`) and how its output is received (`LogSink`),
+so that env managers, which start processes, and the run pipeline, which supervises them, share
+one contract from below: this module imports no mlproj package but `errors`.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +15,48 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Literal, Protocol
 
-from mlproj.envs.base import LaunchRequest, LogSink, Stream
 from mlproj.errors import RunError
+
+Stream = Literal["stdout", "stderr"]
+
+
+class LogSink(Protocol):
+    """Receives the child's output as it arrives (the runner tees it to the terminal and logs)."""
+
+    def write(self, stream: Stream, data: bytes) -> None: ...
+
+
+class Execution(Protocol):
+    """A started command: a local process group, or a container."""
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        """The exit code, or None if still running after `timeout` seconds."""
+        ...
+
+    def send_signal(self, sig: int) -> None:
+        """Deliver `sig` to every process of the run (process group / container)."""
+        ...
+
+    def kill(self) -> None:
+        """Forcefully stop every process of the run."""
+        ...
+
+    def close(self) -> None:
+        """Release what the execution holds (remove a container...). Idempotent."""
+        ...
+
+
+@dataclass(frozen=True)
+class LaunchRequest:
+    command: str  # shell text, run with `bash -c`
+    cwd: Path  # the project directory on the host
+    env: Mapping[str, str]  # the full child environment (tracking variables included)
+    sink: LogSink
+
 
 _CHUNK = 64 * 1024
 

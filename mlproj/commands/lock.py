@@ -20,7 +20,7 @@ def command(path: Path, platforms: tuple[str, ...], as_json: bool) -> None:
     PATH is a project directory (default: the current one) or a conda.yml file. Runs install
     exactly the locked packages while the lock matches conda.yml.
     """
-    from mlproj.envs.lock import lock_project
+    from mlproj.envs.conda.lockfile import lock_project
 
     result = lock_project(path, platforms)
     summary = {

@@ -95,7 +95,7 @@ def command(
     storage_dir: str | None,
 ) -> None:
     """Run an entry point of the project at URI (a directory or a git URL, `#subdir` allowed)."""
-    from mlproj import runner
+    from mlproj.run import runner
 
     if experiment_name and experiment_id:
         raise click.UsageError("Specify only one of 'experiment-name' or 'experiment-id' options.")

@@ -11,10 +11,10 @@ from mlproj.spec.model import Project
 # manager name -> module defining `MANAGER` (an EnvManager). "uv" is MLflow's alias of virtualenv.
 MANAGERS: dict[str, str] = {
     "local": "mlproj.envs.local",
-    "virtualenv": "mlproj.envs.virtualenv",
-    "uv": "mlproj.envs.virtualenv",
-    "conda": "mlproj.envs.conda",
-    "docker": "mlproj.envs.docker",
+    "virtualenv": "mlproj.envs.virtualenv.manager",
+    "uv": "mlproj.envs.virtualenv.manager",
+    "conda": "mlproj.envs.conda.manager",
+    "docker": "mlproj.envs.docker.manager",
 }
 
 _DEFAULT_FOR_KIND = {"conda": "conda", "python": "virtualenv", "docker": "docker", "local": "local"}

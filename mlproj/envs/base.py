@@ -11,45 +11,10 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
+from mlproj.proc import Execution, LaunchRequest
 from mlproj.spec.model import Project
-
-Stream = Literal["stdout", "stderr"]
-
-
-class LogSink(Protocol):
-    """Receives the child's output as it arrives (the runner tees it to the terminal and logs)."""
-
-    def write(self, stream: Stream, data: bytes) -> None: ...
-
-
-class Execution(Protocol):
-    """A started command: a local process group, or a container."""
-
-    def wait(self, timeout: float | None = None) -> int | None:
-        """The exit code, or None if still running after `timeout` seconds."""
-        ...
-
-    def send_signal(self, sig: int) -> None:
-        """Deliver `sig` to every process of the run (process group / container)."""
-        ...
-
-    def kill(self) -> None:
-        """Forcefully stop every process of the run."""
-        ...
-
-    def close(self) -> None:
-        """Release what the execution holds (remove a container...). Idempotent."""
-        ...
-
-
-@dataclass(frozen=True)
-class LaunchRequest:
-    command: str  # shell text, run with `bash -c`
-    cwd: Path  # the project directory on the host
-    env: Mapping[str, str]  # the full child environment (tracking variables included)
-    sink: LogSink
 
 
 @dataclass(frozen=True)

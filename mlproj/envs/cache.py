@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from mlproj.cache import cache_root
 from mlproj.errors import EnvError
+from mlproj.paths import cache_root
 
 MARKER = ".mlproj-env.json"  # written last: its presence means "completely built"
 LAST_USED = ".mlproj-last-used"  # mtime = last time a run used the env

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from mlproj import proc
-from mlproj.envs.base import EnvOptions, EnvPatch, Execution, LaunchRequest
+from mlproj.envs.base import EnvOptions, EnvPatch
+from mlproj.proc import Execution, LaunchRequest
 from mlproj.spec.model import Project
 
 

@@ -9,10 +9,10 @@ from pathlib import Path
 from mlproj.errors import SourceError
 from mlproj.sources import local
 from mlproj.sources.base import FetchedProject, GitInfo
-from mlproj.sources.checkout import lease_checkout, release_checkout
-from mlproj.sources.gitcmd import GitFailed, run_git
-from mlproj.sources.refs import Resolved, describe, ls_remote, resolve
-from mlproj.sources.store import RepoCache, unknown_version
+from mlproj.sources.git.checkout import lease_checkout, release_checkout
+from mlproj.sources.git.cmd import GitFailed, run_git
+from mlproj.sources.git.refs import Resolved, describe, ls_remote, resolve
+from mlproj.sources.git.store import RepoCache, unknown_version
 from mlproj.sources.subdir import clean_subdirectory, resolve_subdirectory
 from mlproj.sources.uri import (
     ABBREV_SHA_RE,
@@ -26,7 +26,7 @@ from mlproj.sources.uri import (
     split_subdirectory,
     strip_credentials,
 )
-from mlproj.sources.zipped import fetch_zip, release_zip
+from mlproj.sources.zip.fetch import fetch_zip, release_zip
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlproj.sources.base import GitInfo
-from mlproj.sources.gitcmd import GitFailed, run_git
+from mlproj.sources.git.cmd import GitFailed, run_git
 from mlproj.sources.uri import strip_credentials
 
 MAX_DIFF_BYTES = 10 * 1024 * 1024  # a modified data file must not become a 1 GB tag/artifact

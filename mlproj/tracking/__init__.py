@@ -61,15 +61,15 @@ def open_store(uri: str) -> Store:
     """The store for an (absolute) tracking URI, chosen by its scheme."""
     scheme = scheme_of(uri)
     if scheme in ("", "file"):
-        from mlproj.tracking.file import FileStore
+        from mlproj.tracking.stores.file import FileStore
 
         return FileStore(uri if scheme else _absolute_file_uri(uri))
     if scheme in ("http", "https"):
-        from mlproj.tracking.rest import RestStore
+        from mlproj.tracking.stores.rest import RestStore
 
         return RestStore(uri)
     if scheme.split("+")[0] in _DB_SCHEMES:
-        from mlproj.tracking.mlflow_db import MlflowDbStore
+        from mlproj.tracking.stores.mlflow_db import MlflowDbStore
 
         return MlflowDbStore(uri)
     raise TrackingError(

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from mlproj.envs.base import LaunchRequest
-from mlproj.envs.docker import MANAGER
+from mlproj.envs.docker.manager import MANAGER
 from mlproj.errors import EnvError
+from mlproj.proc import LaunchRequest
 from mlproj.spec.model import Project
 from mlproj.tracking import open_store, run_child_env
 from tests.conftest import run_cli

@@ -10,8 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from mlproj.envs import docker_args, docker_context, docker_ignore, docker_settings
-from mlproj.envs.docker import MANAGER
+from mlproj.envs.docker import args as docker_args
+from mlproj.envs.docker import context as docker_context
+from mlproj.envs.docker import ignore as docker_ignore
+from mlproj.envs.docker import settings as docker_settings
+from mlproj.envs.docker.manager import MANAGER
 from mlproj.errors import EnvError
 from mlproj.spec.model import Project
 from tests.conftest import run_cli
@@ -294,7 +297,7 @@ def test_cli_run_without_an_engine_fails_in_one_line(project_dir: Path, tmp_path
 def test_image_names_are_valid_repository_names(
     project: Project, name: str | None, directory: str, expected: str
 ) -> None:
-    from mlproj.envs.docker_image import project_name
+    from mlproj.envs.docker.image import project_name
 
     named = dataclasses.replace(project, name=name, directory=Path(directory))
     assert project_name(named) == expected

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from mlproj.envs import pipconf, pythons, requirements
 from mlproj.envs.progress import Progress
-from mlproj.envs.venv_request import from_conda
+from mlproj.envs.virtualenv import pipconf, pythons, requirements
+from mlproj.envs.virtualenv.request import from_conda
 from mlproj.errors import EnvError
 from mlproj.spec.model import CondaEnv
 

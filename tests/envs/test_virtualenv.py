@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from mlproj.envs import cache, virtualenv
+from mlproj.envs import cache
 from mlproj.envs.base import EnvOptions
+from mlproj.envs.virtualenv import manager as virtualenv
 from mlproj.errors import EnvError
 from mlproj.spec.model import Project
 from tests.envs.conftest import project, run_in
@@ -190,7 +191,8 @@ PREPARE = textwrap.dedent(
     """
     import json, sys
     from pathlib import Path
-    from mlproj.envs import cache, virtualenv
+    from mlproj.envs import cache
+    from mlproj.envs.virtualenv import manager as virtualenv
     from mlproj.envs.base import EnvOptions
     from mlproj.spec.model import EnvDecl, Project
 

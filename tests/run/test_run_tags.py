@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mlproj.run_tags import redact_docker_env
+from mlproj.run.tags import redact_docker_env
 
 
 @pytest.mark.parametrize(

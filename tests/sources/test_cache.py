@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from mlproj.cache import cache_root
 from mlproj.errors import SourceError
+from mlproj.paths import cache_root
 from mlproj.sources import fetch_project, release
 from tests.sources.conftest import CREDENTIALS
 from tests.sources.gitrepos import (

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from mlproj.tracking.file import FileStore
+from mlproj.tracking.stores.file import FileStore
 
 SERVER_START_TIMEOUT = 180.0  # first start creates the schema; slow on a busy machine
 

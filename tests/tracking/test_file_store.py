@@ -11,8 +11,8 @@ import yaml
 
 from mlproj.errors import TrackingError
 from mlproj.tracking.base import Metric
-from mlproj.tracking.file import FileStore
 from mlproj.tracking.lifecycle import finish_run
+from mlproj.tracking.stores.file import FileStore
 
 
 def now_ms() -> int:

@@ -7,7 +7,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlproj.tracking import metafile
+from mlproj.tracking.stores import metafile
 
 keys = st.from_regex(r"[a-z_][a-z0-9_]{0,15}", fullmatch=True)
 values = st.one_of(

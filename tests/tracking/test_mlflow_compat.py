@@ -13,8 +13,8 @@ import yaml
 
 from mlproj.tracking import run_child_env
 from mlproj.tracking.base import Metric, Store
-from mlproj.tracking.file import FileStore
-from mlproj.tracking.rest import RestStore
+from mlproj.tracking.stores.file import FileStore
+from mlproj.tracking.stores.rest import RestStore
 
 CHILD = """
 import mlflow

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from mlproj.tracking.base import Metric
-from mlproj.tracking.rest import RestStore
+from mlproj.tracking.stores.rest import RestStore
 
 from .conftest import mlflow_server
 

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from mlproj.errors import TrackingError
-from mlproj.tracking.rest import RestStore
+from mlproj.tracking.stores.rest import RestStore
 
 from .conftest import free_port
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from mlproj.tracking.base import Metric
-from mlproj.tracking.file import FileStore
-from mlproj.tracking.rest import RestStore
+from mlproj.tracking.stores.file import FileStore
+from mlproj.tracking.stores.rest import RestStore
 from tests.conftest import run_cli
 
 T0 = 1_790_000_000_000

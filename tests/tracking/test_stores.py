@@ -13,9 +13,9 @@ import pytest
 
 from mlproj.errors import TrackingError
 from mlproj.tracking.base import Metric, Store
-from mlproj.tracking.file import FileStore
-from mlproj.tracking.mlflow_db import MlflowDbStore
-from mlproj.tracking.rest import RestStore
+from mlproj.tracking.stores.file import FileStore
+from mlproj.tracking.stores.mlflow_db import MlflowDbStore
+from mlproj.tracking.stores.rest import RestStore
 
 GENERATED_NAME = re.compile(r"[a-z]+-[a-z]+-\d{1,3}")
 

@@ -10,8 +10,8 @@ import pytest
 
 from mlproj.errors import TrackingError
 from mlproj.tracking import open_store, resolve_tracking_uri
-from mlproj.tracking.file import FileStore
-from mlproj.tracking.rest import RestStore
+from mlproj.tracking.stores.file import FileStore
+from mlproj.tracking.stores.rest import RestStore
 
 
 @pytest.fixture
@@ -81,8 +81,9 @@ def test_a_database_uri_without_mlflow_says_how_to_get_it(tmp_path: Path) -> Non
 def test_the_file_store_and_runs_commands_import_neither_requests_nor_mlflow() -> None:
     done = python(
         "import sys\n"
-        "import mlproj.tracking, mlproj.tracking.file, mlproj.tracking.listing\n"
-        "import mlproj.tracking.show, mlproj.tracking.compare, mlproj.tracking.follow\n"
+        "import mlproj.tracking, mlproj.tracking.stores.file, mlproj.commands.runs.listing\n"
+        "import mlproj.commands.runs.show, mlproj.commands.runs.compare\n"
+        "import mlproj.commands.runs.follow\n"
         "import mlproj.commands.runs\n"
         "print(sorted(m for m in ('requests', 'mlflow', 'yaml') if m in sys.modules))\n"
     )

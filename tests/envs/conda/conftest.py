@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from mlproj.envs.base import EnvOptions, LaunchRequest, PreparedEnv, Stream
+from mlproj.envs.base import EnvOptions, PreparedEnv
+from mlproj.proc import LaunchRequest, Stream
 from mlproj.spec.model import EnvDecl, Project
 from tests.envs.conda import channel as chan
 

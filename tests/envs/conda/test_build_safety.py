@@ -11,8 +11,8 @@ import textwrap
 from pathlib import Path
 
 from mlproj.envs import cache
-from mlproj.envs.conda import MANAGER
-from mlproj.envs.conda_progress import BuildReporter
+from mlproj.envs.conda.manager import MANAGER
+from mlproj.envs.conda.progress import BuildReporter
 from tests.envs.conda.conftest import launch, options, write_conda_project
 
 
@@ -33,7 +33,7 @@ _PREPARE = textwrap.dedent("""
     import json, sys
     from pathlib import Path
     from mlproj.envs.base import EnvOptions
-    from mlproj.envs.conda import MANAGER
+    from mlproj.envs.conda.manager import MANAGER
     from mlproj.spec.model import EnvDecl, Project
     root = Path(sys.argv[1])
     project = Project(root, "p", EnvDecl("conda", root / "conda.yml"))

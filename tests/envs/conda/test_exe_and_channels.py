@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from mlproj.envs.conda import MANAGER
-from mlproj.envs.conda_channels import default_alias, expand_defaults, resolve_channels
-from mlproj.envs.conda_exe import find_conda_exe
+from mlproj.envs.conda.channels import default_alias, expand_defaults, resolve_channels
+from mlproj.envs.conda.exe import find_conda_exe
+from mlproj.envs.conda.manager import MANAGER
 from mlproj.errors import EnvError
 from tests.envs.conda.conftest import options, write_conda_project
 

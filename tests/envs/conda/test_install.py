@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mlproj.envs import cache
-from mlproj.envs.conda import MANAGER, read_inputs
+from mlproj.envs.conda.manager import MANAGER, read_inputs
 from mlproj.errors import EnvError
 from tests.envs.conda import channel as chan
 from tests.envs.conda.conftest import launch, options, write_conda_project

@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from mlproj.envs import cache
-from mlproj.envs.conda import MANAGER
-from mlproj.envs.conda_solve import current_platform
-from mlproj.envs.lock import lock_project
+from mlproj.envs.conda.lockfile import lock_project
+from mlproj.envs.conda.manager import MANAGER
+from mlproj.envs.conda.solve import current_platform
 from mlproj.errors import EnvError
 from tests.conftest import run_cli
 from tests.envs.conda import channel as chan
@@ -224,7 +224,7 @@ def test_a_run_after_locking_does_not_load_conda_lock(channel: Path, tmp_path: P
         import sys
         from pathlib import Path
         from mlproj.envs.base import EnvOptions
-        from mlproj.envs.conda import MANAGER
+        from mlproj.envs.conda.manager import MANAGER
         from mlproj.spec.model import EnvDecl, Project
         root = Path(sys.argv[1])
         project = Project(root, "p", EnvDecl("conda", root / "conda.yml"))

@@ -1,0 +1,1 @@
+"""Conda environments without conda: py-rattler solves, conda-lock files, pip sections."""

@@ -1,0 +1,175 @@
+"""The `pip:` section of a conda.yml, through uv, into the conda prefix's own python."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlproj import proc
+from mlproj.envs.conda.progress import BuildReporter
+from mlproj.envs.virtualenv import pipconf
+from mlproj.envs.virtualenv.requirements import sets_index
+from mlproj.errors import EnvError, RunError
+
+# conda subdir -> uv's --python-platform; glibc 2.28 matches conda-lock's default __glibc
+_UV_PLATFORMS = {
+    "linux-64": "x86_64-manylinux_2_28",
+    "linux-aarch64": "aarch64-manylinux_2_28",
+    "osx-64": "x86_64-apple-darwin",
+    "osx-arm64": "aarch64-apple-darwin",
+    "win-64": "x86_64-pc-windows-msvc",
+}
+
+
+@dataclass(frozen=True)
+class PipPin:
+    """One locked pip package: exactly this file."""
+
+    name: str
+    version: str
+    url: str
+    sha256: str | None = None
+
+    def requirement(self) -> str:
+        line = f"{self.name} @ {self.url}"
+        return f"{line} --hash=sha256:{self.sha256}" if self.sha256 else line
+
+
+def uv_bin() -> str:
+    from uv import find_uv_bin
+
+    return str(find_uv_bin())
+
+
+def requirement_args(lines: Sequence[str]) -> list[str]:
+    """conda.yml pip lines as uv arguments: options split like a shell, requirements whole."""
+    import shlex
+
+    args: list[str] = []
+    for line in lines:
+        text = line.strip()
+        if text.startswith("-"):
+            args.extend(shlex.split(text))
+        elif text:
+            args.append(text)
+    return args
+
+
+def pip_install(python: Path, lines: Sequence[str], *, cwd: Path, reporter: BuildReporter) -> None:
+    """`uv pip install` the conda.yml pip lines (paths are relative to the conda.yml's dir)."""
+    index = uv_index(lines)
+    argv = [uv_bin(), "pip", "install", "--compile-bytecode", "--python", str(python),
+            *index.args, *requirement_args(lines)]
+    _run_uv(argv, cwd=cwd, reporter=reporter, what="pip install", extra_env=index.env)
+
+
+def pip_install_locked(python: Path, pins: Sequence[PipPin], *, reporter: BuildReporter) -> None:
+    """Install exactly `pins` (no resolution: --no-deps, hashes checked)."""
+    with tempfile.TemporaryDirectory(prefix="mlproj-pip-") as tmp:
+        req = Path(tmp) / "requirements.txt"
+        req.write_text("".join(pin.requirement() + "\n" for pin in pins), encoding="utf-8")
+        # direct URLs with hashes: no index is consulted, so no index settings are passed
+        argv = [uv_bin(), "pip", "install", "--compile-bytecode", "--python", str(python),
+                "--no-deps", "-r", str(req)]
+        _run_uv(argv, cwd=Path(tmp), reporter=reporter, what="pip install (locked)")
+
+
+def pip_compile(lines: Sequence[str], *, cwd: Path, python_version: str, platform: str,
+                reporter: BuildReporter) -> list[PipPin]:
+    """Resolve the pip lines for a conda platform and python version, as pinned files."""
+    target = _UV_PLATFORMS.get(platform)
+    if target is None:
+        raise EnvError(f"cannot lock the pip: section for platform {platform}",
+                       f"lock one of {sorted(_UV_PLATFORMS)}, or move pip packages to conda")
+    index = uv_index(lines)
+    argv = [uv_bin(), "pip", "compile", "-", "--format", "pylock.toml", "--no-header",
+            "--python-version", python_version, "--python-platform", target, *index.args]
+    text = "".join(line.strip() + "\n" for line in lines)
+    out = _run_uv(argv, cwd=cwd, reporter=reporter, what="pip compile", stdin=text,
+                  extra_env=index.env)
+    return pins_from_pylock(out)
+
+
+def pins_from_pylock(text: str) -> list[PipPin]:
+    toml: Any = importlib.import_module("tomllib" if sys.version_info >= (3, 11) else "tomli")
+    data = toml.loads(text)
+    return [_pin(package) for package in data.get("packages", [])]
+
+
+def pip_freeze(python: Path) -> str:
+    argv = [uv_bin(), "pip", "freeze", "--python", str(python)]
+    result = proc.run_quiet(argv, env=_uv_env())
+    return result.stdout if result.returncode == 0 else ""
+
+
+def uv_index(lines: Sequence[str]) -> pipconf.UvIndexSettings:
+    """The user's pip configuration (pip.conf, PIP_*) as uv settings, the virtualenv way: a
+    `--index-url` among the conda.yml pip lines wins over the configured index."""
+    return pipconf.uv_settings(pipconf.read_pip_config(), project_sets_index=sets_index(lines))
+
+
+def index_key(lines: Sequence[str]) -> dict[str, Any]:
+    """The part of the pip configuration that shapes what gets installed (for env keys)."""
+    settings = uv_index(lines)
+    return {
+        "translated": {k: v for k, v in settings.env.items() if k != "SSL_CERT_FILE"},
+        "args": list(settings.args),
+        "user": pipconf.user_uv_settings(),
+    }
+
+
+def _pin(package: Mapping[str, Any]) -> PipPin:
+    name, version = str(package["name"]), str(package.get("version", ""))
+    for key in ("wheels", "sdist", "archive"):
+        files = package.get(key)
+        entry = files[0] if isinstance(files, list) and files else files
+        if isinstance(entry, Mapping) and entry.get("url"):
+            sha = (entry.get("hashes") or {}).get("sha256")
+            return PipPin(name, version, str(entry["url"]), None if sha is None else str(sha))
+    directory = package.get("directory")
+    if isinstance(directory, Mapping) and directory.get("path"):
+        return PipPin(name, version, Path(str(directory["path"])).resolve().as_uri())
+    raise EnvError(f"cannot lock pip package {name}: uv gave no file URL for it",
+                   "use a package from an index or a wheel file")
+
+
+def _uv_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(extra or {})
+    env.pop("VIRTUAL_ENV", None)  # --python names the target; an active venv must not
+    env.setdefault("UV_NO_PROGRESS", "1")
+    return env
+
+
+def _run_uv(argv: Sequence[str], *, cwd: Path, reporter: BuildReporter, what: str,
+            stdin: str | None = None, extra_env: Mapping[str, str] | None = None) -> str:
+    reporter.detail("$ " + " ".join(argv))
+    if extra_env:
+        shown = {k: pipconf.redact_urls(v) for k, v in sorted(extra_env.items())}
+        reporter.detail(f"pip configuration for uv: {shown}")
+    try:
+        result = proc.run_quiet(argv, cwd=cwd, input=stdin if stdin is not None else "",
+                                env=_uv_env(extra_env))
+    except (OSError, RunError) as exc:
+        raise EnvError(f"cannot start uv: {exc}", "reinstall mlproj (uv is a dependency)"
+                       ) from None
+    reporter.detail(result.stderr)
+    if result.returncode != 0:
+        raise EnvError(f"{what} failed in the conda environment: {_summary(result.stderr)}",
+                       f"full log: {reporter.log}")
+    return result.stdout
+
+
+def _summary(stderr: str, limit: int = 500) -> str:
+    """uv's error, from its `error:` line on (the cause and the details follow it)."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    start = next((i for i, line in enumerate(lines) if line.startswith("error:")), None)
+    picked = lines[start:] if start is not None else lines[-4:]
+    text = " | ".join(picked)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

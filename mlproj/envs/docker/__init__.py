@@ -1,0 +1,1 @@
+"""Docker environments: image build from a content hash, containers as executions."""

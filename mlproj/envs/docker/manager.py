@@ -1,0 +1,142 @@
+"""The docker manager: projects with `docker_env` run in a container of the project's image.
+
+prepare: connect to the engine, find the base image, then build `FROM <base>` + the project code
+(tagged by a content hash, so an unchanged project reuses its image), or with `--no-build` run
+the base image with the project mounted read-only. launch: one container per run (docker_exec).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from mlproj.envs.base import EnvOptions
+from mlproj.envs.docker import engine as docker_engine
+from mlproj.envs.docker import image as docker_image
+from mlproj.envs.docker import shell as docker_shell
+from mlproj.envs.docker.context import CODE_DIR
+from mlproj.envs.docker.exec import ContainerExecution, start_container
+from mlproj.envs.docker.image import ReadyImage
+from mlproj.envs.docker.settings import docker_decl, settings
+from mlproj.errors import EnvError
+from mlproj.proc import LaunchRequest
+from mlproj.spec.model import Project
+
+_LOOPBACK = ("localhost", "127.0.0.1", "::1")
+
+
+@dataclass(frozen=True)
+class DockerPrepared:
+    client: Any = field(repr=False)
+    project: Project
+    options: EnvOptions
+    image: ReadyImage
+    shell: str  # bash, or sh for images without bash
+    tags: Mapping[str, str] = field(default_factory=dict)
+    artifacts: Sequence[tuple[Path, str]] = ()
+
+    def launch(self, request: LaunchRequest) -> ContainerExecution:
+        container = settings(
+            self.project,
+            self.options,
+            self.image.tag,
+            mount_code=not self.options.build_image,
+            env_source=request.env,
+        )
+        _warn_loopback_tracking(request.env, container.network)
+        argv = [self.shell, "-c", request.command]
+        return start_container(self.client, container, argv, request.sink)
+
+
+class DockerManager:
+    name = "docker"
+
+    def plan(self, project: Project, options: EnvOptions) -> dict[str, Any]:
+        decl = docker_decl(project)
+        mounted = not options.build_image
+        result: dict[str, Any] = {
+            "manager": "docker",
+            "engine": docker_engine.engine_url(),
+            "base_image": {"name": decl.image},
+            "code": f"mounted read-only at {CODE_DIR}" if mounted else f"copied to {CODE_DIR}",
+        }
+        image = decl.image
+        try:
+            client = docker_engine.connect()
+        except EnvError as exc:
+            result["engine_error"] = exc.one_line()
+        else:
+            image = _plan_images(client, project, options, result)
+        try:
+            container = settings(project, options, image, mount_code=mounted,
+                                 env_source=os.environ)
+        except EnvError as exc:  # a dry run reports what a real run would refuse
+            result["container_error"] = exc.one_line()
+        else:
+            result["container"] = container.describe()
+        return result
+
+    def prepare(self, project: Project, options: EnvOptions) -> DockerPrepared:
+        decl = docker_decl(project)
+        # Refuse bad -A options, volumes or missing variables before any build.
+        settings(project, options, decl.image, mount_code=False, env_source=os.environ)
+        client = docker_engine.connect(streaming=True)
+        base = docker_engine.base_image(client, decl.image)
+        if options.build_image:
+            plan = docker_image.plan_image(project, decl.image, base.id)
+            ready = docker_image.ensure_image(client, project, plan)
+        else:
+            ready = ReadyImage(decl.image, str(base.id), built=False)
+        tags = {
+            "mlflow.project.env": "docker",
+            "mlflow.docker.image.uri": ready.tag,
+            "mlflow.docker.image.id": ready.id,
+            "mlproj.env.manager": "docker",
+            "mlproj.docker.code": "mounted-read-only" if not options.build_image else "copied",
+        }
+        shell = docker_shell.shell_for(client, str(base.id))
+        return DockerPrepared(client, project, options, ready, shell, tags)
+
+
+def _plan_images(
+    client: Any, project: Project, options: EnvOptions, result: dict[str, Any]
+) -> str:
+    """Fill in what exists on the engine; return the image the container would run."""
+    decl = docker_decl(project)
+    base = docker_engine.find_image(client, decl.image)
+    result["base_image"].update(present=base is not None, id=base.id if base else None)
+    if not options.build_image:
+        result["image"] = {"tag": decl.image, "action": "run the base image (--no-build)"}
+        return decl.image
+    if base is None:
+        result["image"] = {"tag": None, "action": "pull the base image, then build"}
+        return decl.image
+    plan = docker_image.plan_image(project, decl.image, base.id)
+    exists = docker_engine.find_image(client, plan.tag) is not None
+    result["image"] = {
+        "tag": plan.tag,
+        "exists": exists,
+        "action": "reuse" if exists else "build",
+        "context_entries": len(plan.context.entries),
+        "context_bytes": plan.context.size,
+    }
+    return plan.tag
+
+
+def _warn_loopback_tracking(env: Mapping[str, str], network: str | None) -> None:
+    uri = env.get("MLFLOW_TRACKING_URI", "")
+    parsed = urlparse(uri)
+    if parsed.scheme in ("http", "https") and parsed.hostname in _LOOPBACK and network != "host":
+        print(
+            f"mlproj: warning: the tracking server {uri} is on this machine's loopback address, "
+            "which a container cannot reach (use --network host, or the host's address)",
+            file=sys.stderr,
+        )
+
+
+MANAGER = DockerManager()

@@ -1,0 +1,281 @@
+"""The virtualenv manager (MLflow's `virtualenv` and `uv`): python_env.yaml built with uv.
+
+Environments are cached by a key over everything that shapes them (see `_key_document`) and
+built once under a lock (envs/cache.py). uv makes them relocatable (`uv venv --relocatable`:
+scripts find their interpreter relative to themselves), so a build happens in a temp dir and is
+renamed into place: an interrupted build never sits where a ready env would.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlproj.envs import cache
+from mlproj.envs.base import EnvOptions, EnvPatch
+from mlproj.envs.buildlog import note, run_logged
+from mlproj.envs.local import PatchedEnv
+from mlproj.envs.progress import Progress
+from mlproj.envs.virtualenv import pipconf, pythons
+from mlproj.envs.virtualenv.request import VenvRequest, load_request
+from mlproj.envs.virtualenv.requirements import (
+    ReferencedFile,
+    all_lines,
+    count_requirements,
+    file_option,
+    referenced_files,
+    rewrite,
+    sets_index,
+)
+from mlproj.errors import EnvError
+from mlproj.spec.model import Project
+
+NAME = "virtualenv"
+STATE_DIR = ".mlproj"  # inside the env: the requirement files it was built from, the freeze
+FROZEN = "requirements.frozen.txt"
+_KEY_SCHEMA = 1
+
+
+@dataclass(frozen=True)
+class VenvPlan:
+    """Everything resolved about an env, before (or without) building it."""
+
+    request: VenvRequest
+    interpreter: pythons.Interpreter
+    uv: str
+    uv_version: str
+    index: pipconf.UvIndexSettings
+    files: tuple[ReferencedFile, ...]
+    key: str
+
+
+def resolve(project: Project) -> VenvPlan:
+    """Read the env files, find the interpreter and the index settings, compute the key."""
+    request = load_request(project)
+    uv = uv_binary()
+    origin = str(request.env_file or project.directory)
+    lines = [*request.build_dependencies, *request.dependencies]
+    files = tuple(referenced_files(lines, request.project_dir, origin))
+    index = pipconf.uv_settings(
+        pipconf.read_pip_config(), project_sets_index=sets_index(all_lines(lines, files))
+    )
+    interpreter = pythons.find(request.python, uv)
+    version = uv_version()
+    doc = _key_document(request, interpreter, version, index, files)
+    return VenvPlan(request, interpreter, uv, version, index, files, cache.env_key(doc))
+
+
+def _key_document(
+    request: VenvRequest,
+    interpreter: pythons.Interpreter,
+    uv_version: str,
+    index: pipconf.UvIndexSettings,
+    files: tuple[ReferencedFile, ...],
+) -> dict[str, Any]:
+    env_file = None
+    if request.env_file is not None:
+        data = request.env_file.read_bytes()
+        env_file = {"source": request.source, "sha256": hashlib.sha256(data).hexdigest()}
+    shaping = {k: v for k, v in index.env.items() if k != "SSL_CERT_FILE"}
+    constraints = [c for c in shaping.get("UV_CONSTRAINT", "").split() if c]
+    return {
+        "schema": _KEY_SCHEMA,
+        "manager": NAME,
+        "uv": uv_version,
+        "platform": {"sys": sys.platform, "machine": platform.machine()},
+        "python": {"request": request.python, "version": interpreter.version},
+        "env_file": env_file,
+        "files": sorted([f.option, _key_path(f.path, request.project_dir), f.sha256]
+                        for f in files),
+        "index": {
+            "translated": shaping,
+            "args": list(index.args),
+            "user": pipconf.user_uv_settings(),
+            "constraint_files": {c: _file_sha(c) for c in constraints},
+        },
+    }
+
+
+def _key_path(path: Path, project_dir: Path) -> str:
+    """Project files by their place in the project: a fresh checkout reuses the same env."""
+    try:
+        return path.relative_to(project_dir.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _file_sha(path: str) -> str | None:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def uv_binary() -> str:
+    try:
+        from uv import find_uv_bin
+    except ImportError:
+        raise EnvError("the virtualenv manager needs uv, which is not installed",
+                       "pip install uv") from None
+    try:
+        return str(find_uv_bin())
+    except FileNotFoundError:
+        raise EnvError("the uv package is installed but its binary is missing",
+                       "pip install --force-reinstall uv") from None
+
+
+def uv_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("uv")  # the PyPI package ships the binary of the same version
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def healthy(path: Path) -> bool:
+    """Cheap (runs on every reuse): the venv config is there and its interpreter still exists."""
+    return (path / "pyvenv.cfg").is_file() and os.path.exists(path / "bin" / "python")
+
+
+# -- building ------------------------------------------------------------------------------
+
+
+def _uv_env(plan: VenvPlan) -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("VIRTUAL_ENV", None)  # the target is always given with --python
+    env.update(plan.index.env)
+    env["UV_PYTHON_DOWNLOADS"] = "never"
+    env.setdefault("UV_NO_PROGRESS", "1")
+    return env
+
+
+def _builder(plan: VenvPlan, progress: Progress) -> Callable[[Path], None]:
+    log = cache.log_path(plan.key)
+    req = plan.request
+
+    def build(dest: Path) -> None:
+        env = _uv_env(plan)
+        note(log, f"env file: {req.env_file or '(none)'}; python {plan.interpreter.version} "
+                  f"({plan.interpreter.path}); uv {plan.uv_version}")
+        note(log, f"index settings: {plan.index.describe()}")
+        with progress.step(f"creating virtualenv (python {plan.interpreter.version})"):
+            run_logged(
+                [plan.uv, "venv", str(dest), "--relocatable", "--no-project",
+                 "--python", plan.interpreter.path],
+                log=log, what="uv venv", env=env, cwd=dest.parent,
+            )
+        state = dest / STATE_DIR
+        state.mkdir()
+        python = str(dest / "bin" / "python")
+        for label, lines in (("build dependencies", req.build_dependencies),
+                             ("requirements", req.dependencies)):
+            if not lines:
+                continue
+            reqfile = state / ("build-requirements.txt" if label.startswith("build")
+                               else "requirements.txt")
+            reqfile.write_text("\n".join(rewrite(lines, req.project_dir)) + "\n")
+            with progress.step(f"installing {_describe_lines(lines, label)}"):
+                run_logged(
+                    # bytecode now, or every run recompiles (e.g. torch: seconds per start)
+                    [plan.uv, "pip", "install", "--compile-bytecode", "--python", python,
+                     *plan.index.args, "-r", str(reqfile)],
+                    log=log, what=f"installing the {label} of {_origin(req)}", env=env,
+                    cwd=req.project_dir,
+                )
+        frozen = run_logged([plan.uv, "pip", "freeze", "--python", python],
+                            log=log, what="uv pip freeze", env=env)
+        (state / FROZEN).write_text(frozen)
+
+    return build
+
+
+def _describe_lines(lines: tuple[str, ...], label: str) -> str:
+    """"3 requirements", "1 build dependency + requirements.txt" (for the progress line)."""
+    count = count_requirements(lines)
+    singular = {"requirements": "requirement", "build dependencies": "build dependency"}[label]
+    text = f"{count} {singular if count == 1 else label}"
+    files = [target for target in (file_option(line) for line in lines) if target]
+    if files:
+        names = ", ".join(Path(t).name for _, t in files)
+        text = f"{text} + {names}" if count else names
+    return text
+
+
+def _origin(req: VenvRequest) -> str:
+    return str(req.env_file) if req.env_file else str(req.project_dir)
+
+
+def build_or_reuse(plan: VenvPlan, progress: Progress | None = None) -> Path:
+    """The ready env dir of `plan`, built if needed (once, even with concurrent callers)."""
+    shown = progress or Progress()
+    for warning in plan.request.warnings:
+        shown.note(f"warning: {warning}")
+    meta = {
+        "python": plan.interpreter.version,
+        "python_request": plan.request.python,
+        "env_file": str(plan.request.env_file) if plan.request.env_file else None,
+        "project": str(plan.request.project_dir),
+        "uv": plan.uv_version,
+    }
+    return cache.ensure_env(
+        NAME, plan.key, _builder(plan, shown), health=healthy, meta=meta, relocatable=True,
+        on_wait=lambda: shown.note("another mlproj is building this environment; waiting ..."),
+    )
+
+
+def prepared_env(plan: VenvPlan, path: Path) -> PatchedEnv:
+    frozen = path / STATE_DIR / FROZEN
+    try:
+        lock_sha = hashlib.sha256(frozen.read_bytes()).hexdigest()
+    except OSError:
+        lock_sha = ""
+    tags = {
+        "mlflow.project.env": NAME,
+        "mlproj.env.key": plan.key,
+        "mlproj.env.manager": NAME,
+        "mlproj.env.python": plan.interpreter.version,
+    }
+    if lock_sha:
+        tags["mlproj.env.lock_sha256"] = lock_sha
+    patch = EnvPatch(
+        set_vars={"VIRTUAL_ENV": str(path)},
+        path_prepend=(str(path / "bin"),),
+        unset_vars=("PYTHONHOME",),
+    )
+    artifacts = [(frozen, "environment")] if lock_sha else []
+    return PatchedEnv(patch, tags=tags, artifacts=artifacts)
+
+
+class VirtualenvManager:
+    name = NAME
+
+    def plan(self, project: Project, options: EnvOptions) -> dict[str, Any]:
+        plan = resolve(project)
+        return {
+            "manager": NAME,
+            "key": plan.key,
+            "env_file": str(plan.request.env_file) if plan.request.env_file else None,
+            "source": plan.request.source,
+            "python_request": plan.request.python,
+            "python": plan.interpreter.version,
+            "interpreter": plan.interpreter.path,
+            "cached": cache.is_ready(plan.key, healthy),
+            "path": str(cache.env_path(plan.key)),
+            "build_log": str(cache.log_path(plan.key)),
+            "index": plan.index.describe(),
+            "warnings": list(plan.request.warnings),
+        }
+
+    def prepare(self, project: Project, options: EnvOptions) -> PatchedEnv:
+        plan = resolve(project)
+        return prepared_env(plan, build_or_reuse(plan))
+
+
+MANAGER = VirtualenvManager()

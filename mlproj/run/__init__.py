@@ -1,0 +1,1 @@
+"""The pipeline of one run: supervise, log, tag, download remote params, runner."""

@@ -1,0 +1,305 @@
+"""The pipeline of one run: source -> spec -> params -> env -> tracking -> execute -> finalize.
+
+Each step is a call into its own package; this module only wires them and guarantees that a run,
+once created, ends exactly once as FINISHED, FAILED or KILLED.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlproj import envs, sources, spec
+from mlproj.envs.base import EnvOptions, PreparedEnv
+from mlproj.errors import MlprojError, ParamError, TrackingError
+from mlproj.proc import LaunchRequest
+from mlproj.run.logsink import LOG_ARTIFACT_DIR, TeeSink
+from mlproj.run.remote_params import Downloads
+from mlproj.run.supervise import Interrupted, Outcome, SignalState, forwarding_signals, supervise
+from mlproj.run.tags import creation_tags, current_user
+from mlproj.sources.base import FetchedProject
+from mlproj.spec.model import Project, ResolvedCommand
+from mlproj.tracking import open_store, resolve_tracking_uri, run_child_env
+from mlproj.tracking.base import RunInfo, Store
+from mlproj.tracking.lifecycle import finish_run
+from mlproj.tracking.stores import local_artifacts
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    uri: str
+    cwd: Path
+    entry_point: str = "main"
+    version: str | None = None
+    params: Mapping[str, str] = field(default_factory=dict)
+    env_manager: str | None = None  # None: the project decides
+    env_options: EnvOptions = field(default_factory=lambda: EnvOptions(manager=""))
+    tracking_uri: str | None = None
+    experiment_name: str | None = None
+    experiment_id: str | None = None
+    run_name: str | None = None
+    grace: float = 10.0
+    detach: bool = False
+    argv: tuple[str, ...] = ()  # the full command line, recorded as a tag
+    storage_dir: str | None = None  # where remote `path` values are downloaded (temp if None)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything known before anything is built or recorded."""
+
+    fetched: FetchedProject
+    project: Project
+    command: ResolvedCommand
+    env_options: EnvOptions  # with the selected manager filled in
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_id: str
+    status: str
+    exit_code: int
+
+
+def make_plan(request: RunRequest, fetch: spec.RemoteFetch | None = None) -> Plan:
+    """Fetch and validate; raises MlprojError before any run exists. Remote `path` values
+    go to `fetch` (a dry run passes one that keeps them as they are)."""
+    fetched = sources.fetch_project(request.uri, request.version, cwd=request.cwd)
+    project = spec.load_project(fetched.directory)
+    command = spec.resolve_command(project, request.entry_point, request.params, request.cwd,
+                                   fetch=fetch)
+    _check_loggable(command.params)
+    manager = envs.select_manager(project, request.env_manager)
+    options = dataclasses.replace(request.env_options, manager=manager)
+    return Plan(fetched, project, command, options)
+
+
+_MAX_PARAM_VALUE = 6000  # MLflow's limit on a logged param value
+
+
+def _check_loggable(params: Mapping[str, str]) -> None:
+    """Refuse what the store would refuse, before a run exists (MLflow fails after)."""
+    from mlproj.tracking.stores.file import check_key
+
+    for key, value in params.items():
+        try:
+            check_key("parameter", key)
+        except TrackingError as exc:
+            raise ParamError(f"-P {key}=...: {exc.message}", exc.hint) from None
+        if len(value) > _MAX_PARAM_VALUE:
+            raise ParamError(
+                f"the value of parameter {key!r} is {len(value)} characters long",
+                f"tracking stores keep at most {_MAX_PARAM_VALUE}; pass a file path instead",
+            )
+
+
+def dry_run(request: RunRequest) -> dict[str, Any]:
+    """What `run` would do, without building an environment or creating a run."""
+    plan = make_plan(request, fetch=lambda name, value: value)  # downloaded only by a run
+    env_plan = envs.get_manager(plan.env_options.manager).plan(plan.project, plan.env_options)
+    git = plan.fetched.git
+    return {
+        "command": plan.command.command,
+        "entry_point": plan.command.entry_point,
+        "parameters": dict(plan.command.params),
+        "env": env_plan,
+        "project_dir": str(plan.project.directory),
+        "source": {
+            "name": plan.fetched.source_name,
+            "version": plan.fetched.version,
+            "commit": git.commit if git else None,
+            "dirty": git.dirty if git else None,
+        },
+        "tracking_uri": resolve_tracking_uri(request.tracking_uri),
+    }
+
+
+def run(request: RunRequest) -> RunResult:
+    store = open_store(resolve_tracking_uri(request.tracking_uri))
+    downloads = Downloads(store, request.storage_dir)
+    handed_over = False  # a detached supervisor cleans up the downloads itself
+    try:
+        plan = make_plan(request, fetch=downloads.fetch)
+        result, handed_over = _record_and_run(store, plan, request, downloads)
+        return result
+    finally:
+        if not handed_over:
+            downloads.cleanup()
+
+
+def _record_and_run(
+    store: Store, plan: Plan, request: RunRequest, downloads: Downloads
+) -> tuple[RunResult, bool]:
+    experiment_id = store.resolve_experiment(request.experiment_name, request.experiment_id)
+    info = store.create_run(
+        experiment_id,
+        user_id=current_user(),
+        start_time=_now_ms(),
+        tags=creation_tags(plan.fetched, request.entry_point, request.argv),
+        run_name=request.run_name,
+    )
+    try:
+        store.log_params(info.run_id, plan.command.params)
+        _save_git_diff(store, info, plan.fetched)
+    except BaseException:
+        store.set_terminated(info.run_id, "FAILED", _now_ms())
+        raise
+    if request.detach:
+        return _detach(store, info, plan, request, downloads), True
+    return _execute(store, info, plan, request, echo=True), False
+
+
+def _detach(
+    store: Store, info: RunInfo, plan: Plan, request: RunRequest, downloads: Downloads
+) -> RunResult:
+    """Fork a supervisor in its own session; the caller only prints the run id."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if os.fork() != 0:
+        return RunResult(info.run_id, "RUNNING", 0)
+    code = 1
+    try:
+        os.setsid()
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        code = _execute(store, info, plan, request, echo=False).exit_code
+    except BaseException:  # nobody is left to show it; the run records the failure
+        code = 1
+    finally:
+        downloads.cleanup()
+        os._exit(code)
+
+
+def _execute(
+    store: Store, info: RunInfo, plan: Plan, request: RunRequest, *, echo: bool
+) -> RunResult:
+    run_id = info.run_id
+    # A local artifact store gets the logs live; a remote one gets them uploaded at the end.
+    temp_logs = None
+    if local_artifacts.is_local(info.artifact_uri):
+        log_dir = Path(local_artifacts.local_path(info.artifact_uri)) / LOG_ARTIFACT_DIR
+    else:
+        temp_logs = tempfile.TemporaryDirectory(prefix="mlproj-logs-")
+        log_dir = Path(temp_logs.name)
+    sink = TeeSink(log_dir, echo=echo)
+    outcome: Outcome | None = None
+    error: BaseException | None = None
+    try:
+        with forwarding_signals() as signals:
+            try:
+                if request.env_manager is None and plan.project.env.kind == "local":
+                    sink.note("the project declares no environment: running in the current one")
+                prepared = _prepare_env(store, run_id, plan)
+                outcome = _launch(prepared, plan, store, info, sink, signals, request.grace)
+            except Interrupted as exc:
+                outcome = Outcome(exit_code=128 + exc.signum, signal=exc.signum, killed=False)
+    except BaseException as exc:  # env build failure, start failure, Ctrl-C in odd places
+        error = exc
+        if isinstance(exc, MlprojError):  # the CLI shows it; the saved log keeps it too
+            sink.note(f"error: {exc.one_line()}", echo=False)
+    finally:
+        sink.close()
+        status = _finalize(store, run_id, outcome, sink, temp_logs is not None, error)
+        if temp_logs is not None:
+            temp_logs.cleanup()
+    if error is not None:
+        raise error
+    assert outcome is not None
+    if outcome.signal is not None:
+        code = 130
+    elif outcome.exit_code < 0:
+        code = 128 - outcome.exit_code
+    else:
+        code = outcome.exit_code
+    return RunResult(run_id, status, code)
+
+
+def _prepare_env(store: Store, run_id: str, plan: Plan) -> PreparedEnv:
+    manager = envs.get_manager(plan.env_options.manager)
+    prepared = manager.prepare(plan.project, plan.env_options)
+    if prepared.tags:
+        store.set_tags(run_id, prepared.tags)
+    for path, artifact_dir in prepared.artifacts:
+        store.log_artifact(run_id, path, artifact_dir)
+    return prepared
+
+
+def _launch(
+    prepared: PreparedEnv,
+    plan: Plan,
+    store: Store,
+    info: RunInfo,
+    sink: TeeSink,
+    signals: SignalState,
+    grace: float,
+) -> Outcome:
+    env = child_environment(store, info)
+    sink.note(f"running {plan.command.command!r} in run {info.run_id}")
+    request = LaunchRequest(plan.command.command, plan.project.directory, env, sink)
+    execution = prepared.launch(request)
+    try:
+        outcome = supervise(execution, signals, grace)
+        if outcome.signal is not None:
+            execution.kill()  # whatever survived the leader goes too
+    finally:
+        execution.close()
+    if outcome.signal is not None:
+        how = "killed after the grace period" if outcome.killed else "stopped"
+        sink.note(f"{signal.Signals(outcome.signal).name}: {how}")
+    return outcome
+
+
+def child_environment(store: Store, info: RunInfo) -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("MLFLOW_EXPERIMENT_NAME", None)  # would contradict the run's experiment id
+    env.update(run_child_env(store, info))
+    return env
+
+
+def _finalize(
+    store: Store,
+    run_id: str,
+    outcome: Outcome | None,
+    sink: TeeSink,
+    upload_logs: bool,
+    error: BaseException | None,
+) -> str:
+    """Set the terminal status exactly once; a terminal status set by the child is kept."""
+    if upload_logs:
+        for path in sink.paths.values():
+            _quietly(lambda p=path: store.log_artifact(run_id, p, LOG_ARTIFACT_DIR))
+    if isinstance(error, MlprojError):
+        _quietly(lambda: store.set_tags(run_id, {"mlproj.error": error.one_line()[:5000]}))
+    if (outcome is not None and outcome.signal is not None) or isinstance(error, KeyboardInterrupt):
+        status = "KILLED"
+    elif outcome is None:
+        status = "FAILED"
+    else:  # a terminal status the child set itself is kept
+        return finish_run(store, run_id, "FINISHED" if outcome.exit_code == 0 else "FAILED")
+    store.set_terminated(run_id, status, _now_ms())
+    return status
+
+
+def _quietly(action: Any) -> None:
+    try:
+        action()
+    except MlprojError as exc:
+        print(f"mlproj: warning: {exc.one_line()}", file=sys.stderr)
+
+
+def _save_git_diff(store: Store, info: RunInfo, fetched: FetchedProject) -> None:
+    if fetched.git is not None and fetched.git.diff:
+        store.write_artifact(info.run_id, "mlproj/git.diff", fetched.git.diff.encode())
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)

@@ -1,0 +1,1 @@
+"""git as a subprocess: cached bare repositories and leased checkouts."""

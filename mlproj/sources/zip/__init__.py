@@ -1,0 +1,1 @@
+"""Zip projects: unpacked once per content hash, safely."""

@@ -1,0 +1,1 @@
+"""Store implementations: MLflow's file store, its REST API, and its database stores."""
