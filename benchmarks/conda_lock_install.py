@@ -61,8 +61,9 @@ def chain(count: int) -> list[chan.Pkg]:
     for i in range(count):
         deps = tuple(f"bench-{j:03d} >=1" for j in range(i + 1, min(i + 4, count)))
         for version in ("1.0", "1.1", "2.0", "2.1"):
-            files = {f"share/bench-{i:03d}/f{k}.txt": f"{i} {version} {k}\n" * 200
-                     for k in range(20)}
+            files = {
+                f"share/bench-{i:03d}/f{k}.txt": f"{i} {version} {k}\n" * 200 for k in range(20)
+            }
             pkgs.append(chan.Pkg(f"bench-{i:03d}", version, depends=deps, files=files))
     return pkgs
 
@@ -74,17 +75,31 @@ def add_noise(channel: Path, count: int) -> None:
         name = f"noise-{k // 4:05d}"
         version = f"{k % 4}.0"
         data["packages"][f"{name}-{version}-0.tar.bz2"] = {
-            "name": name, "version": version, "build": "0", "build_number": 0,
-            "depends": [f"noise-{(k // 4 + 1) % (count // 4 or 1):05d}"], "subdir": "noarch",
-            "noarch": "generic", "md5": "0" * 32, "sha256": "0" * 64, "size": 1,
-            "timestamp": 1700000000000, "license": "MIT"}
+            "name": name,
+            "version": version,
+            "build": "0",
+            "build_number": 0,
+            "depends": [f"noise-{(k // 4 + 1) % (count // 4 or 1):05d}"],
+            "subdir": "noarch",
+            "noarch": "generic",
+            "md5": "0" * 32,
+            "sha256": "0" * 64,
+            "size": 1,
+            "timestamp": 1700000000000,
+            "license": "MIT",
+        }
     repodata.write_text(json.dumps(data))
 
 
 def sample(project: Path, home: Path) -> dict[str, object]:
     env = dict(os.environ, MLPROJ_HOME=str(home))
-    done = subprocess.run([sys.executable, "-c", _PREPARE, str(project)], env=env,
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", _PREPARE, str(project)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode != 0:
         raise SystemExit(f"prepare failed:\n{done.stderr}")
     result: dict[str, object] = json.loads(done.stdout)
@@ -102,11 +117,18 @@ def phases(channel: Path, locked_dir: Path, root: Path, repeat: int) -> tuple[fl
     solve_s, lock_s = [], []
     for i in range(repeat):
         os.environ["MLPROJ_HOME"] = str(root / f"phase{i}")
-        with BuildReporter(root / f"phase{i}.log", interactive=False,
-                           stream=io.StringIO()) as reporter:
+        with BuildReporter(
+            root / f"phase{i}.log", interactive=False, stream=io.StringIO()
+        ) as reporter:
             started = time.perf_counter()
-            conda_solve.solve([channel.as_uri()], specs, platform, virtual="detect",
-                              reporter=reporter, what="bench")
+            conda_solve.solve(
+                [channel.as_uri()],
+                specs,
+                platform,
+                virtual="detect",
+                reporter=reporter,
+                what="bench",
+            )
             solve_s.append(time.perf_counter() - started)
         started = time.perf_counter()
         assert lock.lock_status(conda_file, platform).used
@@ -127,8 +149,10 @@ def main() -> None:
         started = time.perf_counter()
         channel = chan.build_channel(root / "channel", chain(args.packages))
         add_noise(channel, args.noise)
-        print(f"channel: {args.packages} packages x 4 versions + {args.noise} noise records "
-              f"({time.perf_counter() - started:.1f} s to build)")
+        print(
+            f"channel: {args.packages} packages x 4 versions + {args.noise} noise records "
+            f"({time.perf_counter() - started:.1f} s to build)"
+        )
         # the lock path gets its own copy of the channel, whose index goes once it is locked
         frozen_channel = root / "channel-for-lock"
         shutil.copytree(channel, frozen_channel)
@@ -137,7 +161,8 @@ def main() -> None:
             proj.mkdir()
             top = "".join(f"  - bench-{i:03d}\n" for i in range(5))
             (proj / "conda.yml").write_text(
-                f"channels:\n  - {source.as_uri()}\ndependencies:\n{top}")
+                f"channels:\n  - {source.as_uri()}\ndependencies:\n{top}"
+            )
 
         from mlproj.envs.conda.lockfile import lock_project
 

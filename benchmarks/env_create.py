@@ -55,7 +55,8 @@ def make_project(root: Path, packages: list[str]) -> Project:
     (proj / "requirements.txt").write_text("".join(f"{p}\n" for p in packages))
     (proj / "MLproject").write_text(
         "name: bench\npython_env: python_env.yaml\n"
-        "entry_points:\n  main:\n    command: \"python -c 'pass'\"\n")
+        "entry_points:\n  main:\n    command: \"python -c 'pass'\"\n"
+    )
     return Project(proj, "bench", EnvDecl("python", proj / "python_env.yaml"))
 
 
@@ -70,9 +71,22 @@ def by_hand(project: Project, dest: Path, python: str) -> None:
     uv, env = virtualenv.uv_binary(), uv_env()
     args = pipconf.uv_settings(pipconf.read_pip_config()).args
     subprocess.run([uv, "venv", "-q", str(dest), "--python", python], env=env, check=True)
-    subprocess.run([uv, "pip", "install", "-q", "--python", str(dest / "bin" / "python"), *args,
-                    "-r", str(project.directory / "requirements.txt")],
-                   env=env, check=True, cwd=project.directory)
+    subprocess.run(
+        [
+            uv,
+            "pip",
+            "install",
+            "-q",
+            "--python",
+            str(dest / "bin" / "python"),
+            *args,
+            "-r",
+            str(project.directory / "requirements.txt"),
+        ],
+        env=env,
+        check=True,
+        cwd=project.directory,
+    )
 
 
 def mlproj_prepare(project: Project) -> Path:
@@ -130,7 +144,11 @@ def bench_mlflow(root: Path, project: Project, repeat: int) -> dict[str, list[fl
         return None
     done = subprocess.run(
         [sys.executable, "-c", MLFLOW_STEP, str(project.directory), str(root), str(repeat)],
-        env=uv_env(), capture_output=True, text=True, check=False)
+        env=uv_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode != 0:
         print(f"mlflow: its env step failed: {done.stderr.strip().splitlines()[-1:]}")
         return None
@@ -144,12 +162,30 @@ def torch_check(root: Path) -> None:
     args = pipconf.uv_settings(pipconf.read_pip_config()).args
     venv = root / "torch-venv"
     subprocess.run([uv, "venv", "-q", str(venv)], env=env, check=True)
-    done = subprocess.run([uv, "pip", "install", "--dry-run", "-v", "--python",
-                           str(venv / "bin" / "python"), *args, "torch==2.13.0"],
-                          env=env, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [
+            uv,
+            "pip",
+            "install",
+            "--dry-run",
+            "-v",
+            "--python",
+            str(venv / "bin" / "python"),
+            *args,
+            "torch==2.13.0",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     picked = [line for line in done.stderr.splitlines() if "Selecting: torch==" in line]
-    print("torch==2.13.0 dry run:", picked[0].split("DEBUG ")[-1] if picked
-          else f"no choice found (exit {done.returncode}): {done.stderr[-500:]}")
+    print(
+        "torch==2.13.0 dry run:",
+        picked[0].split("DEBUG ")[-1]
+        if picked
+        else f"no choice found (exit {done.returncode}): {done.stderr[-500:]}",
+    )
 
 
 def main() -> None:
@@ -164,31 +200,46 @@ def main() -> None:
         root = Path(tmp)
         project = make_project(root, opts.packages.split())
         python = sys.executable
-        print(f"python {platform.python_version()}, uv {virtualenv.uv_version()}, "
-              f"packages: {opts.packages}; index: "
-              f"{pipconf.uv_settings(pipconf.read_pip_config()).describe()}")
+        print(
+            f"python {platform.python_version()}, uv {virtualenv.uv_version()}, "
+            f"packages: {opts.packages}; index: "
+            f"{pipconf.uv_settings(pipconf.read_pip_config()).describe()}"
+        )
         by_hand(project, root / "warmup", python)  # fill the uv cache for everyone
-        hand = [timed(lambda i=i: by_hand(project, root / f"hand-{i}", python))
-                for i in range(opts.repeat)]
+        hand = [
+            timed(lambda i=i: by_hand(project, root / f"hand-{i}", python))
+            for i in range(opts.repeat)
+        ]
         ours = bench_mlproj(root, project, opts.repeat)
         theirs = None if opts.no_mlflow else bench_mlflow(root, project, opts.repeat)
 
         print(f"uv by hand, cold:                 {median_ms(hand)}")
-        print(f"mlproj, cold (python remembered): {median_ms(ours['cold'])}   "
-              f"ratio to hand {statistics.median(ours['cold']) / statistics.median(hand):.2f}x"
-              "  (target <= 1.3x)")
+        print(
+            f"mlproj, cold (python remembered): {median_ms(ours['cold'])}   "
+            f"ratio to hand {statistics.median(ours['cold']) / statistics.median(hand):.2f}x"
+            "  (target <= 1.3x)"
+        )
         print(f"mlproj, first ever (python found): {median_ms(ours['first'])}")
         print(f"mlproj, warm (cached env):        {median_ms(ours['warm'])}   (target < 50 ms)")
         if theirs is not None:
             ratio = statistics.median(theirs["cold"]) / statistics.median(ours["cold"])
-            print(f"mlflow (--env-manager uv), cold:  {median_ms(theirs['cold'])}   "
-                  f"ratio to mlproj cold {ratio:.2f}x")
-            print(f"mlflow (--env-manager uv), warm:  {median_ms(theirs['warm'])}   "
-                  "(an existence check only: no lock, no health check)")
+            print(
+                f"mlflow (--env-manager uv), cold:  {median_ms(theirs['cold'])}   "
+                f"ratio to mlproj cold {ratio:.2f}x"
+            )
+            print(
+                f"mlflow (--env-manager uv), warm:  {median_ms(theirs['warm'])}   "
+                "(an existence check only: no lock, no health check)"
+            )
         pyenv = shutil.which("pyenv")
-        print("mlflow --env-manager virtualenv: "
-              + (f"needs pyenv ({pyenv}); not benchmarked, it builds Python itself" if pyenv
-                 else "needs pyenv, which is absent here: not benchmarked"))
+        print(
+            "mlflow --env-manager virtualenv: "
+            + (
+                f"needs pyenv ({pyenv}); not benchmarked, it builds Python itself"
+                if pyenv
+                else "needs pyenv, which is absent here: not benchmarked"
+            )
+        )
         if opts.torch_check:
             torch_check(root)
 

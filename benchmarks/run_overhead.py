@@ -30,8 +30,14 @@ MEASURE = (
 def timed(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, int]:
     """Wall time of argv, and the peak RSS (KiB) of its largest process."""
     start = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", MEASURE, *argv], cwd=cwd, env=env,
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", MEASURE, *argv],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     elapsed = time.perf_counter() - start
     return elapsed, int(out.stdout.strip() or 0)
 
@@ -40,7 +46,7 @@ def make_project(root: Path) -> Path:
     project = root / "trivial"
     project.mkdir()
     (project / "MLproject").write_text(
-        "name: trivial\nentry_points:\n  main:\n    command: \"echo hi\"\n"
+        'name: trivial\nentry_points:\n  main:\n    command: "echo hi"\n'
     )
     return project
 
@@ -66,13 +72,30 @@ def main() -> None:
         env.pop("MLFLOW_TRACKING_URI", None)
         rows = {"direct": series(["bash", "-c", "echo hi"], root, env, args.repeat)}
         rows["mlproj"] = series(
-            [sys.executable, "-m", "mlproj", "run", str(project), "--env-manager", "local",
-             "--tracking-uri", str(root / "mlruns")], root, env, args.repeat)
+            [
+                sys.executable,
+                "-m",
+                "mlproj",
+                "run",
+                str(project),
+                "--env-manager",
+                "local",
+                "--tracking-uri",
+                str(root / "mlruns"),
+            ],
+            root,
+            env,
+            args.repeat,
+        )
         mlflow = shutil.which("mlflow")
         if mlflow:
             flow_env = dict(env, MLFLOW_TRACKING_URI=f"sqlite:///{root}/mlflow.db")
-            rows["mlflow"] = series([mlflow, "run", str(project), "--env-manager", "local"],
-                                    root, flow_env, max(3, args.repeat // 2))
+            rows["mlflow"] = series(
+                [mlflow, "run", str(project), "--env-manager", "local"],
+                root,
+                flow_env,
+                max(3, args.repeat // 2),
+            )
         direct = rows["direct"][0]
         print(f"{'tool':8} {'median s':>9} {'overhead s':>11} {'peak RSS MiB':>13}")
         for name, (seconds, rss) in rows.items():

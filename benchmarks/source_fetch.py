@@ -26,8 +26,12 @@ import time
 from pathlib import Path
 
 BUDGET_S = 0.1
-GIT_ID = {"GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@example.invalid",
-          "GIT_COMMITTER_NAME": "b", "GIT_COMMITTER_EMAIL": "b@example.invalid"}
+GIT_ID = {
+    "GIT_AUTHOR_NAME": "b",
+    "GIT_AUTHOR_EMAIL": "b@example.invalid",
+    "GIT_COMMITTER_NAME": "b",
+    "GIT_COMMITTER_EMAIL": "b@example.invalid",
+}
 
 TIMED_FETCH = """
 import json, sys, time
@@ -43,8 +47,14 @@ print(json.dumps({"import": t1 - t0, "fetch": t2 - t1, "commit": p.git.commit}))
 
 
 def git(*args: str, cwd: Path | None = None) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, env={**os.environ, **GIT_ID}, check=True,
-                          capture_output=True, text=True).stdout.strip()
+    return subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        env={**os.environ, **GIT_ID},
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
 
 
 def make_repo(root: Path) -> Path:
@@ -70,10 +80,20 @@ def start_daemon(served: Path) -> tuple[subprocess.Popen[bytes], int]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    proc = subprocess.Popen(["git", "daemon", "--reuseaddr", f"--base-path={served}",
-                             "--export-all", "--listen=127.0.0.1", f"--port={port}"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            "git",
+            "daemon",
+            "--reuseaddr",
+            f"--base-path={served}",
+            "--export-all",
+            "--listen=127.0.0.1",
+            f"--port={port}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         try:
@@ -140,8 +160,7 @@ def main() -> None:
     for label, seconds in rows:
         print(f"{label:45s} {seconds * 1000:8.1f} ms")
     ok = med(second) < BUDGET_S
-    print(f"second fetch of the same commit < {BUDGET_S * 1000:.0f} ms: "
-          f"{'PASS' if ok else 'FAIL'}")
+    print(f"second fetch of the same commit < {BUDGET_S * 1000:.0f} ms: {'PASS' if ok else 'FAIL'}")
     sys.exit(0 if ok else 1)
 
 

@@ -55,13 +55,17 @@ def main() -> None:
     base = statistics.median(samples["python -c pass"])
     base_min = min(samples["python -c pass"])
     print(f"{args.repeat} interleaved runs each; project: {args.project}")
-    print(f"{'command':<18}{'median':>10}{'above python':>15}{'ratio':>8}{'min':>10}"
-          f"{'above python':>15}")
+    print(
+        f"{'command':<18}{'median':>10}{'above python':>15}{'ratio':>8}{'min':>10}"
+        f"{'above python':>15}"
+    )
     for name, runs in samples.items():
         median, fastest = statistics.median(runs), min(runs)
-        print(f"{name:<18}{median * 1000:>8.1f}ms{(median - base) * 1000:>13.1f}ms"
-              f"{median / base:>7.2f}x{fastest * 1000:>8.1f}ms"
-              f"{(fastest - base_min) * 1000:>13.1f}ms")
+        print(
+            f"{name:<18}{median * 1000:>8.1f}ms{(median - base) * 1000:>13.1f}ms"
+            f"{median / base:>7.2f}x{fastest * 1000:>8.1f}ms"
+            f"{(fastest - base_min) * 1000:>13.1f}ms"
+        )
 
 
 if __name__ == "__main__":

@@ -21,8 +21,12 @@ def isolated_home(
     """Each test gets its own MLPROJ_HOME and no inherited tracking/experiment variables."""
     home = tmp_path_factory.mktemp("mlproj-home")
     monkeypatch.setenv("MLPROJ_HOME", str(home))
-    for var in ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID",
-                "MLFLOW_RUN_ID"):
+    for var in (
+        "MLFLOW_TRACKING_URI",
+        "MLFLOW_EXPERIMENT_NAME",
+        "MLFLOW_EXPERIMENT_ID",
+        "MLFLOW_RUN_ID",
+    ):
         monkeypatch.delenv(var, raising=False)
     return home
 

@@ -38,8 +38,7 @@ MLFLOW_UI = "MLFLOW_ALLOW_FILE_STORE=true mlflow ui --backend-store-uri ./mlruns
 ELSEWHERE = {
     "bash .ci/run": "is CI itself",
     "mlproj run examples/cnn_project -P epochs=2": "needs conda-forge; its plan is checked below",
-    "mlproj run https://host/team/repo.git#models/cnn -v v1.2 -e main -P epochs=2":
-        "tests/run/test_run_git.py runs this shape over a git daemon",
+    "mlproj run https://host/team/repo.git#models/cnn -v v1.2 -e main -P epochs=2": "tests/run/test_run_git.py runs this shape over a git daemon",
 }
 
 
@@ -62,8 +61,11 @@ def _mlproj(command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 @pytest.fixture
 def checkout(tmp_path: Path) -> Path:
     """A copy of the repository's examples, as a fresh clone would have them."""
-    shutil.copytree(REPO_ROOT / "examples", tmp_path / "examples",
-                    ignore=shutil.ignore_patterns("mlruns", "__pycache__"))
+    shutil.copytree(
+        REPO_ROOT / "examples",
+        tmp_path / "examples",
+        ignore=shutil.ignore_patterns("mlruns", "__pycache__"),
+    )
     return tmp_path
 
 
@@ -78,8 +80,9 @@ def test_fast_readme_commands(checkout: Path) -> None:
 
 
 def test_the_conda_command_plans_a_conda_env_from_conda_forge(checkout: Path) -> None:
-    result = run_cli(["run", "examples/cnn_project", "-P", "epochs=2", "--dry-run", "--json"],
-                     cwd=checkout)
+    result = run_cli(
+        ["run", "examples/cnn_project", "-P", "epochs=2", "--dry-run", "--json"], cwd=checkout
+    )
     assert result.returncode == 0, result.stderr
     plan = json.loads(result.stdout)
     assert plan["env"]["manager"] == "conda"
@@ -114,17 +117,23 @@ def _check_mlflow_ui(cwd: Path, expected_runs: int) -> None:
         else:
             argv.append(word)
     mlflow = shutil.which("mlflow") or f"{Path(sys.executable).parent}/mlflow"
-    proc = subprocess.Popen([mlflow, *argv[1:]], cwd=cwd, env={**os.environ, **env},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [mlflow, *argv[1:]],
+        cwd=cwd,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         base = "http://127.0.0.1:5000/api/2.0/mlflow"
         deadline = time.monotonic() + 90
         while True:
             assert proc.poll() is None, "mlflow ui exited"
             try:
-                reply = requests.post(f"{base}/runs/search", json={"experiment_ids": ["0"]},
-                                      timeout=5)
+                reply = requests.post(
+                    f"{base}/runs/search", json={"experiment_ids": ["0"]}, timeout=5
+                )
                 break
             except requests.ConnectionError:
                 assert time.monotonic() < deadline, "mlflow ui did not come up"

@@ -56,9 +56,11 @@ def locked(path: Path, what: str, timeout: float = LOCK_TIMEOUT_S) -> Iterator[N
         if fd is not None:
             break
         if time.monotonic() >= deadline:
-            raise SourceError(f"timed out after {timeout:.0f} s waiting for another mlproj "
-                              f"process to finish with {what} (lock {path})",
-                              hint="wait for it, or end it if it is stuck")
+            raise SourceError(
+                f"timed out after {timeout:.0f} s waiting for another mlproj "
+                f"process to finish with {what} (lock {path})",
+                hint="wait for it, or end it if it is stuck",
+            )
         time.sleep(_POLL_S)
     try:
         yield

@@ -29,8 +29,10 @@ def command(path: str, as_json: bool) -> None:
 def format_description(data: dict[str, Any]) -> list[str]:
     env = data["env"]
     where = env.get("image") or env.get("file")
-    lines = [f"name: {data['name'] or '(none)'}",
-             f"environment: {env['type']}" + (f" ({where})" if where else "")]
+    lines = [
+        f"name: {data['name'] or '(none)'}",
+        f"environment: {env['type']}" + (f" ({where})" if where else ""),
+    ]
     if not data["entry_points"]:
         lines.append("entry points: none declared (run a script with -e FILE.py / FILE.sh)")
     else:
@@ -43,7 +45,10 @@ def format_description(data: dict[str, Any]) -> list[str]:
         name_width = max((len(n) for n in params), default=0)
         type_width = max((len(p["type"]) for p in params.values()), default=0)
         for pname, param in params.items():
-            default = ("required" if param["default"] is None
-                       else f"default {json.dumps(param['default'])}")
+            default = (
+                "required"
+                if param["default"] is None
+                else f"default {json.dumps(param['default'])}"
+            )
             lines.append(f"    {pname:<{name_width}}  {param['type']:<{type_width}}  {default}")
     return lines

@@ -33,8 +33,11 @@ def list_cmd(as_json: bool) -> None:
 
 @command.command("create")
 @click.argument("path", type=click.Path(file_okay=False, path_type=Path), default=".")
-@click.option("--env-manager", type=click.Choice(sorted(MANAGERS)),
-              help="Environment manager; by default the project's env file decides.")
+@click.option(
+    "--env-manager",
+    type=click.Choice(sorted(MANAGERS)),
+    help="Environment manager; by default the project's env file decides.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print what was built as JSON.")
 def create_cmd(path: Path, env_manager: str | None, as_json: bool) -> None:
     """Build the environment of the project at PATH ahead of a run (reused if cached)."""
@@ -59,8 +62,13 @@ def rm_cmd(key: str) -> None:
 
 
 @command.command("prune")
-@click.option("--older-than", default="30d", show_default=True, metavar="AGE",
-              help="Remove environments not used for AGE (s, m, h, d or w; e.g. 12h, 30d).")
+@click.option(
+    "--older-than",
+    default="30d",
+    show_default=True,
+    metavar="AGE",
+    help="Remove environments not used for AGE (s, m, h, d or w; e.g. 12h, 30d).",
+)
 def prune_cmd(older_than: str) -> None:
     """Remove environments that no run used recently."""
     from mlproj.envs import admin, cache

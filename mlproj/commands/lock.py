@@ -10,9 +10,15 @@ import click
 
 @click.command("lock")
 @click.argument("path", required=False, default=".", type=click.Path(path_type=Path))
-@click.option("-p", "--platform", "platforms", multiple=True, metavar="PLATFORM",
-              help="Conda platform to lock (repeatable), e.g. linux-64, osx-arm64. "
-                   "Default: this machine's, plus those the existing lock covers.")
+@click.option(
+    "-p",
+    "--platform",
+    "platforms",
+    multiple=True,
+    metavar="PLATFORM",
+    help="Conda platform to lock (repeatable), e.g. linux-64, osx-arm64. "
+    "Default: this machine's, plus those the existing lock covers.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def command(path: Path, platforms: tuple[str, ...], as_json: bool) -> None:
     """Solve a project's conda environment and write conda-lock.yml next to its conda.yml.

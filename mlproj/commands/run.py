@@ -19,8 +19,9 @@ def parse_pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
     for item in values:
         name, sep, value = item.partition("=")
         if not sep or not name:
-            raise click.UsageError(f"Invalid format for {option} parameter: {item!r}. "
-                                   f"Use {option} name=value.")
+            raise click.UsageError(
+                f"Invalid format for {option} parameter: {item!r}. Use {option} name=value."
+            )
         if name in result:
             raise click.UsageError(f"Repeated parameter: {name!r}")
         result[name] = value
@@ -37,38 +38,75 @@ def parse_docker_args(values: tuple[str, ...]) -> tuple[tuple[str, str | None], 
 
 @click.command()
 @click.argument("uri")
-@click.option("-e", "--entry-point", default="main", show_default=True,
-              help="Entry point name, or a .py / .sh file of the project.")
+@click.option(
+    "-e",
+    "--entry-point",
+    default="main",
+    show_default=True,
+    help="Entry point name, or a .py / .sh file of the project.",
+)
 @click.option("-v", "--version", "version", help="Git commit (full or short), branch or tag.")
-@click.option("-P", "--param-list", "params", multiple=True, metavar="NAME=VALUE",
-              help="A parameter; repeatable. Undeclared ones are passed as --NAME VALUE.")
-@click.option("-A", "--docker-args", "docker_args", multiple=True, metavar="NAME[=VALUE]",
-              help="Extra `docker run` option for docker projects; repeatable.")
-@click.option("--env-manager", type=click.Choice(sorted(MANAGERS)),
-              help="Environment manager; by default the project's env file decides.")
-@click.option("--experiment-name", envvar="MLFLOW_EXPERIMENT_NAME",
-              help="Experiment to record into (created if missing).")
+@click.option(
+    "-P",
+    "--param-list",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A parameter; repeatable. Undeclared ones are passed as --NAME VALUE.",
+)
+@click.option(
+    "-A",
+    "--docker-args",
+    "docker_args",
+    multiple=True,
+    metavar="NAME[=VALUE]",
+    help="Extra `docker run` option for docker projects; repeatable.",
+)
+@click.option(
+    "--env-manager",
+    type=click.Choice(sorted(MANAGERS)),
+    help="Environment manager; by default the project's env file decides.",
+)
+@click.option(
+    "--experiment-name",
+    envvar="MLFLOW_EXPERIMENT_NAME",
+    help="Experiment to record into (created if missing).",
+)
 @click.option("--experiment-id", envvar="MLFLOW_EXPERIMENT_ID", help="Experiment id.")
 @click.option("--tracking-uri", help="Tracking store (default: $MLFLOW_TRACKING_URI, ./mlruns).")
 @click.option("--run-name", help="Name of the run (default: a generated one).")
-@click.option("--grace", type=float, default=10.0, show_default=True,
-              help="Seconds between forwarding a signal and killing the run's processes.")
+@click.option(
+    "--grace",
+    type=float,
+    default=10.0,
+    show_default=True,
+    help="Seconds between forwarding a signal and killing the run's processes.",
+)
 @click.option("--detach", is_flag=True, help="Run in the background; print the run id.")
 @click.option("--dry-run", is_flag=True, help="Show what would run; build and record nothing.")
 @click.option("--json", "as_json", is_flag=True, help="With --dry-run or --detach: JSON output.")
 @click.option("--frozen", is_flag=True, help="Refuse a stale conda-lock.yml instead of warning.")
-@click.option("--conda-exe", envvar="MLPROJ_CONDA_EXE",
-              help="Use this conda/mamba/micromamba instead of the built-in solver.")
-@click.option("--no-build", is_flag=True,
-              help="Docker: run the base image with the project mounted read-only.")
+@click.option(
+    "--conda-exe",
+    envvar="MLPROJ_CONDA_EXE",
+    help="Use this conda/mamba/micromamba instead of the built-in solver.",
+)
+@click.option(
+    "--no-build",
+    is_flag=True,
+    help="Docker: run the base image with the project mounted read-only.",
+)
 @click.option("--build-image", is_flag=True, hidden=True, help="MLflow compatibility; default.")
 @click.option("--gpus", help="Docker: GPUs for the container (all or a count).")
 @click.option("--shm-size", help="Docker: size of /dev/shm, e.g. 2g.")
 @click.option("--network", help="Docker: container network (e.g. none, host).")
 @click.option("--keep-container", is_flag=True, help="Docker: keep the container afterwards.")
-@click.option("--storage-dir", envvar="MLFLOW_TMP_DIR",
-              help="Where remote values of path parameters (runs:/, https://, s3://) are "
-                   "downloaded for the run [default: a temp dir, removed afterwards].")
+@click.option(
+    "--storage-dir",
+    envvar="MLFLOW_TMP_DIR",
+    help="Where remote values of path parameters (runs:/, https://, s3://) are "
+    "downloaded for the run [default: a temp dir, removed afterwards].",
+)
 def command(
     uri: str,
     entry_point: str,

@@ -38,20 +38,35 @@ def command(path: str, strict: bool, as_json: bool) -> None:
     errors = sum(p.severity == "error" for p in problems)
     warnings = len(problems) - errors
     if as_json:
-        click.echo(json.dumps({
-            "path": path,
-            "valid": errors == 0,
-            "errors": errors,
-            "warnings": warnings,
-            "problems": [{"file": str(p.file), "line": p.line, "column": p.column,
-                          "severity": p.severity, "message": p.message} for p in problems],
-        }, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "path": path,
+                    "valid": errors == 0,
+                    "errors": errors,
+                    "warnings": warnings,
+                    "problems": [
+                        {
+                            "file": str(p.file),
+                            "line": p.line,
+                            "column": p.column,
+                            "severity": p.severity,
+                            "message": p.message,
+                        }
+                        for p in problems
+                    ],
+                },
+                indent=2,
+            )
+        )
     else:
         for problem in problems:
             click.echo(str(problem))
         verdict = "invalid" if errors else "valid"
-        click.echo(f"{path}: {verdict} ({_count(errors, 'error')}, "
-                   f"{_count(warnings, 'warning')})", err=True)
+        click.echo(
+            f"{path}: {verdict} ({_count(errors, 'error')}, {_count(warnings, 'warning')})",
+            err=True,
+        )
     if errors:
         sys.exit(1)
 

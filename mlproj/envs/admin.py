@@ -13,7 +13,10 @@ from mlproj.spec.model import EnvDecl, EnvKind, Project
 
 _AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
 _DEFAULT_FILES: tuple[tuple[str, EnvKind], ...] = (
-    ("python_env.yaml", "python"), ("conda.yaml", "conda"), ("conda.yml", "conda"))
+    ("python_env.yaml", "python"),
+    ("conda.yaml", "conda"),
+    ("conda.yml", "conda"),
+)
 _UNIT = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 7 * 86400.0}
 
 
@@ -21,8 +24,10 @@ def parse_age(text: str) -> float:
     """`90s`, `15m`, `12h`, `30d`, `2w` (a bare number is seconds) -> seconds."""
     match = _AGE.match(text)
     if match is None:
-        raise UsageError(f"--older-than {text!r} is not a duration",
-                         "write a number with s, m, h, d or w, e.g. 30d")
+        raise UsageError(
+            f"--older-than {text!r} is not a duration",
+            "write a number with s, m, h, d or w, e.g. 30d",
+        )
     return float(match.group(1)) * _UNIT[match.group(2)]
 
 
@@ -56,8 +61,13 @@ def create(path: Path, requested: str | None) -> dict[str, Any]:
     options = EnvOptions(manager=name)
     prepared = manager.prepare(project, options)
     result: dict[str, Any] = {"manager": name, "project": str(project.directory)}
-    result.update({k.rsplit(".", 1)[-1]: v for k, v in prepared.tags.items()
-                   if k.startswith("mlproj.env.") and k != "mlproj.env.manager"})
+    result.update(
+        {
+            k.rsplit(".", 1)[-1]: v
+            for k, v in prepared.tags.items()
+            if k.startswith("mlproj.env.") and k != "mlproj.env.manager"
+        }
+    )
     key = prepared.tags.get("mlproj.env.key")
     if key:
         from mlproj.envs.cache import env_path
@@ -83,11 +93,20 @@ def table(envs: list[CachedEnv]) -> list[str]:
     """Rows for `mlproj env list`: key, manager, size, last used, path."""
     rows = [("KEY", "MANAGER", "SIZE", "LAST USED", "PATH")]
     for env in sorted(envs, key=lambda e: e.last_used, reverse=True):
-        rows.append((env.key[:12], env.manager, human_size(env.size_bytes),
-                     _ago(env.last_used), str(env.path)))
+        rows.append(
+            (
+                env.key[:12],
+                env.manager,
+                human_size(env.size_bytes),
+                _ago(env.last_used),
+                str(env.path),
+            )
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    return ["  ".join([*(cell.ljust(w) for cell, w in zip(row[:4], widths, strict=True)), row[4]])
-            for row in rows]
+    return [
+        "  ".join([*(cell.ljust(w) for cell, w in zip(row[:4], widths, strict=True)), row[4]])
+        for row in rows
+    ]
 
 
 def human_size(size: int) -> str:
@@ -101,7 +120,8 @@ def human_size(size: int) -> str:
 
 def _iso(stamp: float) -> str:
     return datetime.datetime.fromtimestamp(stamp, datetime.timezone.utc).isoformat(
-        timespec="seconds")
+        timespec="seconds"
+    )
 
 
 def _ago(stamp: float) -> str:

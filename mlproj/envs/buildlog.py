@@ -34,8 +34,9 @@ def run_logged(
         fh.write(done.stderr)
         fh.write(f"# exit {done.returncode} after {elapsed:.2f}s\n")
     if done.returncode != 0:
-        raise EnvError(f"{what} failed: {error_tail(done.stderr or done.stdout)}",
-                       f"full log: {log}")
+        raise EnvError(
+            f"{what} failed: {error_tail(done.stderr or done.stdout)}", f"full log: {log}"
+        )
     return done.stdout
 
 

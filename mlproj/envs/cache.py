@@ -134,8 +134,10 @@ def remove_env(key_or_prefix: str) -> CachedEnv:
     env = _find_one(key_or_prefix)
     with _try_locked(env.key) as got:
         if not got:
-            raise EnvError(f"environment {env.key[:12]} is being built right now",
-                           "wait for the build to finish, then retry")
+            raise EnvError(
+                f"environment {env.key[:12]} is being built right now",
+                "wait for the build to finish, then retry",
+            )
         _discard(env.path)
     return env
 
@@ -209,8 +211,13 @@ def _check_health(key: str, path: Path, health: Callable[[Path], bool]) -> None:
 
 
 def _write_marker(path: Path, manager: str, key: str, meta: Mapping[str, Any]) -> None:
-    record = {"manager": manager, "key": key, "created": time.time(), "meta": dict(meta),
-              "size_bytes": _tree_size(path)}  # measured once: walking big envs is slow
+    record = {
+        "manager": manager,
+        "key": key,
+        "created": time.time(),
+        "meta": dict(meta),
+        "size_bytes": _tree_size(path),
+    }  # measured once: walking big envs is slow
     tmp = path / f"{MARKER}.tmp"
     with open(tmp, "w", encoding="utf-8") as fh:
         json.dump(record, fh, indent=1, sort_keys=True)
@@ -305,7 +312,7 @@ def _sweep_all_leftovers() -> None:
 def _key_of_leftover(name: str) -> str | None:
     for prefix in (_TMP, _TRASH):
         if name.startswith(prefix):
-            return name[len(prefix):].rsplit("-", 1)[0] or None
+            return name[len(prefix) :].rsplit("-", 1)[0] or None
     return None
 
 
@@ -351,6 +358,8 @@ def _find_one(key_or_prefix: str) -> CachedEnv:
         raise EnvError(f"no cached environment matches {wanted!r}", "see `mlproj env list`")
     if len(matches) > 1:
         shown = ", ".join(env.key[:12] for env in matches[:5])
-        raise EnvError(f"{wanted!r} matches {len(matches)} environments ({shown})",
-                       "give more characters of the key")
+        raise EnvError(
+            f"{wanted!r} matches {len(matches)} environments ({shown})",
+            "give more characters of the key",
+        )
     return matches[0]

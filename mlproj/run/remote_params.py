@@ -35,8 +35,9 @@ class Downloads:
                 return str(_from_http(value, dest))
             return str(_with_mlflow(value, dest, self._store.uri))
         except TrackingError as exc:
-            raise ParamError(f"cannot fetch {value!r} for path parameter '{name}': "
-                             f"{exc.message}", exc.hint) from None
+            raise ParamError(
+                f"cannot fetch {value!r} for path parameter '{name}': {exc.message}", exc.hint
+            ) from None
 
     def cleanup(self) -> None:
         if self._root is not None:
@@ -96,7 +97,8 @@ def _with_mlflow(value: str, dest: Path, tracking_uri: str) -> Path:
     except ImportError:
         raise ParamError(
             f"cannot fetch {value!r}: {urlparse(value).scheme}: URIs are downloaded with the "
-            "mlflow package", "pip install 'mlproj[mlflow]', or download it and pass a local path"
+            "mlflow package",
+            "pip install 'mlproj[mlflow]', or download it and pass a local path",
         ) from None
     try:
         local = mlflow.artifacts.download_artifacts(

@@ -74,8 +74,9 @@ def make_plan(request: RunRequest, fetch: spec.RemoteFetch | None = None) -> Pla
     go to `fetch` (a dry run passes one that keeps them as they are)."""
     fetched = sources.fetch_project(request.uri, request.version, cwd=request.cwd)
     project = spec.load_project(fetched.directory)
-    command = spec.resolve_command(project, request.entry_point, request.params, request.cwd,
-                                   fetch=fetch)
+    command = spec.resolve_command(
+        project, request.entry_point, request.params, request.cwd, fetch=fetch
+    )
     _check_loggable(command.params)
     manager = envs.select_manager(project, request.env_manager)
     options = dataclasses.replace(request.env_options, manager=manager)

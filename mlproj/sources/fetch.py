@@ -36,8 +36,9 @@ class _Remote:
     local: bool  # a path on this machine (file:// or a bare repository)
 
 
-def fetch_project(uri: str, version: str | None = None, *, cwd: Path | None = None
-                  ) -> FetchedProject:
+def fetch_project(
+    uri: str, version: str | None = None, *, cwd: Path | None = None
+) -> FetchedProject:
     """Find or fetch the project that `uri` names, at `version` (a branch, tag or commit).
 
     Local directories are used in place; with `version` (and for git URLs) the project is a
@@ -49,8 +50,9 @@ def fetch_project(uri: str, version: str | None = None, *, cwd: Path | None = No
         return _fetch(uri, version, cwd or Path.cwd())
     except OSError as exc:  # cache not writable, disk full, ...
         where = f" ({exc.filename})" if exc.filename else ""
-        raise SourceError(f"cannot prepare project {strip_credentials(uri)}: "
-                          f"{exc.strerror or exc}{where}") from exc
+        raise SourceError(
+            f"cannot prepare project {strip_credentials(uri)}: {exc.strerror or exc}{where}"
+        ) from exc
 
 
 def _fetch(uri: str, version: str | None, cwd: Path) -> FetchedProject:
@@ -90,17 +92,23 @@ def _classify(base: str, cwd: Path) -> Path | _Remote:
     if scheme in GIT_SCHEMES or (scheme is None and is_scp_like(base)):
         return _Remote(base, strip_credentials(base), local=False)
     if scheme is not None:
-        raise SourceError(f"unsupported project URI scheme '{scheme}': {strip_credentials(base)}",
-                          hint="give a local directory or a git URL: https, ssh, git or file")
-    raise SourceError(f"no such project directory: {base}",
-                      hint="check the path; git URLs need a scheme such as https://")
+        raise SourceError(
+            f"unsupported project URI scheme '{scheme}': {strip_credentials(base)}",
+            hint="give a local directory or a git URL: https, ssh, git or file",
+        )
+    raise SourceError(
+        f"no such project directory: {base}",
+        hint="check the path; git URLs need a scheme such as https://",
+    )
 
 
 def _local_target(path: Path, base: str) -> Path | _Remote:
     resolved = path.resolve()
     if not resolved.is_dir():
-        raise SourceError(f"project path is not a directory: {base}",
-                          hint="give the directory that holds the MLproject file")
+        raise SourceError(
+            f"project path is not a directory: {base}",
+            hint="give the directory that holds the MLproject file",
+        )
     if _is_bare_repository(resolved):  # nothing to run in place: clone it like a remote
         shown = base if scheme_of(base) == "file" else f"file://{resolved}"
         return _Remote(str(resolved), strip_credentials(shown), local=True)
@@ -108,8 +116,12 @@ def _local_target(path: Path, base: str) -> Path | _Remote:
 
 
 def _is_bare_repository(path: Path) -> bool:
-    return ((path / "HEAD").is_file() and (path / "objects").is_dir()
-            and (path / "refs").is_dir() and not (path / ".git").exists())
+    return (
+        (path / "HEAD").is_file()
+        and (path / "objects").is_dir()
+        and (path / "refs").is_dir()
+        and not (path / ".git").exists()
+    )
 
 
 def _local_in_place(path: Path, sub: str | None) -> FetchedProject:
@@ -117,8 +129,9 @@ def _local_in_place(path: Path, sub: str | None) -> FetchedProject:
     repo = local.find_repo(directory)
     if repo is None:
         return FetchedProject(directory=directory, source_name=str(directory))
-    return FetchedProject(directory=directory, source_name=local.source_name(repo),
-                          git=local.inspect(repo))
+    return FetchedProject(
+        directory=directory, source_name=local.source_name(repo), git=local.inspect(repo)
+    )
 
 
 def _local_at_version(path: Path, sub: str | None, version: str) -> FetchedProject:
@@ -126,8 +139,11 @@ def _local_at_version(path: Path, sub: str | None, version: str) -> FetchedProje
     HEAD, branches and remotes stay exactly as they are."""
     repo = local.find_repo(path)
     if repo is None:
-        raise SourceError(f"--version needs a git project: {path} is not tracked in a git "
-                          "repository with commits", hint="drop --version, or commit the project")
+        raise SourceError(
+            f"--version needs a git project: {path} is not tracked in a git "
+            "repository with commits",
+            hint="drop --version, or commit the project",
+        )
     resolved = _resolve_local_version(repo.root, version)
     cache = RepoCache(str(repo.root), f"file://{repo.root}", local=True)
     checkout = lease_checkout(cache, resolved.sha, version)
@@ -141,8 +157,12 @@ def _local_at_version(path: Path, sub: str | None, version: str) -> FetchedProje
         raise
     rel = directory.relative_to(checkout.resolve()).as_posix()
     name = f"file://{repo.root}" + ("" if rel == "." else f"#{rel}")
-    info = GitInfo(commit=resolved.sha, repo_url=local.first_remote_url(repo.root) or cache.shown,
-                   branch=resolved.branch, tag=resolved.tag)
+    info = GitInfo(
+        commit=resolved.sha,
+        repo_url=local.first_remote_url(repo.root) or cache.shown,
+        branch=resolved.branch,
+        tag=resolved.tag,
+    )
     return FetchedProject(directory=directory, source_name=name, git=info, version=version)
 
 
@@ -153,11 +173,20 @@ def _resolve_local_version(root: Path, version: str) -> Resolved:
         sha = run_git(["rev-parse", "--verify", f"{version}^{{commit}}"], cwd=root).strip()
     except GitFailed as exc:
         if "ambiguous" in exc.stderr:
-            raise SourceError(f"version '{version}' of {shown} is ambiguous",
-                              hint="give more characters of the commit sha") from exc
+            raise SourceError(
+                f"version '{version}' of {shown} is ambiguous",
+                hint="give more characters of the commit sha",
+            ) from exc
         raise unknown_version(shown, version, "no branch, tag or commit has that name") from exc
-    refs = run_git(["for-each-ref", "--format=%(refname)%00%(objectname)%00%(*objectname)",
-                    f"refs/heads/{version}", f"refs/tags/{version}"], cwd=root)
+    refs = run_git(
+        [
+            "for-each-ref",
+            "--format=%(refname)%00%(objectname)%00%(*objectname)",
+            f"refs/heads/{version}",
+            f"refs/tags/{version}",
+        ],
+        cwd=root,
+    )
     branch = tag = None
     for line in refs.splitlines():
         name, obj, peeled = [*line.split("\0"), "", ""][:3]
@@ -170,8 +199,9 @@ def _resolve_local_version(root: Path, version: str) -> Resolved:
     return Resolved(sha, branch=branch, tag=tag)
 
 
-def _from_git(remote: _Remote, sub: str | None, version: str | None, source_name: str
-              ) -> FetchedProject:
+def _from_git(
+    remote: _Remote, sub: str | None, version: str | None, source_name: str
+) -> FetchedProject:
     cache = RepoCache(remote.url, remote.shown, local=remote.local)
     resolved = _resolve_remote(cache, version)
     checkout = lease_checkout(cache, resolved.sha, version)
@@ -180,10 +210,10 @@ def _from_git(remote: _Remote, sub: str | None, version: str | None, source_name
     except BaseException:
         release_checkout(checkout)
         raise
-    info = GitInfo(commit=resolved.sha, repo_url=remote.shown, branch=resolved.branch,
-                   tag=resolved.tag)
-    return FetchedProject(directory=directory, source_name=source_name, git=info,
-                          version=version)
+    info = GitInfo(
+        commit=resolved.sha, repo_url=remote.shown, branch=resolved.branch, tag=resolved.tag
+    )
+    return FetchedProject(directory=directory, source_name=source_name, git=info, version=version)
 
 
 def _resolve_remote(cache: RepoCache, version: str | None) -> Resolved:

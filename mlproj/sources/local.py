@@ -65,8 +65,11 @@ def first_remote_url(root: Path) -> str | None:
 
 def inspect(repo: LocalRepo) -> GitInfo:
     """Commit, first remote, dirty flag and (when dirty) the diff against HEAD."""
-    status = run_git(["status", "--porcelain=v1", "-z", "--untracked-files=normal"],
-                     cwd=repo.root, env=_READ_ONLY)
+    status = run_git(
+        ["status", "--porcelain=v1", "-z", "--untracked-files=normal"],
+        cwd=repo.root,
+        env=_READ_ONLY,
+    )
     untracked, changed = _parse_status(status)
     dirty = bool(untracked or changed)
     return GitInfo(
@@ -103,8 +106,11 @@ def _diff(root: Path, untracked: list[str]) -> str:
     if untracked:
         names = "".join(f"#   {name}\n" for name in untracked)
         header = f"# untracked files (not part of this diff):\n{names}"
-    body = run_git(["diff", "--no-color", "--no-ext-diff", "--no-textconv", "HEAD", "--"],
-                   cwd=root, env=_READ_ONLY)
+    body = run_git(
+        ["diff", "--no-color", "--no-ext-diff", "--no-textconv", "HEAD", "--"],
+        cwd=root,
+        env=_READ_ONLY,
+    )
     text = header + body
     if len(text) > MAX_DIFF_BYTES:
         text = text[:MAX_DIFF_BYTES] + "\n# diff truncated at 10 MB\n"

@@ -12,12 +12,16 @@ def clean_subdirectory(sub: str | None) -> str | None:
     if sub is None:
         return None
     if sub.startswith("/"):
-        raise SourceError(f"subdirectory '{sub}' is an absolute path",
-                          hint="give it relative to the project root, after '#'")
+        raise SourceError(
+            f"subdirectory '{sub}' is an absolute path",
+            hint="give it relative to the project root, after '#'",
+        )
     parts = [p for p in PurePosixPath(sub).parts if p not in ("", ".")]
     if ".." in parts:
-        raise SourceError(f"subdirectory '{sub}' leaves the project ('..' is not allowed)",
-                          hint="give a directory inside the project, after '#'")
+        raise SourceError(
+            f"subdirectory '{sub}' leaves the project ('..' is not allowed)",
+            hint="give a directory inside the project, after '#'",
+        )
     if ".git" in parts:
         raise SourceError(f"subdirectory '{sub}' points into .git")
     return "/".join(parts) or None
@@ -31,10 +35,12 @@ def resolve_subdirectory(base: Path, sub: str | None, source: str) -> Path:
         return root
     target = (root / cleaned).resolve()
     if target != root and root not in target.parents:
-        raise SourceError(f"subdirectory '{sub}' of {source} resolves outside the project "
-                          f"(a symlink to {target})")
+        raise SourceError(
+            f"subdirectory '{sub}' of {source} resolves outside the project (a symlink to {target})"
+        )
     if not target.is_dir():
         what = "is not a directory" if target.exists() else "does not exist"
-        raise SourceError(f"subdirectory '{sub}' {what} in {source}",
-                          hint="check the part of the URI after '#'")
+        raise SourceError(
+            f"subdirectory '{sub}' {what} in {source}", hint="check the part of the URI after '#'"
+        )
     return target

@@ -74,14 +74,16 @@ def check_safe(base: str, version: str | None) -> None:
             hint="use an https://, ssh://, git:// or file:// URL",
         )
     if base.startswith("-"):
-        raise SourceError(f"refusing project URI starting with '-': {base}",
-                          hint="prefix a local path with ./")
+        raise SourceError(
+            f"refusing project URI starting with '-': {base}", hint="prefix a local path with ./"
+        )
     if any(ch in base for ch in "\n\r\0"):
         raise SourceError(f"project URI contains a control character: {base!r}")
     if version is not None:
         if not version or version.startswith("-"):
-            raise SourceError(f"refusing version {version!r}: versions may not be empty or "
-                              "start with '-'")
+            raise SourceError(
+                f"refusing version {version!r}: versions may not be empty or start with '-'"
+            )
         if any(ch.isspace() or ord(ch) < 32 for ch in version):
             raise SourceError(f"refusing version {version!r}: it contains whitespace")
 

@@ -23,8 +23,7 @@ def describe_env(env: EnvDecl) -> dict[str, Any]:
     if env.docker is not None:
         result["image"] = env.docker.image
         result["volumes"] = list(env.docker.volumes)
-        result["environment"] = [[k, v] if v is not None else k
-                                 for k, v in env.docker.environment]
+        result["environment"] = [[k, v] if v is not None else k for k, v in env.docker.environment]
         result["gpus"] = env.docker.gpus
     return result
 
@@ -32,8 +31,9 @@ def describe_env(env: EnvDecl) -> dict[str, Any]:
 def _entry_point(ep: EntryPoint) -> dict[str, Any]:
     result: dict[str, Any] = {
         "command": ep.command,
-        "parameters": {p.name: {"type": p.type, "default": _json_value(p.default)}
-                       for p in ep.parameters},
+        "parameters": {
+            p.name: {"type": p.type, "default": _json_value(p.default)} for p in ep.parameters
+        },
     }
     if ep.error:
         result["error"] = ep.error

@@ -38,8 +38,11 @@ def _root(path: Path, root: Node | None, keys: tuple[str, ...], problems: Proble
     if isinstance(root, Map):
         return root
     what = "empty" if root is None else f"{kind_name(root)}, not a mapping"
-    problems.error(root.line if root else 0, root.col if root else 0,
-                   f"{path.name} is {what}; it needs keys such as {', '.join(keys)}")
+    problems.error(
+        root.line if root else 0,
+        root.col if root else 0,
+        f"{path.name} is {what}; it needs keys such as {', '.join(keys)}",
+    )
     return Map(0, 0)
 
 
@@ -49,16 +52,18 @@ def _strings(node: Node | None, key: str, problems: Problems, example: str) -> t
         return ()
     if not isinstance(node, Seq):
         fix = f"; write it as a list: [{node.text}]" if isinstance(node, Scalar) else ""
-        problems.error_at(node, f"`{key}` must be a list (e.g. [{example}]), not "
-                          f"{kind_name(node)}{fix}")
+        problems.error_at(
+            node, f"`{key}` must be a list (e.g. [{example}]), not {kind_name(node)}{fix}"
+        )
         return ()
     result = []
     for item in node.items:
         if isinstance(item, Scalar) and isinstance(item.value, str):
             result.append(item.value)
         else:
-            problems.error_at(item, f"entries of `{key}` must be strings, not {kind_name(item)}"
-                              f"; quote it")
+            problems.error_at(
+                item, f"entries of `{key}` must be strings, not {kind_name(item)}; quote it"
+            )
     return tuple(result)
 
 
@@ -66,23 +71,29 @@ def check_python_env(path: Path, root: Node | None, problems: Problems) -> Pytho
     data = _root(path, root, PYTHON_ENV_KEYS, problems)
     for key, _ in data.pairs:
         if key.value not in PYTHON_ENV_KEYS:  # MLflow passes the keys as arguments: TypeError
-            problems.error_at(key, f"unknown key '{key.text}' in {path.name}"
-                              f"{did_you_mean(str(key.value), PYTHON_ENV_KEYS)} (keys: "
-                              f"{', '.join(PYTHON_ENV_KEYS)})")
+            problems.error_at(
+                key,
+                f"unknown key '{key.text}' in {path.name}"
+                f"{did_you_mean(str(key.value), PYTHON_ENV_KEYS)} (keys: "
+                f"{', '.join(PYTHON_ENV_KEYS)})",
+            )
     python = data.value("python")
     version = None
     if isinstance(python, Scalar) and isinstance(python.value, str):
         version = python.value or None
     elif python is not None and not (isinstance(python, Scalar) and python.value is None):
         fix = f'; quote it: python: "{python.text}"' if isinstance(python, Scalar) else ""
-        problems.error_at(python, f"`python` must be a version string, not "
-                          f"{kind_name(python)}{fix}")
+        problems.error_at(
+            python, f"`python` must be a version string, not {kind_name(python)}{fix}"
+        )
     return PythonEnv(
         python=version,
-        build_dependencies=_strings(data.value("build_dependencies"), "build_dependencies",
-                                    problems, "pip"),
-        dependencies=_strings(data.value("dependencies"), "dependencies", problems,
-                              "-r requirements.txt"),
+        build_dependencies=_strings(
+            data.value("build_dependencies"), "build_dependencies", problems, "pip"
+        ),
+        dependencies=_strings(
+            data.value("dependencies"), "dependencies", problems, "-r requirements.txt"
+        ),
     )
 
 
@@ -90,8 +101,11 @@ def check_conda_env(path: Path, root: Node | None, problems: Problems) -> CondaE
     data = _root(path, root, CONDA_KEYS, problems)
     for key, _ in data.pairs:
         if key.value not in CONDA_KEYS:
-            problems.warn_at(key, f"unknown key '{key.text}' in {path.name}, ignored"
-                             f"{did_you_mean(str(key.value), CONDA_KEYS)}")
+            problems.warn_at(
+                key,
+                f"unknown key '{key.text}' in {path.name}, ignored"
+                f"{did_you_mean(str(key.value), CONDA_KEYS)}",
+            )
     name = data.value("name")
     if name is not None and not (isinstance(name, Scalar) and isinstance(name.value, str)):
         problems.warn_at(name, f"`name` should be a string, not {kind_name(name)}")
@@ -100,8 +114,10 @@ def check_conda_env(path: Path, root: Node | None, problems: Problems) -> CondaE
         problems.warn_at(prefix, f"`prefix` should be a path, not {kind_name(prefix)}")
     variables = data.value("variables")
     if variables is not None and not isinstance(variables, Map):
-        problems.error_at(variables, f"`variables` must be a mapping of names to values, not "
-                          f"{kind_name(variables)}")
+        problems.error_at(
+            variables,
+            f"`variables` must be a mapping of names to values, not {kind_name(variables)}",
+        )
     dependencies, pip = _conda_dependencies(data.value("dependencies"), problems)
     return CondaEnv(
         name=name.text if isinstance(name, Scalar) and name.value is not None else None,
@@ -111,13 +127,13 @@ def check_conda_env(path: Path, root: Node | None, problems: Problems) -> CondaE
     )
 
 
-def _conda_dependencies(node: Node | None, problems: Problems) -> tuple[tuple[str, ...],
-                                                                        tuple[str, ...]]:
+def _conda_dependencies(
+    node: Node | None, problems: Problems
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
     if node is None or (isinstance(node, Scalar) and node.value is None):
         return (), ()
     if not isinstance(node, Seq):
-        problems.error_at(node, f"`dependencies` must be a list of packages, not "
-                          f"{kind_name(node)}")
+        problems.error_at(node, f"`dependencies` must be a list of packages, not {kind_name(node)}")
         return (), ()
     specs: list[str] = []
     pip: list[str] = []
@@ -130,6 +146,9 @@ def _conda_dependencies(node: Node | None, problems: Problems) -> tuple[tuple[st
             problems.error_at(item, "a mapping in `dependencies` can only be the `pip:` list")
         else:
             fix = f'; quote it: "{item.text}"' if isinstance(item, Scalar) else ""
-            problems.error_at(item, f"entries of `dependencies` must be package specs such as "
-                              f"numpy>=1.26, not {kind_name(item)}{fix}")
+            problems.error_at(
+                item,
+                f"entries of `dependencies` must be package specs such as "
+                f"numpy>=1.26, not {kind_name(item)}{fix}",
+            )
     return tuple(specs), tuple(pip)

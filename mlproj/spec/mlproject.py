@@ -82,36 +82,49 @@ def analyze(
         if root is None:
             problems.error(0, 0, "the MLproject file is empty; it needs at least `entry_points:`")
         else:
-            problems.error_at(root, f"the MLproject must be a mapping of keys "
-                              f"({', '.join(TOP_KEYS)}), not {kind_name(root)}")
+            problems.error_at(
+                root,
+                f"the MLproject must be a mapping of keys "
+                f"({', '.join(TOP_KEYS)}), not {kind_name(root)}",
+            )
         return Project(directory, None, default_env(directory), {}, spec_file)
     unknown_keys(root, TOP_KEYS, "at the top level", problems, top_level=True)
     name = _project_name(root, problems)
     env = _Environment(directory, problems).read(root)
     if env.kind == "docker" and name is None:
-        problems.warn_at(root, "a docker_env project has no `name:`; MLflow refuses to run "
-                         "it (the name tags the image)")
+        problems.warn_at(
+            root,
+            "a docker_env project has no `name:`; MLflow refuses to run "
+            "it (the name tags the image)",
+        )
     entry_points = _EntryPoints(directory, problems).read(root)
     databricks = root.get("databricks_spark_job")
     if databricks:
-        problems.warn_at(databricks[0], "databricks_spark_job is ignored: it only works with "
-                         "MLflow's Databricks backend")
+        problems.warn_at(
+            databricks[0],
+            "databricks_spark_job is ignored: it only works with MLflow's Databricks backend",
+        )
     return Project(directory, name, env, entry_points, spec_file)
 
 
-def unknown_keys(node: Map, known: tuple[str, ...], where: str, problems: Problems,
-                 top_level: bool = False) -> None:
+def unknown_keys(
+    node: Map, known: tuple[str, ...], where: str, problems: Problems, top_level: bool = False
+) -> None:
     """Warn about each key that is not in `known`, suggesting the closest known one."""
     for key, value in node.pairs:
         if key.value in known or (top_level and str(key.value).startswith("x-")):
             continue  # x-* keys: extension fields that hold anchors, as in compose files
         glued = _GLUED_KEY.match(key.text) if isinstance(key.value, str) else None
         if glued and "default" in known and isinstance(value, Scalar) and value.value is None:
-            problems.warn_at(key, f"'{key.text}' is read as one key because there is no "
-                             f"space after ':'; write '{glued[1]}: {glued[2]}'")
+            problems.warn_at(
+                key,
+                f"'{key.text}' is read as one key because there is no "
+                f"space after ':'; write '{glued[1]}: {glued[2]}'",
+            )
             continue
-        problems.warn_at(key, f"unknown key '{key.text}' {where}, ignored"
-                         f"{did_you_mean(str(key.value), known)}")
+        problems.warn_at(
+            key, f"unknown key '{key.text}' {where}, ignored{did_you_mean(str(key.value), known)}"
+        )
 
 
 def _project_name(root: Map, problems: Problems) -> str | None:
@@ -148,12 +161,14 @@ class _Environment:
         if len(declared) > 1:
             in_file = sorted((key for key, _ in declared), key=lambda k: (k.line, k.col))
             names = ", ".join(str(key.value) for key in in_file)
-            self.problems.error_at(in_file[1], f"the project declares several environments "
-                                   f"({names}); keep only one")
+            self.problems.error_at(
+                in_file[1], f"the project declares several environments ({names}); keep only one"
+            )
         for key, value in declared:
             # MLflow skips an empty section and looks at the next one
             if (isinstance(value, Scalar) and not value.value) or (
-                    isinstance(value, (Map, Seq)) and not value.size > 1):
+                isinstance(value, (Map, Seq)) and not value.size > 1
+            ):
                 self.problems.warn_at(key, f"`{key.value}` is empty and ignored")
                 continue
             if key.value == "docker_env":
@@ -165,15 +180,19 @@ class _Environment:
         kind: EnvKind = "python" if key.value == "python_env" else "conda"
         if not isinstance(value, Scalar) or not isinstance(value.value, str):
             example = "python_env.yaml" if kind == "python" else "conda.yaml"
-            self.problems.error_at(value, f"`{key.value}` must name a file (for example "
-                                   f"`{key.value}: {example}`), not {kind_name(value)}")
+            self.problems.error_at(
+                value,
+                f"`{key.value}` must name a file (for example "
+                f"`{key.value}: {example}`), not {kind_name(value)}",
+            )
             return EnvDecl(kind, None)
         # os.path.join as MLflow does: an absolute path stays absolute
         path = Path(os.path.abspath(os.path.join(self.directory, value.value)))
         what = "python_env file" if kind == "python" else "conda environment file"
         if not path.exists():
-            self.problems.error_at(value, f"Project specified {what} {path}, but no such "
-                                   "file was found.")
+            self.problems.error_at(
+                value, f"Project specified {what} {path}, but no such file was found."
+            )
         elif not path.is_file():
             self.problems.error_at(value, f"the {what} {path} is not a file")
         return EnvDecl(kind, path)
@@ -181,18 +200,23 @@ class _Environment:
     def docker(self, node: Node) -> DockerEnv | None:
         if not isinstance(node, Map):
             fix = f" with `image: {node.text}`" if isinstance(node, Scalar) else ""
-            self.problems.error_at(node, f"docker_env must be a mapping{fix} (`image`, "
-                                   f"`volumes`, `environment`), not {kind_name(node)}")
+            self.problems.error_at(
+                node,
+                f"docker_env must be a mapping{fix} (`image`, "
+                f"`volumes`, `environment`), not {kind_name(node)}",
+            )
             return None
         unknown_keys(node, DOCKER_KEYS, "in docker_env", self.problems)
         image = node.value("image")
         if not isinstance(image, Scalar) or not image.value:
-            self.problems.error_at(image or node, "Docker environment specified but no image "
-                                   "attribute found; add `image: NAME[:TAG]` under docker_env")
+            self.problems.error_at(
+                image or node,
+                "Docker environment specified but no image "
+                "attribute found; add `image: NAME[:TAG]` under docker_env",
+            )
             name = ""
         elif not isinstance(image.value, str):
-            self.problems.error_at(image, f"docker image must be a string, not "
-                                   f"{kind_name(image)}")
+            self.problems.error_at(image, f"docker image must be a string, not {kind_name(image)}")
             name = image.text
         else:
             name = image.value
@@ -238,8 +262,9 @@ class _Environment:
             v = value.value
             if v == "all" or (isinstance(v, int) and not isinstance(v, bool) and v >= 0):
                 return str(v)
-        self.problems.error_at(value, f'gpus must be "all" or a number of GPUs, not '
-                               f"{kind_name(value)}")
+        self.problems.error_at(
+            value, f'gpus must be "all" or a number of GPUs, not {kind_name(value)}'
+        )
         return None
 
 
@@ -259,15 +284,19 @@ class _EntryPoints:
             return {}
         if not isinstance(node, Map):
             fix = "; remove the '-' before each name" if isinstance(node, Seq) else ""
-            self.problems.error_at(node, f"entry_points must be a mapping of names to "
-                                   f"{{command, parameters}}, not {kind_name(node)}{fix}")
+            self.problems.error_at(
+                node,
+                f"entry_points must be a mapping of names to "
+                f"{{command, parameters}}, not {kind_name(node)}{fix}",
+            )
             return {}
         result: dict[str, EntryPoint] = {}
         for name_node, body in node.pairs:
             name = name_node.value if isinstance(name_node.value, str) else name_node.text
             if not isinstance(name_node.value, str):
-                self.problems.warn_at(name_node, f"entry point name {name_node.text} is not "
-                                      "a string; quote it")
+                self.problems.warn_at(
+                    name_node, f"entry point name {name_node.text} is not a string; quote it"
+                )
             entry_point = self.entry_point(name, name_node, body)
             if entry_point is not None:
                 result[name] = entry_point
@@ -278,8 +307,11 @@ class _EntryPoints:
             fix = ""
             if isinstance(body, Scalar) and isinstance(body.value, str):
                 fix = f"; write `{name}:` and under it `command: {body.value!r}`"
-            self.problems.error_at(body, f"entry point '{name}' must be a mapping with "
-                                   f"`command` (and `parameters`), not {kind_name(body)}{fix}")
+            self.problems.error_at(
+                body,
+                f"entry point '{name}' must be a mapping with "
+                f"`command` (and `parameters`), not {kind_name(body)}{fix}",
+            )
             return None
         unknown_keys(body, ENTRY_POINT_KEYS, f"in entry point '{name}'", self.problems)
         parameters = self.parameters(name, body)
@@ -297,13 +329,19 @@ class _EntryPoints:
             return ()
         key, node = pair
         if isinstance(node, Scalar) and node.value is None:
-            self.problems.error_at(key, f"`parameters:` of entry point '{ep}' is empty; "
-                                   "declare parameters under it or remove the line")
+            self.problems.error_at(
+                key,
+                f"`parameters:` of entry point '{ep}' is empty; "
+                "declare parameters under it or remove the line",
+            )
             return ()
         if not isinstance(node, Map):
             fix = "; remove the '-' before each parameter" if isinstance(node, Seq) else ""
-            self.problems.error_at(node, f"parameters of entry point '{ep}' must be a mapping "
-                                   f"of names to types, not {kind_name(node)}{fix}")
+            self.problems.error_at(
+                node,
+                f"parameters of entry point '{ep}' must be a mapping "
+                f"of names to types, not {kind_name(node)}{fix}",
+            )
             return ()
         result = []
         for name_node, decl in node.pairs:
@@ -320,8 +358,11 @@ class _EntryPoints:
             fix = "; write a type such as `string`, or `{type: ..., default: ...}`"
             if isinstance(decl, Scalar) and decl.value is not None:
                 fix = f"; for a default write `{{type: ..., default: {decl.text}}}`"
-            self.problems.error_at(decl, f"{where} must be a type name or a mapping with "
-                                   f"`type` and `default`, not {kind_name(decl)}{fix}")
+            self.problems.error_at(
+                decl,
+                f"{where} must be a type name or a mapping with "
+                f"`type` and `default`, not {kind_name(decl)}{fix}",
+            )
             return None
         unknown_keys(decl, PARAM_KEYS, f"in {where}", self.problems)
         type_node = decl.value("type")
@@ -329,8 +370,11 @@ class _EntryPoints:
         if isinstance(type_node, Scalar) and isinstance(type_node.value, str):
             type_name = type_node.value
         elif type_node is not None:
-            self.problems.warn_at(type_node, f"the type of {where} should be a type name, "
-                                  f"not {kind_name(type_node)}; treated as string")
+            self.problems.warn_at(
+                type_node,
+                f"the type of {where} should be a type name, "
+                f"not {kind_name(type_node)}; treated as string",
+            )
         return self.typed(name, type_name, type_node or decl, decl.value("default"))
 
     def typed(self, name: str, type_name: str, type_node: Node, default: Node | None) -> Parameter:
@@ -346,23 +390,34 @@ class _EntryPoints:
     def check_default(self, param: Parameter, node: Node) -> None:
         value = param.default
         if isinstance(node, Scalar) and node.plain and value in ("None", "NULL", "Null"):
-            self.problems.warn_at(node, f"default {value} of parameter '{param.name}' is the "
-                                  f'string "{value}"; write `null` (or leave `default` out) for '
-                                  "a required parameter, or quote it to keep the text")
+            self.problems.warn_at(
+                node,
+                f"default {value} of parameter '{param.name}' is the "
+                f'string "{value}"; write `null` (or leave `default` out) for '
+                "a required parameter, or quote it to keep the text",
+            )
         elif isinstance(value, (list, dict)):
-            self.problems.warn_at(node, f"default of parameter '{param.name}' is "
-                                  f"{kind_name(node)}; it is passed as the text {value!s}")
+            self.problems.warn_at(
+                node,
+                f"default of parameter '{param.name}' is "
+                f"{kind_name(node)}; it is passed as the text {value!s}",
+            )
         elif isinstance(node, Scalar) and _retyped(node, param):
-            self.problems.warn_at(node, f"default {node.text} of parameter '{param.name}' is "
-                                  f"read by YAML 1.1 as {type(value).__name__} {value!r} and "
-                                  f"passed as \"{value}\"; quote it to keep the text")
+            self.problems.warn_at(
+                node,
+                f"default {node.text} of parameter '{param.name}' is "
+                f"read by YAML 1.1 as {type(value).__name__} {value!r} and "
+                f'passed as "{value}"; quote it to keep the text',
+            )
         elif param.kind == "path" and isinstance(value, str):
             self.check_path_default(param.name, value, node)
         elif value is not None and param.kind in ("float", "int", "bool", "uri"):
             reason = value_problem(param.kind, str(value))
             if reason:
-                self.problems.warn_at(node, f"default {str(value)!r} of {param.kind} "
-                                      f"parameter '{param.name}' is {reason}")
+                self.problems.warn_at(
+                    node,
+                    f"default {str(value)!r} of {param.kind} parameter '{param.name}' is {reason}",
+                )
 
     def check_path_default(self, name: str, value: str, node: Node) -> None:
         local = local_path(value)
@@ -370,11 +425,17 @@ class _EntryPoints:
             return
         path = self.directory / local  # a relative default is relative to the project
         if not path.exists():
-            self.problems.warn_at(node, f"default {value!r} of path parameter '{name}' does "
-                                  f"not exist ({path}); a run that uses the default fails")
+            self.problems.warn_at(
+                node,
+                f"default {value!r} of path parameter '{name}' does "
+                f"not exist ({path}); a run that uses the default fails",
+            )
         elif is_lfs_pointer(path):
-            self.problems.warn_at(node, f"default {value!r} of path parameter '{name}' is a "
-                                  "Git LFS pointer, not the data; run `git lfs pull`")
+            self.problems.warn_at(
+                node,
+                f"default {value!r} of path parameter '{name}' is a "
+                "Git LFS pointer, not the data; run `git lfs pull`",
+            )
 
 
 def _command(name: str, body: Map, declared: list[str]) -> tuple[str, str | None]:
@@ -384,8 +445,10 @@ def _command(name: str, body: Map, declared: list[str]) -> tuple[str, str | None
         return "", f"entry point '{name}' has no `command`"
     if not isinstance(node, Scalar) or not isinstance(node.value, str):
         fix = "; write the command as one string" if isinstance(node, Seq) else ""
-        return "", f"the command of entry point '{name}' must be a string, not " \
-                   f"{kind_name(node)}{fix}"
+        return (
+            "",
+            f"the command of entry point '{name}' must be a string, not {kind_name(node)}{fix}",
+        )
     if not node.value.strip():
         return node.value, f"the command of entry point '{name}' is empty"
     found = template_problems(node.value, declared)

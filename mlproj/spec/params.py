@@ -34,9 +34,11 @@ def kind_of(type_name: str) -> ParamKind | None:
 
 
 def unknown_type_message(type_name: str) -> str:
-    return (f"unknown parameter type '{type_name}', treated as string"
-            f"{did_you_mean(type_name, TYPE_ALIASES)}"
-            f" (types: {', '.join(CANONICAL_TYPES)})")
+    return (
+        f"unknown parameter type '{type_name}', treated as string"
+        f"{did_you_mean(type_name, TYPE_ALIASES)}"
+        f" (types: {', '.join(CANONICAL_TYPES)})"
+    )
 
 
 def value_problem(kind: ParamKind, value: str) -> str | None:
@@ -92,8 +94,7 @@ def template_problems(command: str, declared: Iterable[str]) -> list[str]:
     try:
         fields = list(_fields(command))
     except ValueError as exc:
-        return [f"stray brace in the command ({exc}); write {{{{ and }}}} for a literal "
-                "{ or }"]
+        return [f"stray brace in the command ({exc}); write {{{{ and }}}} for a literal {{ or }}"]
     problems = [_field_problem(command, field, names) for field in fields]
     found = [p for p in problems if p]
     if found:
@@ -108,8 +109,10 @@ def template_problems(command: str, declared: Iterable[str]) -> list[str]:
 def _field_problem(command: str, field: str, names: list[str]) -> str | None:
     base = _base_name(field)
     if base == "" or base.isdigit():
-        return (f"placeholder {{{field}}} is positional, but parameters are passed by name; "
-                f"write {{{{{field}}}}} for literal braces")
+        return (
+            f"placeholder {{{field}}} is positional, but parameters are passed by name; "
+            f"write {{{{{field}}}}} for literal braces"
+        )
     if base in names:
         return None
     message = f"placeholder {{{field}}} names no declared parameter"

@@ -31,8 +31,10 @@ def get_entry_point(project: Project, name: str) -> EntryPoint:
     declared = project.entry_points.get(name)
     if declared is not None:
         if declared.error:
-            raise SpecError(f"{project.spec_file}: {declared.error}",
-                            "run `mlproj validate` to see every problem")
+            raise SpecError(
+                f"{project.spec_file}: {declared.error}",
+                "run `mlproj validate` to see every problem",
+            )
         return declared
     command = _script_command(name)
     names = list(project.entry_points)
@@ -44,8 +46,10 @@ def get_entry_point(project: Project, name: str) -> EntryPoint:
         )
     # a docker image may bring the script itself; elsewhere a missing file is a typo
     if project.env.kind != "docker" and not (project.directory / name).is_file():
-        raise SpecError(f"no entry point {name!r} in the project, and no file {name} in "
-                        f"{project.directory}", f"entry points: {names}" if names else None)
+        raise SpecError(
+            f"no entry point {name!r} in the project, and no file {name} in {project.directory}",
+            f"entry points: {names}" if names else None,
+        )
     return EntryPoint(name, command, (), implicit=True)
 
 
@@ -81,17 +85,23 @@ def resolve_command(
         if value is not None:
             logged[param.name], for_command[param.name] = value
     if problems:
-        raise ParamError("; ".join(problems),
-                         "pass each one as -P name=value" if missing and len(problems) == 1
-                         else None)
+        raise ParamError(
+            "; ".join(problems),
+            "pass each one as -P name=value" if missing and len(problems) == 1 else None,
+        )
     text = render(ep.command, {k: shlex.quote(v) for k, v in for_command.items()})
     extras = {k: v for k, v in user_params.items() if ep.parameter(k) is None}
     parts = [text, *(f"--{shlex.quote(k)} {shlex.quote(v)}" for k, v in extras.items())]
     return ResolvedCommand(ep.name, " ".join(parts), {**logged, **extras})
 
 
-def _value(param: Parameter, user_params: Mapping[str, str], project_dir: Path,
-           cwd: Path, fetch: RemoteFetch | None) -> tuple[str, str] | None:
+def _value(
+    param: Parameter,
+    user_params: Mapping[str, str],
+    project_dir: Path,
+    cwd: Path,
+    fetch: RemoteFetch | None,
+) -> tuple[str, str] | None:
     """(value to log, value for the command), or None when the parameter has no value."""
     if param.name in user_params:
         raw = user_params[param.name]
@@ -99,8 +109,9 @@ def _value(param: Parameter, user_params: Mapping[str, str], project_dir: Path,
             return raw, _existing_path(param, raw, cwd, fetch)
         reason = value_problem(param.kind, raw)
         if reason:
-            raise ParamError(f"invalid value {raw!r} for {param.type} parameter "
-                             f"'{param.name}': {reason}")
+            raise ParamError(
+                f"invalid value {raw!r} for {param.type} parameter '{param.name}': {reason}"
+            )
         return raw, raw
     if param.default is None:
         return None
@@ -116,11 +127,15 @@ def _existing_path(param: Parameter, value: str, base: Path, fetch: RemoteFetch 
     if local is None and fetch is not None:
         return fetch(param.name, value)
     if local is None:
-        raise ParamError(f"cannot fetch {value!r} for path parameter '{param.name}': only "
-                         "local paths are supported",
-                         "download it and pass the local path, or declare the parameter `uri`")
+        raise ParamError(
+            f"cannot fetch {value!r} for path parameter '{param.name}': only "
+            "local paths are supported",
+            "download it and pass the local path, or declare the parameter `uri`",
+        )
     path = os.path.abspath(os.path.join(base, local))
     if not os.path.exists(path):
-        raise ParamError(f"Got value {value} for parameter {param.name}, but no such file or "
-                         f"directory was found ({path})")
+        raise ParamError(
+            f"Got value {value} for parameter {param.name}, but no such file or "
+            f"directory was found ({path})"
+        )
     return path

@@ -93,8 +93,15 @@ def _env_file_kind(path: Path) -> EnvKind | None:
 
 
 def _warn_several_mlprojects(directory: Path, chosen: Path, problems: Problems) -> None:
-    others = sorted(p.name for p in directory.iterdir()
-                    if p.name.lower() == "mlproject" and p.name != chosen.name)
+    others = sorted(
+        p.name
+        for p in directory.iterdir()
+        if p.name.lower() == "mlproject" and p.name != chosen.name
+    )
     if others:
-        problems.warn(0, 0, f"several MLproject files ({', '.join([chosen.name, *others])}); "
-                      f"mlproj reads {chosen.name}, MLflow whichever it lists first")
+        problems.warn(
+            0,
+            0,
+            f"several MLproject files ({', '.join([chosen.name, *others])}); "
+            f"mlproj reads {chosen.name}, MLflow whichever it lists first",
+        )

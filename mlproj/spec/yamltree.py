@@ -130,11 +130,20 @@ def read_text(file: Path) -> str:
     except OSError as exc:
         raise _fatal(file, 0, 0, f"cannot read the file: {exc.strerror}") from None
     if len(data) > MAX_BYTES:
-        raise _fatal(file, 0, 0, f"the file is larger than {MAX_BYTES // 1024} KiB; "
-                     "this is not a project description")
+        raise _fatal(
+            file,
+            0,
+            0,
+            f"the file is larger than {MAX_BYTES // 1024} KiB; this is not a project description",
+        )
     if data.startswith(LFS_POINTER):
-        raise _fatal(file, 0, 0, "the file is a Git LFS pointer, not the file itself",
-                     "run `git lfs pull`, or commit the file without LFS")
+        raise _fatal(
+            file,
+            0,
+            0,
+            "the file is a Git LFS pointer, not the file itself",
+            "run `git lfs pull`, or commit the file without LFS",
+        )
     return decode(file, data)
 
 
@@ -143,8 +152,13 @@ def decode(file: Path, data: bytes) -> str:
         try:
             return data.decode("utf-16")
         except UnicodeDecodeError:
-            raise _fatal(file, 0, 0, "the file starts like UTF-16 but is not valid UTF-16",
-                         "save it as UTF-8") from None
+            raise _fatal(
+                file,
+                0,
+                0,
+                "the file starts like UTF-16 but is not valid UTF-16",
+                "save it as UTF-8",
+            ) from None
     if b"\0" in data:
         line, col = _position(data, data.index(b"\0"))
         raise _fatal(file, line, col, "this is a binary file, not YAML text (NUL byte)")
@@ -152,8 +166,13 @@ def decode(file: Path, data: bytes) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line, col = _position(data, exc.start)
-        raise _fatal(file, line, col, f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x})",
-                     "save it as UTF-8") from None
+        raise _fatal(
+            file,
+            line,
+            col,
+            f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x})",
+            "save it as UTF-8",
+        ) from None
 
 
 # -- composing ------------------------------------------------------------------------------
@@ -187,8 +206,11 @@ class _Composer:
         if isinstance(event, yaml.DocumentStartEvent):
             self.documents += 1
             if self.documents > 1:
-                raise self.fail(event.start_mark, "a second YAML document ('---') in the file",
-                                "keep one document per file")
+                raise self.fail(
+                    event.start_mark,
+                    "a second YAML document ('---') in the file",
+                    "keep one document per file",
+                )
         elif isinstance(event, yaml.AliasEvent):
             self.alias(event)
         elif isinstance(event, yaml.ScalarEvent):
@@ -205,11 +227,16 @@ class _Composer:
     def alias(self, event: Any) -> None:
         node = self.anchors.get(event.anchor)
         if node is None:
-            raise self.fail(event.start_mark, f"alias *{event.anchor} names no anchor",
-                            f"define &{event.anchor} before using it")
+            raise self.fail(
+                event.start_mark,
+                f"alias *{event.anchor} names no anchor",
+                f"define &{event.anchor} before using it",
+            )
         if id(node) in self.open_ids:
-            raise self.fail(event.start_mark, f"alias *{event.anchor} refers to a node that "
-                            "contains it (a recursive structure)")
+            raise self.fail(
+                event.start_mark,
+                f"alias *{event.anchor} refers to a node that contains it (a recursive structure)",
+            )
         self.attach(node, event)
 
     def register(self, event: Any, node: Node) -> None:
@@ -226,8 +253,9 @@ class _Composer:
         else:
             construct = SafeConstructor.yaml_constructors.get(tag)
             if construct is None:
-                raise self.fail(mark, f"unsupported YAML tag {tag!r} on {event.value!r}",
-                                "remove the tag")
+                raise self.fail(
+                    mark, f"unsupported YAML tag {tag!r} on {event.value!r}", "remove the tag"
+                )
             node = yaml.ScalarNode(tag, event.value, mark, event.end_mark, event.style)
             try:
                 value = construct(_BUILDER, node)
@@ -240,8 +268,9 @@ class _Composer:
     def start(self, event: Any) -> None:
         is_map = isinstance(event, yaml.MappingStartEvent)
         if event.tag not in _DEFAULT_TAGS["map" if is_map else "seq"]:
-            raise self.fail(event.start_mark, f"unsupported YAML tag {event.tag!r}",
-                            "remove the tag")
+            raise self.fail(
+                event.start_mark, f"unsupported YAML tag {event.tag!r}", "remove the tag"
+            )
         if len(self.stack) >= MAX_DEPTH:
             raise self.fail(event.start_mark, f"nesting deeper than {MAX_DEPTH} levels")
         mark = event.start_mark
@@ -258,16 +287,23 @@ class _Composer:
         parent = frame[0]
         parent.size += node.size
         if parent.size > MAX_NODES:
-            why = ("aliases expand to" if isinstance(event, yaml.AliasEvent)
-                   else "the file holds")
-            raise self.fail(event.start_mark, f"{why} more than {MAX_NODES} values; refused "
-                            "(an alias bomb, or not a project file)")
+            why = "aliases expand to" if isinstance(event, yaml.AliasEvent) else "the file holds"
+            raise self.fail(
+                event.start_mark,
+                f"{why} more than {MAX_NODES} values; refused "
+                "(an alias bomb, or not a project file)",
+            )
         if isinstance(parent, Seq):
             parent.items.append(node)
         elif frame[1] is None:
             if not isinstance(node, Scalar):
-                raise _fatal(self.file, node.line, node.col,
-                             "a list or mapping used as a mapping key", "keys must be plain words")
+                raise _fatal(
+                    self.file,
+                    node.line,
+                    node.col,
+                    "a list or mapping used as a mapping key",
+                    "keys must be plain words",
+                )
             frame[1] = node
         else:
             parent.pairs.append((frame[1], node))
@@ -283,8 +319,12 @@ class _Composer:
                 continue
             sources = value.items if isinstance(value, Seq) else [value]
             if not all(isinstance(src, Map) for src in sources):
-                raise _fatal(self.file, value.line, value.col,
-                             "'<<' (merge) needs a mapping or a list of mappings")
+                raise _fatal(
+                    self.file,
+                    value.line,
+                    value.col,
+                    "'<<' (merge) needs a mapping or a list of mappings",
+                )
             for src in reversed(sources):
                 assert isinstance(src, Map)
                 merged.extend(src.pairs)
@@ -300,16 +340,19 @@ class _Composer:
         for key, _ in pairs:
             first = seen.setdefault(key.value, key)
             if first is not key and self.problems is not None:
-                self.problems.warn(key.line, key.col, f"duplicate key '{key.text}' (first at "
-                                   f"line {first.line + 1}); YAML keeps only the last value")
+                self.problems.warn(
+                    key.line,
+                    key.col,
+                    f"duplicate key '{key.text}' (first at "
+                    f"line {first.line + 1}); YAML keeps only the last value",
+                )
 
 
 def _syntax_error(file: Path, text: str, exc: yaml.YAMLError) -> ProblemError:
     if isinstance(exc, yaml.reader.ReaderError):
         before = text[: exc.position]
         line, col = before.count("\n"), exc.position - (before.rfind("\n") + 1)
-        return _fatal(file, line, col, f"not YAML text: {exc.reason} (character "
-                      f"{exc.character!r})")
+        return _fatal(file, line, col, f"not YAML text: {exc.reason} (character {exc.character!r})")
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     line, col = (mark.line, mark.column) if mark else (0, 0)
     problem = getattr(exc, "problem", None) or str(exc)

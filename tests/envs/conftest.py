@@ -16,10 +16,23 @@ from mlproj.envs.base import EnvPatch
 from mlproj.spec.model import EnvDecl, EnvKind, Project
 from tests.envs.pkgs import build_wheelhouse
 
-INDEX_VARS = ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_NO_INDEX",
-              "PIP_CONSTRAINT", "PIP_CONFIG_FILE", "UV_INDEX_URL", "UV_DEFAULT_INDEX",
-              "UV_EXTRA_INDEX_URL", "UV_INDEX", "UV_FIND_LINKS", "UV_NO_INDEX", "UV_CONSTRAINT",
-              "UV_INDEX_STRATEGY", "VIRTUAL_ENV")
+INDEX_VARS = (
+    "PIP_INDEX_URL",
+    "PIP_EXTRA_INDEX_URL",
+    "PIP_FIND_LINKS",
+    "PIP_NO_INDEX",
+    "PIP_CONSTRAINT",
+    "PIP_CONFIG_FILE",
+    "UV_INDEX_URL",
+    "UV_DEFAULT_INDEX",
+    "UV_EXTRA_INDEX_URL",
+    "UV_INDEX",
+    "UV_FIND_LINKS",
+    "UV_NO_INDEX",
+    "UV_CONSTRAINT",
+    "UV_INDEX_STRATEGY",
+    "VIRTUAL_ENV",
+)
 
 
 @pytest.fixture(scope="session")
@@ -49,8 +62,13 @@ def offline(no_pip_config: None, monkeypatch: pytest.MonkeyPatch, wheelhouse: Pa
     return wheelhouse
 
 
-def project(directory: Path, env_file: str | None = None, text: str = "",
-            kind: EnvKind = "python", files: Mapping[str, str] | None = None) -> Project:
+def project(
+    directory: Path,
+    env_file: str | None = None,
+    text: str = "",
+    kind: EnvKind = "python",
+    files: Mapping[str, str] | None = None,
+) -> Project:
     """A project directory with an env file (and other files: name -> text)."""
     directory.mkdir(parents=True, exist_ok=True)
     for name, content in (files or {}).items():
@@ -61,9 +79,17 @@ def project(directory: Path, env_file: str | None = None, text: str = "",
     return Project(directory, None, EnvDecl(kind, directory / env_file))
 
 
-def run_in(patch: EnvPatch, command: str, cwd: Path,
-           base: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_in(
+    patch: EnvPatch, command: str, cwd: Path, base: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run shell text with an env's activation applied (as a run would)."""
     env = patch.apply(dict(os.environ if base is None else base))
-    return subprocess.run(["bash", "-c", command], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=60, check=False)
+    return subprocess.run(
+        ["bash", "-c", command],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )

@@ -88,8 +88,14 @@ def make_source(
     src.mkdir(parents=True)
     (src / "tiny_backend.py").write_text(BACKEND)
     (src / "pyproject.toml").write_text(PYPROJECT.format(name=name, version=version))
-    cfg = {"name": name, "version": version, "deps": list(deps), "script": script,
-           "sleep": sleep, "signal": str(signal_file or src / "building")}
+    cfg = {
+        "name": name,
+        "version": version,
+        "deps": list(deps),
+        "script": script,
+        "sleep": sleep,
+        "signal": str(signal_file or src / "building"),
+    }
     (src / "pkg.json").write_text(json.dumps(cfg))
     return src
 
@@ -97,9 +103,20 @@ def make_source(
 def build_wheel(src: Path, dest: Path) -> None:
     """`uv build --wheel` of one source tree into `dest` (offline: the backend needs nothing)."""
     subprocess.run(
-        [find_uv_bin(), "build", "--wheel", "--offline", "--no-config", "-q", "-o", str(dest),
-         str(src)],
-        check=True, capture_output=True, text=True,
+        [
+            find_uv_bin(),
+            "build",
+            "--wheel",
+            "--offline",
+            "--no-config",
+            "-q",
+            "-o",
+            str(dest),
+            str(src),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     )
 
 

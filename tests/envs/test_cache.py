@@ -74,8 +74,9 @@ def test_cold_build_then_fast_reuse(relocatable: bool) -> None:
         _build(path)
 
     key = _key("reuse")
-    first = cache.ensure_env("test", key, build, health=_healthy, meta={"python": "3.11"},
-                             relocatable=relocatable)
+    first = cache.ensure_env(
+        "test", key, build, health=_healthy, meta={"python": "3.11"}, relocatable=relocatable
+    )
     assert first == cache.env_path(key)
     assert (first / "payload").read_text() == "done"
     marker = json.loads((first / cache.MARKER).read_text())
@@ -122,7 +123,9 @@ def test_unhealthy_build_is_refused_and_unhealthy_env_rebuilt() -> None:
 def _spawn(key: str, counter: Path, sleep: float, relocatable: bool) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-c", BUILDER, key, str(counter), str(sleep), "1" if relocatable else "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 

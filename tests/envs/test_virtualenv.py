@@ -37,14 +37,18 @@ dependencies:
 
 
 def _project(tmp_path: Path, requirements: str = "mlpt-gamma\n") -> Project:
-    return project(tmp_path / "proj", "python_env.yaml", PYTHON_ENV,
-                   files={"requirements.txt": requirements,
-                          "constraints.txt": "mlpt-alpha==1.0\n"})
+    return project(
+        tmp_path / "proj",
+        "python_env.yaml",
+        PYTHON_ENV,
+        files={"requirements.txt": requirements, "constraints.txt": "mlpt-alpha==1.0\n"},
+    )
 
 
 @pytest.mark.usefixtures("offline")
-def test_cold_build_installs_and_activates(tmp_path: Path,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_cold_build_installs_and_activates(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     proj = _project(tmp_path)
     env = virtualenv.MANAGER.prepare(proj, OPTIONS)
     key = env.tags["mlproj.env.key"]
@@ -52,13 +56,16 @@ def test_cold_build_installs_and_activates(tmp_path: Path,
     assert env.tags["mlflow.project.env"] == "virtualenv"
     assert env.tags["mlproj.env.manager"] == "virtualenv"
 
-    done = run_in(env.patch, 'echo "$VIRTUAL_ENV"; command -v python; alpha-version; '
-                  "python -c 'import mlpt_beta, mlpt_gamma, sys; print(sys.prefix)'",
-                  tmp_path)
+    done = run_in(
+        env.patch,
+        'echo "$VIRTUAL_ENV"; command -v python; alpha-version; '
+        "python -c 'import mlpt_beta, mlpt_gamma, sys; print(sys.prefix)'",
+        tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == [str(path), str(path / "bin" / "python"), "1.0", str(path)]
 
-    (frozen, where), = env.artifacts
+    ((frozen, where),) = env.artifacts
     assert where == "environment"
     lines = frozen.read_text().splitlines()
     assert {"mlpt-alpha==1.0", "mlpt-beta==1.0", "mlpt-gamma==0.1"} <= set(lines)
@@ -134,8 +141,12 @@ def test_missing_python_lists_the_versions_found(tmp_path: Path) -> None:
 def test_bare_project_gets_an_empty_venv_with_this_python(tmp_path: Path) -> None:
     proj = project(tmp_path / "bare")
     env = virtualenv.MANAGER.prepare(proj, OPTIONS)
-    done = run_in(env.patch, "python -c 'import sys, platform; "
-                  "print(platform.python_version(), sys.prefix != sys.base_prefix)'", tmp_path)
+    done = run_in(
+        env.patch,
+        "python -c 'import sys, platform; "
+        "print(platform.python_version(), sys.prefix != sys.base_prefix)'",
+        tmp_path,
+    )
     assert done.stdout.split() == [platform.python_version(), "True"]
     assert virtualenv.MANAGER.plan(proj, OPTIONS)["cached"] is True
 
@@ -159,8 +170,9 @@ dependencies:
 
 
 @pytest.mark.usefixtures("no_pip_config")
-def test_pip_conf_file_is_honoured(tmp_path: Path, wheelhouse: Path,
-                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pip_conf_file_is_honoured(
+    tmp_path: Path, wheelhouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     proj = project(tmp_path / "p", "python_env.yaml", "dependencies: [mlpt-gamma]\n")
     conf = tmp_path / "pip.conf"
     conf.write_text(f"[global]\nfind-links = {wheelhouse}\n[install]\nno-index = true\n")
@@ -173,8 +185,9 @@ def test_pip_conf_file_is_honoured(tmp_path: Path, wheelhouse: Path,
 
 
 @pytest.mark.usefixtures("no_pip_config")
-def test_without_pip_config_the_local_package_is_not_found(tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_pip_config_the_local_package_is_not_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The control for the test above: the package only comes from the configured wheelhouse."""
     monkeypatch.setenv("PIP_NO_INDEX", "1")
     proj = project(tmp_path / "p", "python_env.yaml", "dependencies: [mlpt-gamma]\n")
@@ -209,9 +222,15 @@ PREPARE = textwrap.dedent(
 @pytest.mark.usefixtures("offline")
 def test_four_processes_one_build(tmp_path: Path) -> None:
     proj = _project(tmp_path)
-    procs = [subprocess.Popen([sys.executable, "-c", PREPARE, str(proj.directory)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(4)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", PREPARE, str(proj.directory)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
     results = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0] * 4, results
     got = [json.loads(out) for out, _ in results]
@@ -226,11 +245,13 @@ def test_killed_build_is_rebuilt_cleanly(tmp_path: Path) -> None:
     directory = tmp_path / "slow"
     building = tmp_path / "building"
     make_source(directory, "mlpt-slow", sleep=2.0, signal_file=building)
-    proj = project(directory, "python_env.yaml",
-                   "dependencies: [./mlpt-slow-1.0, mlpt-gamma]\n")
-    victim = subprocess.Popen([sys.executable, "-c", PREPARE, str(directory)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              start_new_session=True)
+    proj = project(directory, "python_env.yaml", "dependencies: [./mlpt-slow-1.0, mlpt-gamma]\n")
+    victim = subprocess.Popen(
+        [sys.executable, "-c", PREPARE, str(directory)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 60
     while not building.exists() and time.monotonic() < deadline and victim.poll() is None:
         time.sleep(0.05)
@@ -257,8 +278,16 @@ def test_real_package_index(tmp_path: Path) -> None:
 @pytest.mark.usefixtures("offline")
 def test_same_project_elsewhere_shares_the_env(tmp_path: Path) -> None:
     """Each git run gets its own checkout; the env key must not depend on where it lies."""
-    first = project(tmp_path / "a", "python_env.yaml", PYTHON_ENV,
-                    files={"requirements.txt": "x\n", "constraints.txt": ""})
-    second = project(tmp_path / "b", "python_env.yaml", PYTHON_ENV,
-                     files={"requirements.txt": "x\n", "constraints.txt": ""})
+    first = project(
+        tmp_path / "a",
+        "python_env.yaml",
+        PYTHON_ENV,
+        files={"requirements.txt": "x\n", "constraints.txt": ""},
+    )
+    second = project(
+        tmp_path / "b",
+        "python_env.yaml",
+        PYTHON_ENV,
+        files={"requirements.txt": "x\n", "constraints.txt": ""},
+    )
     assert virtualenv.resolve(first).key == virtualenv.resolve(second).key

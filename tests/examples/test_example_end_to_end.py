@@ -17,8 +17,11 @@ pytestmark = [pytest.mark.examples, pytest.mark.slow]
 
 def _example_repo(tmp_path: Path) -> Path:
     work = tmp_path / "example-repo"
-    shutil.copytree(REPO_ROOT / "examples" / "cnn_project", work / "cnn_project",
-                    ignore=shutil.ignore_patterns("mlruns", "__pycache__"))
+    shutil.copytree(
+        REPO_ROOT / "examples" / "cnn_project",
+        work / "cnn_project",
+        ignore=shutil.ignore_patterns("mlruns", "__pycache__"),
+    )
     git("init", "-q", str(work))
     git("add", "-A", cwd=work)
     git("commit", "-q", "-m", "example", cwd=work)
@@ -28,8 +31,16 @@ def _example_repo(tmp_path: Path) -> Path:
 def test_example_runs_from_a_git_url_and_is_reproducible(tmp_path: Path) -> None:
     url = f"{_example_repo(tmp_path).as_uri()}#cnn_project"
     store = tmp_path / "mlruns"
-    args = ["run", url, "--env-manager", "virtualenv", "-P", "epochs=1",
-            "--tracking-uri", str(store)]
+    args = [
+        "run",
+        url,
+        "--env-manager",
+        "virtualenv",
+        "-P",
+        "epochs=1",
+        "--tracking-uri",
+        str(store),
+    ]
     first = run_cli(args, timeout=1200)
     assert first.returncode == 0, first.stderr[-3000:]
     second = run_cli(args, timeout=600)
@@ -56,6 +67,19 @@ def test_example_runs_from_a_git_url_and_is_reproducible(tmp_path: Path) -> None
 
     # the validate entry point evaluates the saved model
     model = store / "0" / run.info.run_id / "artifacts" / "model.pt"
-    checked = run_cli(["run", url, "--env-manager", "virtualenv", "-e", "validate",
-                       "-P", f"model_path={model}", "--tracking-uri", str(store)], timeout=600)
+    checked = run_cli(
+        [
+            "run",
+            url,
+            "--env-manager",
+            "virtualenv",
+            "-e",
+            "validate",
+            "-P",
+            f"model_path={model}",
+            "--tracking-uri",
+            str(store),
+        ],
+        timeout=600,
+    )
     assert checked.returncode == 0, checked.stderr[-3000:]

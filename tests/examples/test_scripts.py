@@ -48,13 +48,24 @@ class Trained:
     seconds: float
 
 
-def run_script(script: str, args: list[str], cwd: Path, env: dict[str, str],
-               ) -> subprocess.CompletedProcess[str]:
+def run_script(
+    script: str,
+    args: list[str],
+    cwd: Path,
+    env: dict[str, str],
+) -> subprocess.CompletedProcess[str]:
     """`python <example>/script args`, with no MLFLOW_* variable but those given."""
     full = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
     full.update(env)
-    return subprocess.run([sys.executable, str(EXAMPLE_DIR / script), *args], cwd=cwd,
-                          env=full, capture_output=True, text=True, timeout=300, check=False)
+    return subprocess.run(
+        [sys.executable, str(EXAMPLE_DIR / script), *args],
+        cwd=cwd,
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 def run_id_of(proc: subprocess.CompletedProcess[str]) -> str:
@@ -93,8 +104,9 @@ def history(client: MlflowClient, run_id: str, key: str) -> list[tuple[int, floa
     return [(m.step, m.value) for m in client.get_metric_history(run_id, key)]
 
 
-def test_metrics_are_logged_once_per_epoch(two_runs: tuple[Trained, Trained],
-                                           client: MlflowClient) -> None:
+def test_metrics_are_logged_once_per_epoch(
+    two_runs: tuple[Trained, Trained], client: MlflowClient
+) -> None:
     first = two_runs[0]
     for key in METRICS:
         assert [step for step, _ in history(client, first.run_id, key)] == [1, 2], key
@@ -106,8 +118,9 @@ def test_metrics_are_logged_once_per_epoch(two_runs: tuple[Trained, Trained],
     assert client.get_run(first.run_id).info.status == "FINISHED"
 
 
-def test_same_seed_gives_identical_metrics(two_runs: tuple[Trained, Trained],
-                                           client: MlflowClient) -> None:
+def test_same_seed_gives_identical_metrics(
+    two_runs: tuple[Trained, Trained], client: MlflowClient
+) -> None:
     a, b = two_runs
     assert a.run_id != b.run_id
     for key in METRICS:
@@ -118,8 +131,9 @@ def test_two_epochs_take_well_under_30_seconds(two_runs: tuple[Trained, Trained]
     assert max(t.seconds for t in two_runs) < 30
 
 
-def test_model_and_confusion_matrix_are_artifacts(two_runs: tuple[Trained, Trained],
-                                                  client: MlflowClient, tmp_path: Path) -> None:
+def test_model_and_confusion_matrix_are_artifacts(
+    two_runs: tuple[Trained, Trained], client: MlflowClient, tmp_path: Path
+) -> None:
     run_id = two_runs[0].run_id
     assert {a.path for a in client.list_artifacts(run_id)} == {"model.pt", "confusion_matrix.png"}
     png = Path(client.download_artifacts(run_id, "confusion_matrix.png", str(tmp_path)))
@@ -129,8 +143,9 @@ def test_model_and_confusion_matrix_are_artifacts(two_runs: tuple[Trained, Train
     assert hp == HParams(conv_size=CONV)
 
 
-def test_device_and_params_are_recorded(two_runs: tuple[Trained, Trained],
-                                        client: MlflowClient) -> None:
+def test_device_and_params_are_recorded(
+    two_runs: tuple[Trained, Trained], client: MlflowClient
+) -> None:
     run = client.get_run(two_runs[0].run_id)
     used = "cuda" if GPU else "cpu"
     assert run.data.tags["device"].startswith(used)
@@ -141,13 +156,14 @@ def test_device_and_params_are_recorded(two_runs: tuple[Trained, Trained],
     assert f"training on {used}" in two_runs[0].proc.stdout
 
 
-def test_validate_logs_the_accuracy_of_a_saved_model(two_runs: tuple[Trained, Trained],
-                                                     client: MlflowClient, store: Store,
-                                                     tmp_path: Path) -> None:
+def test_validate_logs_the_accuracy_of_a_saved_model(
+    two_runs: tuple[Trained, Trained], client: MlflowClient, store: Store, tmp_path: Path
+) -> None:
     trained = two_runs[0].run_id
     model_file = Path(client.download_artifacts(trained, "model.pt", str(tmp_path)))
-    proc = run_script("validate.py", ["--model-path", str(model_file), "--seed", str(SEED)],
-                      tmp_path, store.env())
+    proc = run_script(
+        "validate.py", ["--model-path", str(model_file), "--seed", str(SEED)], tmp_path, store.env()
+    )
     run = client.get_run(run_id_of(proc))
     # Same weights, same split, eval mode: exactly the accuracy of the last epoch.
     final = client.get_run(trained).data.metrics
@@ -159,12 +175,13 @@ def test_validate_logs_the_accuracy_of_a_saved_model(two_runs: tuple[Trained, Tr
     assert f"val_accuracy={final['val_accuracy']:.4f}" in proc.stdout
 
 
-def test_validate_downloads_a_runs_uri(two_runs: tuple[Trained, Trained],
-                                       client: MlflowClient, store: Store,
-                                       tmp_path: Path) -> None:
+def test_validate_downloads_a_runs_uri(
+    two_runs: tuple[Trained, Trained], client: MlflowClient, store: Store, tmp_path: Path
+) -> None:
     uri = f"runs:/{two_runs[0].run_id}/model.pt"
-    proc = run_script("validate.py", ["--model-path", uri, "--seed", str(SEED)],
-                      tmp_path, store.env())
+    proc = run_script(
+        "validate.py", ["--model-path", uri, "--seed", str(SEED)], tmp_path, store.env()
+    )
     final = client.get_run(two_runs[0].run_id).data.metrics["val_accuracy"]
     assert client.get_run(run_id_of(proc)).data.metrics["val_accuracy"] == final
 
@@ -178,15 +195,20 @@ def test_validate_refuses_a_file_that_is_not_a_model(store: Store, tmp_path: Pat
     assert "Traceback" not in proc.stderr
 
 
-def test_train_logs_into_the_run_the_runner_created(store: Store, client: MlflowClient,
-                                                    tmp_path: Path) -> None:
+def test_train_logs_into_the_run_the_runner_created(
+    store: Store, client: MlflowClient, tmp_path: Path
+) -> None:
     exp_id = client.create_experiment("runner-made")
     run_id = client.create_run(exp_id).info.run_id
     # The runner logs declared params as the user typed them; train.py must not fight that.
     client.log_param(run_id, "lr", "1e-3")
     client.log_param(run_id, "epochs", "1")
-    proc = run_script("train.py", ["--epochs", "1", "--lr", "1e-3"], tmp_path,
-                      store.env(MLFLOW_RUN_ID=run_id, MLFLOW_EXPERIMENT_ID=exp_id))
+    proc = run_script(
+        "train.py",
+        ["--epochs", "1", "--lr", "1e-3"],
+        tmp_path,
+        store.env(MLFLOW_RUN_ID=run_id, MLFLOW_EXPERIMENT_ID=exp_id),
+    )
     assert run_id_of(proc) == run_id
     assert [r.info.run_id for r in client.search_runs([exp_id])] == [run_id]
     run = client.get_run(run_id)
@@ -206,9 +228,10 @@ def test_cuda_without_a_gpu_exits_2_before_any_run(tmp_path: Path) -> None:
     assert not store.root.exists()
 
 
-def test_run_by_hand_logs_to_mlruns_in_the_working_directory(tmp_path: Path,
-                                                             monkeypatch: pytest.MonkeyPatch,
-                                                             ) -> None:
+def test_run_by_hand_logs_to_mlruns_in_the_working_directory(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     proc = run_script("train.py", ["--epochs", "1"], tmp_path, {})
     run_id = run_id_of(proc)
     assert "logging to" in proc.stderr

@@ -14,15 +14,25 @@ from tests.run.conftest import mlflow_client, write_project
 def test_four_runs_share_one_cold_build(tmp_path: Path, store: Path) -> None:
     proj = tmp_path / "proj"
     make_source(proj, "mlpt-shared", sleep=1.0)
-    write_project(proj, 'python_env: python_env.yaml\nentry_points:\n  main:\n'
-                        '    command: "python show.py"\n',
-                  {"python_env.yaml": "dependencies: [./mlpt-shared-1.0]\n",
-                   "show.py": "import mlpt_shared\nprint(mlpt_shared.VERSION)\n"})
-    env = {**os.environ, "PIP_CONFIG_FILE": os.devnull, "PIP_NO_INDEX": "1",
-           "UV_CACHE_DIR": str(tmp_path / "uv-cache")}
+    write_project(
+        proj,
+        'python_env: python_env.yaml\nentry_points:\n  main:\n    command: "python show.py"\n',
+        {
+            "python_env.yaml": "dependencies: [./mlpt-shared-1.0]\n",
+            "show.py": "import mlpt_shared\nprint(mlpt_shared.VERSION)\n",
+        },
+    )
+    env = {
+        **os.environ,
+        "PIP_CONFIG_FILE": os.devnull,
+        "PIP_NO_INDEX": "1",
+        "UV_CACHE_DIR": str(tmp_path / "uv-cache"),
+    }
     argv = [sys.executable, "-m", "mlproj", "run", str(proj), "--tracking-uri", str(store)]
-    procs = [subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True) for _ in range(4)]
+    procs = [
+        subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
     outputs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0, 0], [err for _, err in outputs]
     assert all(out.strip().endswith("1.0") for out, _ in outputs)

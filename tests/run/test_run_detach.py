@@ -19,8 +19,9 @@ def test_detach_then_wait(tmp_path: Path) -> None:
     )
     store = tmp_path / "mlruns"
     started = time.monotonic()
-    result = run_cli(["run", str(proj), "--detach", "--env-manager", "local",
-                      "--tracking-uri", str(store)])
+    result = run_cli(
+        ["run", str(proj), "--detach", "--env-manager", "local", "--tracking-uri", str(store)]
+    )
     assert result.returncode == 0, result.stderr
     assert time.monotonic() - started < 30
     run_id = result.stdout.strip()
@@ -38,23 +39,37 @@ def test_follow_the_logs_of_a_detached_run(tmp_path: Path) -> None:
     proj = write_project(
         tmp_path / "proj",
         'entry_points:\n  main:\n    command: "python step.py"\n',
-        {"step.py": f"""
+        {
+            "step.py": f"""
             import os, sys, time
             print("first")
             deadline = time.monotonic() + 60
             while not os.path.exists({str(go)!r}) and time.monotonic() < deadline:
                 time.sleep(0.05)
             print("second", file=sys.stderr)
-            """},
+            """
+        },
     )
     store = tmp_path / "mlruns"
-    started = run_cli(["run", str(proj), "--detach", "--env-manager", "local",
-                       "--tracking-uri", str(store)])
+    started = run_cli(
+        ["run", str(proj), "--detach", "--env-manager", "local", "--tracking-uri", str(store)]
+    )
     assert started.returncode == 0, started.stderr
     follower = subprocess.Popen(
-        [sys.executable, "-m", "mlproj", "runs", "logs", "-f", started.stdout.strip(),
-         "--tracking-uri", str(store)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "mlproj",
+            "runs",
+            "logs",
+            "-f",
+            started.stdout.strip(),
+            "--tracking-uri",
+            str(store),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert follower.stdout is not None
     assert follower.stdout.readline() == "first\n"  # live, while the run still waits

@@ -30,9 +30,17 @@ entry_points:
 def served_repo(tmp_path: Path) -> Iterator[tuple[GitDaemon, dict[str, str]]]:
     work = tmp_path / "team-repo"
     git("init", "-q", str(work))
-    shas = {"v1.2": commit_files(work, {"models/cnn/MLproject": MLPROJECT,
-                                        "models/cnn/train.py": TRAIN,
-                                        "models/cnn/VERSION": "1.2\n"}, "release")}
+    shas = {
+        "v1.2": commit_files(
+            work,
+            {
+                "models/cnn/MLproject": MLPROJECT,
+                "models/cnn/train.py": TRAIN,
+                "models/cnn/VERSION": "1.2\n",
+            },
+            "release",
+        )
+    }
     git("tag", "v1.2", cwd=work)
     git("checkout", "-q", "-b", "feature", cwd=work)
     shas["feature"] = commit_files(work, {"models/cnn/VERSION": "feature\n"}, "wip")
@@ -51,8 +59,23 @@ def test_run_a_tag_of_a_subdirectory_from_a_git_url(
     daemon, shas = served_repo
     url = daemon.url("repo.git")
     store = tmp_path / "mlruns"
-    result = run_cli(["run", f"{url}#models/cnn", "-v", "v1.2", "-e", "train", "-P", "epochs=2",
-                      "--env-manager", "local", "--tracking-uri", str(store)], cwd=tmp_path)
+    result = run_cli(
+        [
+            "run",
+            f"{url}#models/cnn",
+            "-v",
+            "v1.2",
+            "-e",
+            "train",
+            "-P",
+            "epochs=2",
+            "--env-manager",
+            "local",
+            "--tracking-uri",
+            str(store),
+        ],
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     assert "trained 2 epochs at 1.2" in result.stdout
     run = only_run(store)
@@ -72,8 +95,20 @@ def test_run_a_branch_records_it(
 ) -> None:
     daemon, shas = served_repo
     store = tmp_path / "mlruns"
-    result = run_cli(["run", f"{daemon.url('repo.git')}#models/cnn", "-v", "feature", "-e",
-                      "train", "--env-manager", "local", "--tracking-uri", str(store)])
+    result = run_cli(
+        [
+            "run",
+            f"{daemon.url('repo.git')}#models/cnn",
+            "-v",
+            "feature",
+            "-e",
+            "train",
+            "--env-manager",
+            "local",
+            "--tracking-uri",
+            str(store),
+        ]
+    )
     assert result.returncode == 0, result.stderr
     assert "trained 10 epochs at feature" in result.stdout
     tags = only_run(store).data.tags
@@ -87,8 +122,9 @@ def test_a_dirty_local_project_saves_its_diff(tmp_path: Path) -> None:
     commit_files(work, {"MLproject": MLPROJECT, "train.py": TRAIN, "VERSION": "1\n"}, "c1")
     (work / "VERSION").write_text("local edit\n")
     store = tmp_path / "mlruns"
-    result = run_cli(["run", str(work), "-e", "train", "--env-manager", "local",
-                      "--tracking-uri", str(store)])
+    result = run_cli(
+        ["run", str(work), "-e", "train", "--env-manager", "local", "--tracking-uri", str(store)]
+    )
     assert result.returncode == 0, result.stderr
     run = only_run(store)
     assert run.data.tags["mlproj.git.dirty"] == "true"
@@ -97,8 +133,9 @@ def test_a_dirty_local_project_saves_its_diff(tmp_path: Path) -> None:
 
 
 def test_a_missing_path_is_reported_as_such(tmp_path: Path) -> None:
-    result = run_cli(["run", "no-such-dir", "--tracking-uri", str(tmp_path / "mlruns")],
-                     cwd=tmp_path)
+    result = run_cli(
+        ["run", "no-such-dir", "--tracking-uri", str(tmp_path / "mlruns")], cwd=tmp_path
+    )
     assert result.returncode == 1
     assert "no such project directory" in result.stderr
     assert "Traceback" not in result.stderr

@@ -37,8 +37,20 @@ def _project(tmp_path: Path) -> Path:
 def test_run_records_params_tags_status_and_logs(tmp_path: Path, store: Path) -> None:
     proj = _project(tmp_path)
     result = run_cli(
-        ["run", str(proj), "--env-manager", "local", "--tracking-uri", str(store),
-         "-P", "name=big world", "-P", "times=2", "-P", "extra=x y"]
+        [
+            "run",
+            str(proj),
+            "--env-manager",
+            "local",
+            "--tracking-uri",
+            str(store),
+            "-P",
+            "name=big world",
+            "-P",
+            "times=2",
+            "-P",
+            "extra=x y",
+        ]
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("hello, big world!") == 2
@@ -46,8 +58,12 @@ def test_run_records_params_tags_status_and_logs(tmp_path: Path, store: Path) ->
     assert run.info.status == "FINISHED"
     assert run.info.end_time is not None
     # values as the user gave them, no shell quotes; defaults and extras included
-    assert run.data.params == {"name": "big world", "greeting": "hello", "times": "2",
-                               "extra": "x y"}
+    assert run.data.params == {
+        "name": "big world",
+        "greeting": "hello",
+        "times": "2",
+        "extra": "x y",
+    }
     tags = run.data.tags
     assert tags["mlflow.source.type"] == "PROJECT"
     assert tags["mlflow.project.entryPoint"] == "main"
@@ -61,8 +77,9 @@ def test_run_records_params_tags_status_and_logs(tmp_path: Path, store: Path) ->
 
 def test_failing_command_ends_failed_with_its_exit_code(tmp_path: Path, store: Path) -> None:
     proj = _project(tmp_path)
-    result = run_cli(["run", str(proj), "-e", "fail", "--env-manager", "local",
-                      "--tracking-uri", str(store)])
+    result = run_cli(
+        ["run", str(proj), "-e", "fail", "--env-manager", "local", "--tracking-uri", str(store)]
+    )
     assert result.returncode == 3
     assert "bad" in result.stderr
     run = only_run(store)
@@ -71,8 +88,18 @@ def test_failing_command_ends_failed_with_its_exit_code(tmp_path: Path, store: P
 
 def test_invalid_params_create_no_run(tmp_path: Path, store: Path) -> None:
     proj = _project(tmp_path)
-    result = run_cli(["run", str(proj), "--env-manager", "local", "--tracking-uri", str(store),
-                      "-P", "times=many"])
+    result = run_cli(
+        [
+            "run",
+            str(proj),
+            "--env-manager",
+            "local",
+            "--tracking-uri",
+            str(store),
+            "-P",
+            "times=many",
+        ]
+    )
     assert result.returncode == 1
     assert "times" in result.stderr and "many" in result.stderr
     assert "Traceback" not in result.stderr
@@ -98,16 +125,28 @@ def test_child_logs_metrics_into_the_same_run(tmp_path: Path, store: Path) -> No
             parameters: {alpha: {type: float, default: 0.5}}
             command: "python train.py {alpha}"
         """,
-        {"train.py": """
+        {
+            "train.py": """
             import sys, mlflow
             with mlflow.start_run():
                 for step in range(3):
                     mlflow.log_metric("loss", float(sys.argv[1]) / (step + 1), step=step)
                 mlflow.log_param("inner", "yes")
-            """},
+            """
+        },
     )
-    result = run_cli(["run", str(proj), "--env-manager", "local", "--tracking-uri", str(store),
-                      "-P", "alpha=0.9"])
+    result = run_cli(
+        [
+            "run",
+            str(proj),
+            "--env-manager",
+            "local",
+            "--tracking-uri",
+            str(store),
+            "-P",
+            "alpha=0.9",
+        ]
+    )
     assert result.returncode == 0, result.stderr
     run = only_run(store)
     assert run.info.status == "FINISHED"
@@ -121,11 +160,13 @@ def test_terminal_status_set_by_the_child_is_kept(tmp_path: Path, store: Path) -
     proj = write_project(
         tmp_path / "proj",
         'entry_points:\n  main:\n    command: "python child.py"\n',
-        {"child.py": """
+        {
+            "child.py": """
             import mlflow
             mlflow.start_run()
             mlflow.end_run(status="KILLED")
-            """},
+            """
+        },
     )
     result = run_cli(["run", str(proj), "--env-manager", "local", "--tracking-uri", str(store)])
     assert result.returncode == 0, result.stderr
@@ -138,8 +179,11 @@ def test_relative_tracking_uri_reaches_the_child_as_absolute(tmp_path: Path) -> 
         'entry_points:\n  main:\n    command: "python show_uri.py"\n',
         {"show_uri.py": "import os; print(os.environ['MLFLOW_TRACKING_URI'])\n"},
     )
-    result = run_cli(["run", "proj", "--env-manager", "local"], cwd=tmp_path,
-                     env={"MLFLOW_TRACKING_URI": "./runs-here"})
+    result = run_cli(
+        ["run", "proj", "--env-manager", "local"],
+        cwd=tmp_path,
+        env={"MLFLOW_TRACKING_URI": "./runs-here"},
+    )
     assert result.returncode == 0, result.stderr
     printed = result.stdout.strip().splitlines()[-1]
     assert printed == (tmp_path / "runs-here").as_uri()
@@ -156,8 +200,20 @@ def test_default_store_is_mlruns_in_the_current_directory(tmp_path: Path) -> Non
 
 def test_dry_run_shows_the_command_and_records_nothing(tmp_path: Path, store: Path) -> None:
     proj = _project(tmp_path)
-    result = run_cli(["run", str(proj), "--dry-run", "--json", "--env-manager", "local",
-                      "--tracking-uri", str(store), "-P", "name=a b"])
+    result = run_cli(
+        [
+            "run",
+            str(proj),
+            "--dry-run",
+            "--json",
+            "--env-manager",
+            "local",
+            "--tracking-uri",
+            str(store),
+            "-P",
+            "name=a b",
+        ]
+    )
     assert result.returncode == 0, result.stderr
     plan = json.loads(result.stdout)
     assert plan["command"] == "python greet.py hello 'a b' 1"
@@ -170,16 +226,28 @@ def test_dry_run_shows_the_command_and_records_nothing(tmp_path: Path, store: Pa
 def test_experiment_by_name_is_created_and_reused(tmp_path: Path, store: Path) -> None:
     proj = _project(tmp_path)
     for _ in range(2):
-        result = run_cli(["run", str(proj), "--env-manager", "local", "--tracking-uri",
-                          str(store), "--experiment-name", "exp-a", "-P", "name=x",
-                          "--run-name", "named"])
+        result = run_cli(
+            [
+                "run",
+                str(proj),
+                "--env-manager",
+                "local",
+                "--tracking-uri",
+                str(store),
+                "--experiment-name",
+                "exp-a",
+                "-P",
+                "name=x",
+                "--run-name",
+                "named",
+            ]
+        )
         assert result.returncode == 0, result.stderr
     client = mlflow_client(store)
     experiment = client.get_experiment_by_name("exp-a")
     runs = client.search_runs([experiment.experiment_id])
     assert len(runs) == 2
     assert {r.info.run_name for r in runs} == {"named"}
-
 
 
 def test_a_project_without_environment_runs_locally_with_a_note(tmp_path: Path) -> None:
@@ -190,14 +258,25 @@ def test_a_project_without_environment_runs_locally_with_a_note(tmp_path: Path) 
     assert only_run(tmp_path / "mlruns").data.tags["mlflow.project.env"] == "local"
 
 
-
 @pytest.mark.parametrize("bad", ["../escape=1", "name=" + "x" * 6001])
 def test_parameters_a_store_would_refuse_create_no_run(
     tmp_path: Path, store: Path, bad: str
 ) -> None:
     proj = _project(tmp_path)
-    result = run_cli(["run", str(proj), "--env-manager", "local", "--tracking-uri", str(store),
-                      "-P", "name=a" if not bad.startswith("name=") else "x=1", "-P", bad])
+    result = run_cli(
+        [
+            "run",
+            str(proj),
+            "--env-manager",
+            "local",
+            "--tracking-uri",
+            str(store),
+            "-P",
+            "name=a" if not bad.startswith("name=") else "x=1",
+            "-P",
+            bad,
+        ]
+    )
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr
     assert not list(store.glob("*/*/meta.yaml"))

@@ -39,12 +39,14 @@ CONSUMER = """
 
 
 def _projects(tmp_path: Path) -> tuple[Path, Path]:
-    producer = write_project(tmp_path / "producer",
-                             'entry_points:\n  main:\n    command: "python produce.py"\n',
-                             {"produce.py": PRODUCER})
+    producer = write_project(
+        tmp_path / "producer",
+        'entry_points:\n  main:\n    command: "python produce.py"\n',
+        {"produce.py": PRODUCER},
+    )
     consumer = write_project(
         tmp_path / "consumer",
-        'entry_points:\n  main:\n    parameters: {data: path}\n'
+        "entry_points:\n  main:\n    parameters: {data: path}\n"
         '    command: "python consume.py {data}"\n',
         {"consume.py": CONSUMER},
     )
@@ -52,8 +54,19 @@ def _projects(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def _run(consumer: Path, store: Path, value: str, *extra: str) -> tuple[str, str]:
-    result = run_cli(["run", str(consumer), "--env-manager", "local", "--tracking-uri",
-                      str(store), "-P", f"data={value}", *extra])
+    result = run_cli(
+        [
+            "run",
+            str(consumer),
+            "--env-manager",
+            "local",
+            "--tracking-uri",
+            str(store),
+            "-P",
+            f"data={value}",
+            *extra,
+        ]
+    )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     path = next(line.split(" ", 1)[1] for line in lines if line.startswith("PATH "))
@@ -81,11 +94,25 @@ def test_runs_uri_of_a_file_and_of_a_directory(tmp_path: Path, store: Path) -> N
 
 def test_a_missing_artifact_is_refused_before_a_run_exists(tmp_path: Path, store: Path) -> None:
     producer, consumer = _projects(tmp_path)
-    assert run_cli(["run", str(producer), "--env-manager", "local", "--tracking-uri",
-                    str(store)]).returncode == 0
+    assert (
+        run_cli(
+            ["run", str(producer), "--env-manager", "local", "--tracking-uri", str(store)]
+        ).returncode
+        == 0
+    )
     (source,) = mlflow_client(store).search_runs(["0"])
-    result = run_cli(["run", str(consumer), "--env-manager", "local", "--tracking-uri",
-                      str(store), "-P", f"data=runs:/{source.info.run_id}/nope.txt"])
+    result = run_cli(
+        [
+            "run",
+            str(consumer),
+            "--env-manager",
+            "local",
+            "--tracking-uri",
+            str(store),
+            "-P",
+            f"data=runs:/{source.info.run_id}/nope.txt",
+        ]
+    )
     assert result.returncode == 1
     assert "nope.txt" in result.stderr and "Traceback" not in result.stderr
     assert len(mlflow_client(store).search_runs(["0"])) == 1
@@ -125,7 +152,19 @@ def test_http_value_is_downloaded_into_the_storage_dir(
 
 def test_dry_run_downloads_nothing(tmp_path: Path, store: Path, http_file: str) -> None:
     _, consumer = _projects(tmp_path)
-    result = run_cli(["run", str(consumer), "--dry-run", "--json", "--env-manager", "local",
-                      "--tracking-uri", str(store), "-P", f"data={http_file}"])
+    result = run_cli(
+        [
+            "run",
+            str(consumer),
+            "--dry-run",
+            "--json",
+            "--env-manager",
+            "local",
+            "--tracking-uri",
+            str(store),
+            "-P",
+            f"data={http_file}",
+        ]
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["command"] == f"python consume.py {http_file}"

@@ -31,15 +31,29 @@ def test_run_against_a_tracking_server(tmp_path: Path, server: str) -> None:
             parameters: {lr: {type: float, default: 0.1}}
             command: "python train.py {lr}"
         """,
-        {"train.py": """
+        {
+            "train.py": """
             import sys, mlflow
             print("training with", sys.argv[1])
             with mlflow.start_run():
                 mlflow.log_metric("acc", 0.75, step=1)
-            """},
+            """
+        },
     )
-    result = run_cli(["run", str(proj), "--env-manager", "local", "--tracking-uri", server,
-                      "--experiment-name", "team", "-P", "lr=0.01"])
+    result = run_cli(
+        [
+            "run",
+            str(proj),
+            "--env-manager",
+            "local",
+            "--tracking-uri",
+            server,
+            "--experiment-name",
+            "team",
+            "-P",
+            "lr=0.01",
+        ]
+    )
     assert result.returncode == 0, result.stderr
     client = MlflowClient(tracking_uri=server)
     experiment = client.get_experiment_by_name("team")

@@ -49,9 +49,21 @@ def _alive(pid: int) -> bool:
 def _start(tmp_path: Path, store: Path, *extra: str) -> tuple[subprocess.Popen[str], Path]:
     proj = write_project(tmp_path / "proj", MLPROJECT, {"sleeper.py": SLEEPER})
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mlproj", "run", str(proj), "--env-manager", "local",
-         "--tracking-uri", str(store), *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "mlproj",
+            "run",
+            str(proj),
+            "--env-manager",
+            "local",
+            "--tracking-uri",
+            str(store),
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     pids = proj / "pids.txt"
     deadline = time.monotonic() + 60
@@ -104,15 +116,23 @@ def test_sigterm_during_an_env_build_ends_killed_and_the_next_run_rebuilds(
     proj = tmp_path / "proj"
     building = tmp_path / "building"
     make_source(proj, "mlpt-slow", sleep=30.0, signal_file=building)
-    write_project(proj, 'python_env: python_env.yaml\nentry_points:\n  main:\n'
-                        '    command: "python -c \'import mlpt_slow; print(mlpt_slow.VERSION)\'"\n',
-                  {"python_env.yaml": "dependencies: [./mlpt-slow-1.0]\n"})
+    write_project(
+        proj,
+        "python_env: python_env.yaml\nentry_points:\n  main:\n"
+        "    command: \"python -c 'import mlpt_slow; print(mlpt_slow.VERSION)'\"\n",
+        {"python_env.yaml": "dependencies: [./mlpt-slow-1.0]\n"},
+    )
     # no package index: the only requirement is a local source tree
-    env = {**os.environ, "PIP_CONFIG_FILE": os.devnull, "PIP_NO_INDEX": "1",
-           "UV_CACHE_DIR": str(tmp_path / "uv-cache")}
+    env = {
+        **os.environ,
+        "PIP_CONFIG_FILE": os.devnull,
+        "PIP_NO_INDEX": "1",
+        "UV_CACHE_DIR": str(tmp_path / "uv-cache"),
+    }
     argv = [sys.executable, "-m", "mlproj", "run", str(proj), "--tracking-uri", str(store)]
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen(
+        argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     deadline = time.monotonic() + 120
     while not (building.exists() and building.read_text().strip()):
         assert proc.poll() is None, proc.communicate()

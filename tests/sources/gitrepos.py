@@ -18,16 +18,22 @@ from pathlib import Path
 
 # Test repositories are made with a fixed identity and without the user's git config.
 _TEST_GIT_ENV = {
-    "GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "test@example.invalid",
-    "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "test@example.invalid",
-    "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_AUTHOR_NAME": "Test",
+    "GIT_AUTHOR_EMAIL": "test@example.invalid",
+    "GIT_COMMITTER_NAME": "Test",
+    "GIT_COMMITTER_EMAIL": "test@example.invalid",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": os.devnull,
 }
 
 
 def git(*args: str, cwd: Path | None = None) -> str:
     proc = subprocess.run(
         ["git", "-c", "protocol.file.allow=always", "-c", "init.defaultBranch=main", *args],
-        cwd=cwd, env={**os.environ, **_TEST_GIT_ENV}, capture_output=True, text=True,
+        cwd=cwd,
+        env={**os.environ, **_TEST_GIT_ENV},
+        capture_output=True,
+        text=True,
         check=False,
     )
     if proc.returncode != 0:
@@ -62,12 +68,16 @@ def make_upstream(root: Path, name: str = "demo") -> Upstream:
     git("init", "-q", str(work))
     os.symlink("/", work / "escape")
     os.symlink("sub", work / "inside")
-    c1 = commit_files(work, {
-        "MLproject": "name: demo\nentry_points:\n  main:\n    command: echo hi\n",
-        "version.txt": "1\n",
-        "sub/v1.2/MLproject": "name: nested\n",
-        ".gitignore": "out/\n*.pyc\n",
-    }, "first")
+    c1 = commit_files(
+        work,
+        {
+            "MLproject": "name: demo\nentry_points:\n  main:\n    command: echo hi\n",
+            "version.txt": "1\n",
+            "sub/v1.2/MLproject": "name: nested\n",
+            ".gitignore": "out/\n*.pyc\n",
+        },
+        "first",
+    )
     git("tag", "-a", "v1", "-m", "release 1", cwd=work)
     c2 = commit_files(work, {"version.txt": "2\n"}, "second")
     git("tag", "light", cwd=work)
@@ -86,9 +96,17 @@ def make_ambiguous_repo(bare: Path) -> str:
     git("init", "-q", "--bare", str(bare))
     stream = "".join(
         f"commit refs/heads/main\ncommitter T <t@example.invalid> {1700000000 + i} +0000\n"
-        f"data {len(f'c{i}')}\nc{i}\n\n" for i in range(1, 2001))
-    subprocess.run(["git", "fast-import", "--quiet"], cwd=bare, input=stream, text=True,
-                   check=True, env={**os.environ, **_TEST_GIT_ENV})
+        f"data {len(f'c{i}')}\nc{i}\n\n"
+        for i in range(1, 2001)
+    )
+    subprocess.run(
+        ["git", "fast-import", "--quiet"],
+        cwd=bare,
+        input=stream,
+        text=True,
+        check=True,
+        env={**os.environ, **_TEST_GIT_ENV},
+    )
     prefixes = [sha[:4] for sha in git("rev-list", "main", cwd=bare).split()]
     return next(p for p in prefixes if prefixes.count(p) > 1)
 
@@ -125,9 +143,19 @@ class GitDaemon:
         for _ in range(5):  # a free port can be taken by someone else before we bind it
             self.port = free_port()
             self.proc = subprocess.Popen(
-                ["git", "daemon", "--reuseaddr", f"--base-path={self.base}", "--export-all",
-                 "--informative-errors", "--listen=127.0.0.1", f"--port={self.port}"],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                [
+                    "git",
+                    "daemon",
+                    "--reuseaddr",
+                    f"--base-path={self.base}",
+                    "--export-all",
+                    "--informative-errors",
+                    "--listen=127.0.0.1",
+                    f"--port={self.port}",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
             )
             if wait_for_port(self.port, self.proc):
                 return self
@@ -173,15 +201,21 @@ class _GitHTTPHandler(BaseHTTPRequestHandler):
         path, _, query = self.path.partition("?")
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         env = {
-            **os.environ, "GIT_PROJECT_ROOT": str(self.server.root), "GIT_HTTP_EXPORT_ALL": "1",
-            "REQUEST_METHOD": self.command, "PATH_INFO": path, "QUERY_STRING": query,
+            **os.environ,
+            "GIT_PROJECT_ROOT": str(self.server.root),
+            "GIT_HTTP_EXPORT_ALL": "1",
+            "REQUEST_METHOD": self.command,
+            "PATH_INFO": path,
+            "QUERY_STRING": query,
             "CONTENT_TYPE": self.headers.get("Content-Type", ""),
-            "CONTENT_LENGTH": str(len(body)), "REMOTE_ADDR": "127.0.0.1",
+            "CONTENT_LENGTH": str(len(body)),
+            "REMOTE_ADDR": "127.0.0.1",
             "GIT_PROTOCOL": self.headers.get("Git-Protocol", ""),
             "HTTP_CONTENT_ENCODING": self.headers.get("Content-Encoding", ""),
         }
-        out = subprocess.run(["git", "http-backend"], input=body, env=env,
-                             capture_output=True, check=False).stdout
+        out = subprocess.run(
+            ["git", "http-backend"], input=body, env=env, capture_output=True, check=False
+        ).stdout
         head, _, payload = out.partition(b"\r\n\r\n")
         headers = [line.split(":", 1) for line in head.decode().split("\r\n") if ":" in line]
         status = next((int(v.split()[0]) for k, v in headers if k.lower() == "status"), 200)

@@ -33,7 +33,8 @@ def files_containing(root: Path, needle: bytes) -> list[Path]:
 
 
 def test_credentials_are_used_but_never_recorded_or_stored(
-        http_server: GitHTTPServer, upstream: Upstream) -> None:
+    http_server: GitHTTPServer, upstream: Upstream
+) -> None:
     url = http_server.url("demo.git", CREDENTIALS)
     clean = http_server.url("demo.git")
     project = fetch_project(f"{url}#sub/v1.2", "feature")
@@ -109,8 +110,8 @@ def super_repo(upstream: Upstream, tmp_path_factory: pytest.TempPathFactory) -> 
 
 @pytest.mark.parametrize("transport", ["file", "git-daemon", "http"])
 def test_submodules_are_checked_out(
-        request: pytest.FixtureRequest, upstream: Upstream, super_repo: tuple[str, str],
-        transport: str) -> None:
+    request: pytest.FixtureRequest, upstream: Upstream, super_repo: tuple[str, str], transport: str
+) -> None:
     if transport == "file":
         url = (upstream.bare.parent / "super.git").as_uri()
     elif transport == "git-daemon":
@@ -139,8 +140,9 @@ def test_many_processes_fetch_one_url_at_once(tmp_path: Path, own_daemon: GitDae
     own_daemon.start()
     count = 4
     url, home = own_daemon.url(up.bare.name), str(cache_root())
-    outcomes = run_together(fetch_and_hold, [(url, "feature", home, i) for i in range(count)],
-                            timeout=180)
+    outcomes = run_together(
+        fetch_and_hold, [(url, "feature", home, i) for i in range(count)], timeout=180
+    )
     errors = [o[4] for o in outcomes if o[4]]
     assert errors == []
     assert {o[2] for o in outcomes} == {up.c3}

@@ -28,14 +28,24 @@ def test_default_branch(remote_url: str, upstream: Upstream) -> None:
     assert project.version is None
 
 
-@pytest.mark.parametrize(("version", "commit", "expected", "branch", "tag"), [
-    ("feature", "c3", "feature", "feature", None),
-    ("v1", "c1", "1", None, "v1"),  # annotated tag: the commit, not the tag object
-    ("light", "c2", "2", None, "light"),
-    ("refs/heads/feature", "c3", "feature", "feature", None),
-])
-def test_branches_and_tags(remote_url: str, upstream: Upstream, version: str, commit: str,
-                           expected: str, branch: str | None, tag: str | None) -> None:
+@pytest.mark.parametrize(
+    ("version", "commit", "expected", "branch", "tag"),
+    [
+        ("feature", "c3", "feature", "feature", None),
+        ("v1", "c1", "1", None, "v1"),  # annotated tag: the commit, not the tag object
+        ("light", "c2", "2", None, "light"),
+        ("refs/heads/feature", "c3", "feature", "feature", None),
+    ],
+)
+def test_branches_and_tags(
+    remote_url: str,
+    upstream: Upstream,
+    version: str,
+    commit: str,
+    expected: str,
+    branch: str | None,
+    tag: str | None,
+) -> None:
     project = fetch_project(remote_url, version)
     assert version_of(project.directory) == expected
     assert project.git is not None
@@ -92,14 +102,17 @@ def test_symlink_inside_the_project_is_a_valid_subdirectory(remote_url: str) -> 
     assert (project.directory / "MLproject").is_file()
 
 
-@pytest.mark.parametrize(("sub", "message"), [
-    ("../..", "'..' is not allowed"),
-    ("/etc", "absolute path"),
-    ("escape", "resolves outside the project"),  # a symlink to / in the repository
-    ("escape/etc", "resolves outside the project"),
-    ("missing/dir", "subdirectory 'missing/dir' does not exist"),
-    ("version.txt", "is not a directory"),
-])
+@pytest.mark.parametrize(
+    ("sub", "message"),
+    [
+        ("../..", "'..' is not allowed"),
+        ("/etc", "absolute path"),
+        ("escape", "resolves outside the project"),  # a symlink to / in the repository
+        ("escape/etc", "resolves outside the project"),
+        ("missing/dir", "subdirectory 'missing/dir' does not exist"),
+        ("version.txt", "is not a directory"),
+    ],
+)
 def test_bad_subdirectories(upstream: Upstream, sub: str, message: str) -> None:
     with pytest.raises(SourceError, match=message):
         fetch_project(f"{upstream.bare.as_uri()}#{sub}")
@@ -119,8 +132,7 @@ def test_unknown_repository_on_a_live_server(daemon: GitDaemon) -> None:
         fetch_project(daemon.url("nothing.git"))
 
 
-def test_second_fetch_of_a_commit_needs_no_network(tmp_path: Path,
-                                                   own_daemon: GitDaemon) -> None:
+def test_second_fetch_of_a_commit_needs_no_network(tmp_path: Path, own_daemon: GitDaemon) -> None:
     from tests.sources.gitrepos import make_upstream
 
     up = make_upstream(tmp_path)
@@ -164,15 +176,19 @@ def test_moved_branch_is_followed(tmp_path: Path) -> None:
     assert version_of(moved.directory) == "3"
 
 
-@pytest.mark.parametrize(("uri", "version"), [
-    ("ext::sh -c touch% {canary}", None),
-    ("fd::17", None),
-    ("--upload-pack=touch {canary}", None),
-    ("{origin}", "--upload-pack=touch {canary}"),
-    ("{origin}", "-c"),
-])
-def test_unsafe_requests_run_nothing(tmp_path: Path, upstream: Upstream, uri: str,
-                                     version: str | None) -> None:
+@pytest.mark.parametrize(
+    ("uri", "version"),
+    [
+        ("ext::sh -c touch% {canary}", None),
+        ("fd::17", None),
+        ("--upload-pack=touch {canary}", None),
+        ("{origin}", "--upload-pack=touch {canary}"),
+        ("{origin}", "-c"),
+    ],
+)
+def test_unsafe_requests_run_nothing(
+    tmp_path: Path, upstream: Upstream, uri: str, version: str | None
+) -> None:
     canary = tmp_path / "pwned"
     fill = {"canary": canary, "origin": upstream.bare.as_uri()}
     with pytest.raises(SourceError, match="refusing"):
@@ -180,8 +196,9 @@ def test_unsafe_requests_run_nothing(tmp_path: Path, upstream: Upstream, uri: st
     assert not canary.exists()
 
 
-def test_cache_not_writable_is_one_line(tmp_path: Path, upstream: Upstream,
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cache_not_writable_is_one_line(
+    tmp_path: Path, upstream: Upstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
     blocker = tmp_path / "home-is-a-file"
     blocker.write_text("")
     monkeypatch.setenv("MLPROJ_HOME", str(blocker))

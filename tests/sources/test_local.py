@@ -37,8 +37,13 @@ def test_plain_directory_is_used_in_place(tmp_path: Path) -> None:
 
 def test_clean_repository_root(tmp_path: Path) -> None:
     up = make_upstream(tmp_path)
-    git("remote", "add", "origin", "https://alice:s3cret@git.example.invalid/team/demo.git",
-        cwd=up.work)
+    git(
+        "remote",
+        "add",
+        "origin",
+        "https://alice:s3cret@git.example.invalid/team/demo.git",
+        cwd=up.work,
+    )
     fetched = fetch_project(str(up.work))
     assert fetched.directory == up.work.resolve()
     assert fetched.source_name == f"file://{up.work.resolve()}"
@@ -110,14 +115,17 @@ def test_version_on_a_plain_directory_is_refused(tmp_path: Path) -> None:
         fetch_project(str(tmp_path), "main")
 
 
-@pytest.mark.parametrize(("version", "expected", "branch", "tag"), [
-    ("v1", "1", None, "v1"),
-    ("feature", "feature", "feature", None),
-    ("HEAD~1", "1", None, None),
-])
+@pytest.mark.parametrize(
+    ("version", "expected", "branch", "tag"),
+    [
+        ("v1", "1", None, "v1"),
+        ("feature", "feature", "feature", None),
+        ("HEAD~1", "1", None, None),
+    ],
+)
 def test_version_of_a_local_repository_leaves_it_untouched(
-        tmp_path: Path, version: str, expected: str, branch: str | None,
-        tag: str | None) -> None:
+    tmp_path: Path, version: str, expected: str, branch: str | None, tag: str | None
+) -> None:
     up = make_upstream(tmp_path)
     (up.work / "version.txt").write_text("uncommitted edit\n")  # must survive
     before = snapshot(up.work)
@@ -193,6 +201,7 @@ def test_importing_sources_loads_no_git_library() -> None:
     import sys
 
     code = "import sys, mlproj.sources; print('git' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip() == "False"

@@ -51,18 +51,36 @@ def _unavailable(reason: str) -> None:
 
 
 def _keygen(path: Path) -> Path:
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "mlproj-test",
-                    "-f", str(path)], check=True, capture_output=True)
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "mlproj-test", "-f", str(path)],
+        check=True,
+        capture_output=True,
+    )
     return path
 
 
 def ssh_command(key: Path, port: int | None = None, *extra: str) -> str:
     """GIT_SSH_COMMAND as a user writes it for a non-default port and key; -F /dev/null keeps the
     developer's own ~/.ssh/config out of the tests."""
-    argv = ["ssh", "-F", "/dev/null", *(["-p", str(port)] if port else []), "-i", str(key),
-            "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
-            "-o", "IdentitiesOnly=yes", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10",
-            *extra]
+    argv = [
+        "ssh",
+        "-F",
+        "/dev/null",
+        *(["-p", str(port)] if port else []),
+        "-i",
+        str(key),
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "IdentitiesOnly=yes",
+        "-o",
+        "LogLevel=ERROR",
+        "-o",
+        "ConnectTimeout=10",
+        *extra,
+    ]
     return shlex.join(argv)
 
 
@@ -86,8 +104,12 @@ class Sshd:
             config.write_text(_CONFIG.format(port=self.port, dir=self.dir, user=USER))
             with (self.dir / "sshd.log").open("ab") as log:
                 self.proc = subprocess.Popen(
-                    [str(SSHD), "-D", "-e", "-f", str(config)], stdin=subprocess.DEVNULL,
-                    stdout=log, stderr=log, start_new_session=True)
+                    [str(SSHD), "-D", "-e", "-f", str(config)],
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=log,
+                    start_new_session=True,
+                )
             if wait_for_port(self.port, self.proc):
                 return self
             self.stop()
@@ -134,8 +156,9 @@ def version_of(directory: Path) -> str:
     return (directory / "version.txt").read_text().strip()
 
 
-def test_ssh_url_with_port_tag_and_subdirectory(sshd: Sshd, upstream: Upstream,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ssh_url_with_port_tag_and_subdirectory(
+    sshd: Sshd, upstream: Upstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # The port comes from the URL only: git must pass it to the ssh of GIT_SSH_COMMAND.
     monkeypatch.setenv("GIT_SSH_COMMAND", trusting_ssh_command(sshd.client_key))
     url = sshd.url(upstream.bare)
@@ -150,8 +173,9 @@ def test_ssh_url_with_port_tag_and_subdirectory(sshd: Sshd, upstream: Upstream,
     assert project.version == "v1"
 
 
-def test_scp_like_url_with_port_from_git_ssh_command(sshd: Sshd, upstream: Upstream,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_scp_like_url_with_port_from_git_ssh_command(
+    sshd: Sshd, upstream: Upstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("GIT_SSH_COMMAND", trusting_ssh_command(sshd.client_key, sshd.port))
     url = f"{USER}@127.0.0.1:{upstream.bare}"
     default = fetch_project(url)
@@ -165,8 +189,9 @@ def test_scp_like_url_with_port_from_git_ssh_command(sshd: Sshd, upstream: Upstr
     assert default.source_name == url
 
 
-def test_second_fetch_of_a_commit_needs_no_network(ssh_dir: Path, upstream: Upstream,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_second_fetch_of_a_commit_needs_no_network(
+    ssh_dir: Path, upstream: Upstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
     server = Sshd(ssh_dir, ssh_dir / "client_key").start()
     try:
         monkeypatch.setenv("GIT_SSH_COMMAND", trusting_ssh_command(server.client_key))
@@ -182,15 +207,23 @@ def test_second_fetch_of_a_commit_needs_no_network(ssh_dir: Path, upstream: Upst
         fetch_project(url, "main")  # a branch is resolved on the server: proof it is gone
 
 
-@pytest.mark.parametrize(("case", "message"), [
-    ("wrong key", "Permission denied (publickey)"),
-    ("unknown host key", "Host key verification failed"),
-    ("nothing listening", "Connection refused"),
-    ("no such repository", "does not appear to be a git repository"),
-])
-def test_ssh_failures_are_one_quick_line(sshd: Sshd, ssh_dir: Path, upstream: Upstream,
-                                         monkeypatch: pytest.MonkeyPatch, case: str,
-                                         message: str) -> None:
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("wrong key", "Permission denied (publickey)"),
+        ("unknown host key", "Host key verification failed"),
+        ("nothing listening", "Connection refused"),
+        ("no such repository", "does not appear to be a git repository"),
+    ],
+)
+def test_ssh_failures_are_one_quick_line(
+    sshd: Sshd,
+    ssh_dir: Path,
+    upstream: Upstream,
+    monkeypatch: pytest.MonkeyPatch,
+    case: str,
+    message: str,
+) -> None:
     """BatchMode makes ssh fail instead of prompting; the user sees ssh's reason and the URL."""
     port = free_port() if case == "nothing listening" else sshd.port
     key = ssh_dir / ("stranger_key" if case == "wrong key" else "client_key")
@@ -210,13 +243,28 @@ def test_ssh_failures_are_one_quick_line(sshd: Sshd, ssh_dir: Path, upstream: Up
     assert elapsed < 10, f"{case}: {elapsed:.1f} s"
 
 
-def test_mlproj_run_over_ssh_records_the_commit(sshd: Sshd, upstream: Upstream, tmp_path: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_mlproj_run_over_ssh_records_the_commit(
+    sshd: Sshd, upstream: Upstream, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("GIT_SSH_COMMAND", trusting_ssh_command(sshd.client_key))
     url = sshd.url(upstream.bare)
     store = tmp_path / "mlruns"
-    result = run_cli(["run", url, "-v", "v1", "-e", "main", "--env-manager", "local",
-                      "--tracking-uri", str(store)], cwd=tmp_path, timeout=120)
+    result = run_cli(
+        [
+            "run",
+            url,
+            "-v",
+            "v1",
+            "-e",
+            "main",
+            "--env-manager",
+            "local",
+            "--tracking-uri",
+            str(store),
+        ],
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert "hi" in result.stdout.split()
     run = only_run(store)

@@ -31,8 +31,13 @@ PROJECT = {"MLproject": MLPROJECT, "hello.py": "print('hello from the zip')\n"}
 CREDENTIALS = "alice:s3cret-token"
 
 
-def make_zip(path: Path, files: Mapping[str, str | bytes], *, links: dict[str, str] | None = None,
-             modes: dict[str, int] | None = None) -> Path:
+def make_zip(
+    path: Path,
+    files: Mapping[str, str | bytes],
+    *,
+    links: dict[str, str] | None = None,
+    modes: dict[str, int] | None = None,
+) -> Path:
     """A zip with `files` (name -> content), `links` (name -> symlink target) and unix modes."""
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, content in files.items():
@@ -78,8 +83,11 @@ def test_file_uri_zip_with_subdirectory(tmp_path: Path) -> None:
 
 
 def test_single_top_directory_is_the_project(tmp_path: Path) -> None:
-    files = {**nested("proj", PROJECT), **nested("proj/inner", PROJECT),
-             "__MACOSX/proj/._MLproject": "Finder metadata"}
+    files = {
+        **nested("proj", PROJECT),
+        **nested("proj/inner", PROJECT),
+        "__MACOSX/proj/._MLproject": "Finder metadata",
+    }
     archive = make_zip(tmp_path / "proj.zip", files)
     plain = fetch_project(str(archive))
     assert plain.directory.name == "proj"
@@ -102,8 +110,9 @@ def test_missing_subdirectory_is_refused(tmp_path: Path) -> None:
 
 def test_executable_bits_and_inner_symlinks_are_kept(tmp_path: Path) -> None:
     files = {**PROJECT, "run.sh": "#!/bin/sh\necho hi\n", "data/x.txt": "x\n"}
-    archive = make_zip(tmp_path / "p.zip", files, modes={"run.sh": 0o755},
-                       links={"latest": "data/x.txt"})
+    archive = make_zip(
+        tmp_path / "p.zip", files, modes={"run.sh": 0o755}, links={"latest": "data/x.txt"}
+    )
     project = fetch_project(str(archive))
     assert os.access(project.directory / "run.sh", os.X_OK)
     assert not os.access(project.directory / "hello.py", os.X_OK)
@@ -159,12 +168,13 @@ def hold_zip_copy(uri: str, home: str, ident: int, barrier: Any, results: Any) -
 
 
 def test_processes_unpacking_one_zip_at_once(tmp_path: Path) -> None:
-    archive = make_zip(tmp_path / "p.zip", {**PROJECT, **{f"f{i}.txt": "x" * 999
-                                                           for i in range(200)}})
+    archive = make_zip(
+        tmp_path / "p.zip", {**PROJECT, **{f"f{i}.txt": "x" * 999 for i in range(200)}}
+    )
     count = 3
-    outcomes = run_together(hold_zip_copy,
-                            [(str(archive), str(cache_root()), i) for i in range(count)],
-                            timeout=120)
+    outcomes = run_together(
+        hold_zip_copy, [(str(archive), str(cache_root()), i) for i in range(count)], timeout=120
+    )
     assert [o[2] for o in outcomes if o[2]] == []
     assert len({o[0] for o in outcomes}) == count
     assert all(o[1] for o in outcomes)
@@ -181,22 +191,27 @@ def test_version_is_refused_for_zips(tmp_path: Path) -> None:
     assert "drop --version" in err.value.one_line()
 
 
-@pytest.mark.parametrize("member", ["../evil.txt", "a/../../evil.txt", "/tmp/evil.txt",
-                                    "C:/evil.txt"])
+@pytest.mark.parametrize(
+    "member", ["../evil.txt", "a/../../evil.txt", "/tmp/evil.txt", "C:/evil.txt"]
+)
 def test_path_traversal_is_refused(tmp_path: Path, member: str) -> None:
     archive = make_zip(tmp_path / "bad.zip", {**PROJECT, member: "pwned"})
-    with pytest.raises(SourceError, match=f"zip member {member} of .*bad.zip attempts path "
-                                          "traversal"):
+    with pytest.raises(
+        SourceError, match=f"zip member {member} of .*bad.zip attempts path traversal"
+    ):
         fetch_project(str(archive))
     assert not (tmp_path / "evil.txt").exists()
     assert copies() == []
 
 
-@pytest.mark.parametrize("links", [
-    {"out": "../../../../etc"},
-    {"abs": "/etc/passwd"},
-    {"here": ".", "sneaky": "here/../outside"},  # fine by name, out once `here` is followed
-])
+@pytest.mark.parametrize(
+    "links",
+    [
+        {"out": "../../../../etc"},
+        {"abs": "/etc/passwd"},
+        {"here": ".", "sneaky": "here/../outside"},  # fine by name, out once `here` is followed
+    ],
+)
 def test_symlinks_pointing_outside_are_refused(tmp_path: Path, links: dict[str, str]) -> None:
     archive = make_zip(tmp_path / "bad.zip", PROJECT, links=links)
     with pytest.raises(SourceError, match="is a symlink pointing outside the archive"):
@@ -228,8 +243,11 @@ def test_too_large_unpacked_is_refused(tmp_path: Path, monkeypatch: pytest.Monke
 
 def test_not_a_zip_file_is_named(tmp_path: Path) -> None:
     (tmp_path / "fake.zip").write_text("not a zip at all")
-    with pytest.raises(SourceError, match=r"fake.zip is not a readable zip archive: File is "
-                                          "not a zip file"):
+    with pytest.raises(
+        SourceError,
+        match=r"fake.zip is not a readable zip archive: File is "
+        "not a zip file",
+    ):
         fetch_project("fake.zip", cwd=tmp_path)
 
 
@@ -258,7 +276,9 @@ def test_missing_zip_and_directory_named_zip(tmp_path: Path) -> None:
 
 
 def test_other_schemes_are_refused() -> None:
-    with pytest.raises(SourceError, match=re.escape("cannot fetch zip archives over s3://: s3://b/p.zip")):
+    with pytest.raises(
+        SourceError, match=re.escape("cannot fetch zip archives over s3://: s3://b/p.zip")
+    ):
         fetch_project("s3://b/p.zip")
 
 
@@ -321,8 +341,9 @@ def test_http_404_is_one_line(served: tuple[Path, str]) -> None:
     with pytest.raises(SourceError) as err:
         fetch_project(f"{url}/missing.zip")
     # the server's own reason phrase follows the code
-    assert err.value.one_line() == (f"cannot download {url}/missing.zip: HTTP 404 File not "
-                                    "found (check the URL)")
+    assert err.value.one_line() == (
+        f"cannot download {url}/missing.zip: HTTP 404 File not found (check the URL)"
+    )
 
 
 def test_unreachable_server_is_one_line() -> None:
@@ -342,8 +363,10 @@ def test_unreachable_server_is_one_line() -> None:
 def test_mlproj_run_zip_with_subdirectory(tmp_path: Path) -> None:
     archive = make_zip(tmp_path / "proj.zip", nested("sub", PROJECT))
     store = tmp_path / "mlruns"
-    result = run_cli(["run", "proj.zip#sub", "--env-manager", "local",
-                      "--tracking-uri", str(store)], cwd=tmp_path)
+    result = run_cli(
+        ["run", "proj.zip#sub", "--env-manager", "local", "--tracking-uri", str(store)],
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     assert "hello from the zip" in result.stdout
     run = only_run(store)
@@ -353,8 +376,10 @@ def test_mlproj_run_zip_with_subdirectory(tmp_path: Path) -> None:
 
 
 def test_validate_and_describe_read_the_project_inside_a_zip(tmp_path: Path) -> None:
-    make_zip(tmp_path / "proj.zip", {"MLproject": "name: zipped\nentry_points:\n  main:\n"
-                                                  "    command: echo hi\n"})
+    make_zip(
+        tmp_path / "proj.zip",
+        {"MLproject": "name: zipped\nentry_points:\n  main:\n    command: echo hi\n"},
+    )
     checked = run_cli(["validate", "proj.zip"], cwd=tmp_path)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     described = run_cli(["describe", "proj.zip", "--json"], cwd=tmp_path)

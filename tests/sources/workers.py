@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 
-def run_together(target: Callable[..., None], args: list[tuple[Any, ...]],
-                 timeout: float) -> list[tuple[Any, ...]]:
+def run_together(
+    target: Callable[..., None], args: list[tuple[Any, ...]], timeout: float
+) -> list[tuple[Any, ...]]:
     """Start one spawned process per args tuple, each called as target(*args, barrier,
     results), and collect what each one puts on `results`."""
     ctx = multiprocessing.get_context("spawn")
@@ -29,8 +30,9 @@ def run_together(target: Callable[..., None], args: list[tuple[Any, ...]],
             worker.join(timeout=30)
 
 
-def fetch_and_hold(url: str, version: str | None, home: str, ident: int, barrier: Any,
-                   results: Any) -> None:
+def fetch_and_hold(
+    url: str, version: str | None, home: str, ident: int, barrier: Any, results: Any
+) -> None:
     """Fetch, mark the checkout as ours, wait until every worker has fetched, then check that
     nobody else wrote into our checkout (each concurrent run must get its own directory)."""
     os.environ["MLPROJ_HOME"] = home

@@ -15,8 +15,7 @@ from mlproj.spec import load_conda_env, load_project, load_python_env
 from tests.conftest import run_cli
 
 BOMB = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
-    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 10)}]\n"
-    for i in range(8)
+    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 10)}]\n" for i in range(8)
 )
 
 # (id, file content, words the error must contain)
@@ -25,11 +24,13 @@ BROKEN: list[tuple[str, bytes, str]] = [
     ("binary junk without NUL", b"\x89PNG\r\n\x1a\n\xff\xfe\xfd" * 50, "not UTF-8"),
     ("empty file", b"", "empty"),
     ("only a comment", b"# nothing here\n", "empty"),
-    ("10 MB file", b"name: x\n" + b"# padding padding padding\n" * 400_000,
-     "larger than 1024 KiB"),
+    ("10 MB file", b"name: x\n" + b"# padding padding padding\n" * 400_000, "larger than 1024 KiB"),
     ("deep flow nesting", b"a: " + b"[" * 200_000 + b"]" * 200_000, "nesting deeper than 64"),
-    ("deep block nesting", "".join(" " * i + f"k{i}:\n" for i in range(200)).encode(),
-     "nesting deeper than 64"),
+    (
+        "deep block nesting",
+        "".join(" " * i + f"k{i}:\n" for i in range(200)).encode(),
+        "nesting deeper than 64",
+    ),
     ("non-UTF-8 bytes", b"name: caf\xe9\nentry_points: {}\n", "not UTF-8 text (byte 0xe9)"),
     ("tabs", b"entry_points:\n\tmain:\n\t\tcommand: x\n", "indent with spaces"),
     ("YAML bomb", BOMB.encode(), "aliases expand to more than 100000 values"),
@@ -45,8 +46,11 @@ BROKEN: list[tuple[str, bytes, str]] = [
     ("list as a key", b"? [a, b]\n: 1\n", "used as a mapping key"),
     ("a top-level list", b"- a\n- b\n", "mapping"),
     ("a top-level string", b"just some text\n", "mapping"),
-    ("Git LFS pointer", b"version https://git-lfs.github.com/spec/v1\noid sha256:ab\n"
-     b"size 3\n", "Git LFS pointer"),
+    (
+        "Git LFS pointer",
+        b"version https://git-lfs.github.com/spec/v1\noid sha256:ab\nsize 3\n",
+        "Git LFS pointer",
+    ),
 ]
 IDS = [case[0] for case in BROKEN]
 
@@ -67,14 +71,18 @@ def _python_env(tmp_path: Path, data: bytes) -> Any:
 
 
 LOADERS: dict[str, Callable[[Path, bytes], Any]] = {
-    "MLproject": _mlproject, "conda": _conda, "python_env": _python_env}
+    "MLproject": _mlproject,
+    "conda": _conda,
+    "python_env": _python_env,
+}
 
 
 @pytest.mark.timeout(20)
 @pytest.mark.parametrize("loader", list(LOADERS))
 @pytest.mark.parametrize("data,words", [c[1:] for c in BROKEN], ids=IDS)
-def test_broken_files_give_a_clear_spec_error(tmp_path: Path, loader: str, data: bytes,
-                                              words: str) -> None:
+def test_broken_files_give_a_clear_spec_error(
+    tmp_path: Path, loader: str, data: bytes, words: str
+) -> None:
     started = time.monotonic()
     with pytest.raises(SpecError) as info:
         LOADERS[loader](tmp_path, data)
@@ -85,8 +93,11 @@ def test_broken_files_give_a_clear_spec_error(tmp_path: Path, loader: str, data:
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.parametrize("data,words", [c[1:] for c in BROKEN if len(c[1]) < 100_000],
-                         ids=[c[0] for c in BROKEN if len(c[1]) < 100_000])
+@pytest.mark.parametrize(
+    "data,words",
+    [c[1:] for c in BROKEN if len(c[1]) < 100_000],
+    ids=[c[0] for c in BROKEN if len(c[1]) < 100_000],
+)
 def test_cli_reports_them_without_traceback(tmp_path: Path, data: bytes, words: str) -> None:
     (tmp_path / "MLproject").write_bytes(data)
     for args in (["validate", str(tmp_path)], ["describe", str(tmp_path)]):
@@ -97,15 +108,18 @@ def test_cli_reports_them_without_traceback(tmp_path: Path, data: bytes, words: 
 
 
 def test_crlf_line_endings_read_like_lf(tmp_path: Path) -> None:
-    text = ("name: crlf\nconda_env: conda.yaml\nentry_points:\n  main:\n    parameters:\n"
-            "      a: {type: float, default: 0.5}\n    command: |\n      python t.py {a}\n"
-            "      echo done\n")
+    text = (
+        "name: crlf\nconda_env: conda.yaml\nentry_points:\n  main:\n    parameters:\n"
+        "      a: {type: float, default: 0.5}\n    command: |\n      python t.py {a}\n"
+        "      echo done\n"
+    )
     (tmp_path / "lf").mkdir()
     (tmp_path / "crlf").mkdir()
     for name, newline in (("lf", "\n"), ("crlf", "\r\n")):
         (tmp_path / name / "MLproject").write_bytes(text.replace("\n", newline).encode())
         (tmp_path / name / "conda.yaml").write_bytes(
-            "dependencies:\n  - python=3.11\n".replace("\n", newline).encode())
+            "dependencies:\n  - python=3.11\n".replace("\n", newline).encode()
+        )
     lf, crlf = load_project(tmp_path / "lf"), load_project(tmp_path / "crlf")
     assert lf.entry_points == crlf.entry_points
     assert crlf.entry_points["main"].command == "python t.py {a}\necho done\n"
@@ -124,7 +138,8 @@ def test_anchors_and_merge_keys_work(tmp_path: Path) -> None:
     (tmp_path / "MLproject").write_text(
         "x-p: &p {a: {type: int, default: 1}}\nentry_points:\n"
         "  one:\n    parameters: *p\n    command: echo {a}\n"
-        "  two:\n    parameters: {<<: *p, b: float}\n    command: echo {a} {b}\n")
+        "  two:\n    parameters: {<<: *p, b: float}\n    command: echo {a} {b}\n"
+    )
     project = load_project(tmp_path)
     assert [p.name for p in project.entry_points["two"].parameters] == ["a", "b"]
     assert project.entry_points["one"].parameters == project.entry_points["two"].parameters[:1]

@@ -23,14 +23,20 @@ def test_python_env_all_optional(tmp_path: Path) -> None:
     assert load_python_env(f) == PythonEnv()
 
 
-@pytest.mark.parametrize("text,words", [
-    ("python: 3.10\n", ':1:9: `python` must be a version string, not the number 3.10; '
-     'quote it: python: "3.10"'),
-    ("python: '3.11'\nrequirements: [numpy]\n", ":2:1: unknown key 'requirements'"),
-    ("dependencies: numpy\n", ":1:15: `dependencies` must be a list"),
-    ("dependencies: [numpy, 2]\n", ":1:23: entries of `dependencies` must be strings"),
-    ("[pip]\n", ":1:1: python_env.yaml is a list, not a mapping"),
-])
+@pytest.mark.parametrize(
+    "text,words",
+    [
+        (
+            "python: 3.10\n",
+            ":1:9: `python` must be a version string, not the number 3.10; "
+            'quote it: python: "3.10"',
+        ),
+        ("python: '3.11'\nrequirements: [numpy]\n", ":2:1: unknown key 'requirements'"),
+        ("dependencies: numpy\n", ":1:15: `dependencies` must be a list"),
+        ("dependencies: [numpy, 2]\n", ":1:23: entries of `dependencies` must be strings"),
+        ("[pip]\n", ":1:1: python_env.yaml is a list, not a mapping"),
+    ],
+)
 def test_python_env_errors(tmp_path: Path, text: str, words: str) -> None:
     f = tmp_path / "python_env.yaml"
     f.write_text(text)
@@ -44,10 +50,14 @@ def test_conda_env(tmp_path: Path) -> None:
     f.write_text(
         "name: x\nchannels: [conda-forge, ./local-channel]\ndependencies:\n  - python=3.11\n"
         "  - numpy>=1.26,<2\n  - pip\n  - pip:\n    - mlflow>=2\n    - -e .\n"
-        "  - pip: [--index-url ./wheels]\nvariables: {A: b}\nprefix: /opt/env\n")
+        "  - pip: [--index-url ./wheels]\nvariables: {A: b}\nprefix: /opt/env\n"
+    )
     assert load_conda_env(f) == CondaEnv(
-        "x", ("conda-forge", "./local-channel"), ("python=3.11", "numpy>=1.26,<2", "pip"),
-        ("mlflow>=2", "-e .", "--index-url ./wheels"))
+        "x",
+        ("conda-forge", "./local-channel"),
+        ("python=3.11", "numpy>=1.26,<2", "pip"),
+        ("mlflow>=2", "-e .", "--index-url ./wheels"),
+    )
 
 
 def test_conda_env_minimal(tmp_path: Path) -> None:
@@ -56,14 +66,19 @@ def test_conda_env_minimal(tmp_path: Path) -> None:
     assert load_conda_env(f) == CondaEnv(None, (), ("python",), ())
 
 
-@pytest.mark.parametrize("text,words", [
-    ("channels: conda-forge\n", ":1:11: `channels` must be a list"),
-    ("dependencies:\n  - 3.10\n", ':2:5: entries of `dependencies` must be package specs'),
-    ("dependencies:\n  - {pip: [a], conda: [b]}\n", ":2:5: a mapping in `dependencies` "
-     "can only be the `pip:` list"),
-    ("dependencies: numpy\n", ":1:15: `dependencies` must be a list of packages"),
-    ("", ":1:1: conda.yaml is empty"),
-])
+@pytest.mark.parametrize(
+    "text,words",
+    [
+        ("channels: conda-forge\n", ":1:11: `channels` must be a list"),
+        ("dependencies:\n  - 3.10\n", ":2:5: entries of `dependencies` must be package specs"),
+        (
+            "dependencies:\n  - {pip: [a], conda: [b]}\n",
+            ":2:5: a mapping in `dependencies` can only be the `pip:` list",
+        ),
+        ("dependencies: numpy\n", ":1:15: `dependencies` must be a list of packages"),
+        ("", ":1:1: conda.yaml is empty"),
+    ],
+)
 def test_conda_env_errors(tmp_path: Path, text: str, words: str) -> None:
     f = tmp_path / "conda.yaml"
     f.write_text(text)
@@ -77,8 +92,8 @@ def test_unknown_conda_keys_are_only_warnings(tmp_path: Path) -> None:
     f.write_text("chanels: [x]\ndependencies: [numpy]\n")
     assert load_conda_env(f).dependencies == ("numpy",)
     assert [str(p) for p in validate_path(f)] == [
-        f"{f}:1:1: warning: unknown key 'chanels' in conda.yaml, ignored; did you mean "
-        "'channels'?"]
+        f"{f}:1:1: warning: unknown key 'chanels' in conda.yaml, ignored; did you mean 'channels'?"
+    ]
 
 
 def test_validate_takes_a_single_env_file(tmp_path: Path) -> None:
@@ -93,4 +108,5 @@ def test_several_mlproject_files_are_flagged(tmp_path: Path) -> None:
     problems = validate_path(tmp_path)
     assert [p.message for p in problems] == [
         "several MLproject files (MLproject, mlproject); mlproj reads MLproject, MLflow "
-        "whichever it lists first"]
+        "whichever it lists first"
+    ]

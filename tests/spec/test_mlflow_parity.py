@@ -58,13 +58,16 @@ def test_same_default_values_and_types() -> None:
             mine = ours.entry_points[name]
             assert mine.command == ep.command
             for p in mine.parameters:
-                assert (p.type, p.default) == (ep.parameters[p.name].type,
-                                               ep.parameters[p.name].default)
+                assert (p.type, p.default) == (
+                    ep.parameters[p.name].type,
+                    ep.parameters[p.name].default,
+                )
 
 
 @pytest.mark.parametrize("name", ["x.py", "sub/x.py", "run me.sh"])
-def test_script_entry_points_match(name: str, tmp_path: Path,
-                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_script_entry_points_match(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SHELL", "/bin/bash")
     (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
     (tmp_path / name).write_text("")
@@ -84,7 +87,7 @@ def test_unknown_entry_point_message_names_the_declared_ones() -> None:
 
 def test_quoting_matches_shlex() -> None:
     ours = load_project(PROJECTS / "sklearn_elasticnet")
-    value = "a'b \"c\" $(rm -rf /) `x` ; |"
+    value = 'a\'b "c" $(rm -rf /) `x` ; |'
     command = resolve_command(ours, "main", {"alpha": "1", "evil key": value}, Path(os.sep))
     assert command.command.endswith(f"--{shlex.quote('evil key')} {shlex.quote(value)}")
     assert shlex.split(command.command)[-2:] == ["--evil key", value]
@@ -108,8 +111,9 @@ entry_points:
 """
 
 
-def test_yaml_1_1_defaults_render_as_in_mlflow(tmp_path: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_yaml_1_1_defaults_render_as_in_mlflow(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "MLproject").write_text(YAML11)
     monkeypatch.chdir(tmp_path)
     theirs = mlflow_spec.load_project(str(tmp_path)).get_entry_point("main")

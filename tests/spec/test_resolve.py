@@ -41,8 +41,10 @@ entry_points:
 
 @pytest.fixture
 def project(tmp_path: Path) -> Project:
-    write_project(tmp_path / "proj", {"MLproject": MLPROJECT, "data/train.csv": "x\n",
-                                      "train.py": "", "run.sh": ""})
+    write_project(
+        tmp_path / "proj",
+        {"MLproject": MLPROJECT, "data/train.csv": "x\n", "train.py": "", "run.sh": ""},
+    )
     return load_project(tmp_path / "proj")
 
 
@@ -50,9 +52,15 @@ def test_defaults_keep_their_yaml_types_and_render_as_mlflow_does(project: Proje
     resolved = resolve_command(project, "main", {"alpha": "0.1"}, Path("/"))
     data = project.directory / "data" / "train.csv"
     assert resolved.command == f"python train.py 0.1 10 True {data} models:/m/1 '' x"
-    assert resolved.params == {"alpha": "0.1", "epochs": "10", "verbose": "True",
-                               "data": "data/train.csv", "model": "models:/m/1", "note": "",
-                               "mode": "x"}
+    assert resolved.params == {
+        "alpha": "0.1",
+        "epochs": "10",
+        "verbose": "True",
+        "data": "data/train.csv",
+        "model": "models:/m/1",
+        "note": "",
+        "mode": "x",
+    }
     defaults = {p.name: p.default for p in project.entry_points["main"].parameters}
     assert defaults["epochs"] == 10 and defaults["verbose"] is True and defaults["note"] == ""
 
@@ -61,8 +69,18 @@ def test_extras_are_appended_in_the_order_given(project: Project) -> None:
     params = {"zeta": "1", "alpha": "2", "a b": "c d", "beta": "$(id)"}
     resolved = resolve_command(project, "main", params, Path("/"))
     assert resolved.command.endswith(" --zeta 1 --'a b' 'c d' --beta '$(id)'")
-    assert list(resolved.params) == ["alpha", "epochs", "verbose", "data", "model", "note",
-                                     "mode", "zeta", "a b", "beta"]
+    assert list(resolved.params) == [
+        "alpha",
+        "epochs",
+        "verbose",
+        "data",
+        "model",
+        "note",
+        "mode",
+        "zeta",
+        "a b",
+        "beta",
+    ]
     assert resolved.params["beta"] == "$(id)"
 
 
@@ -84,14 +102,22 @@ def test_every_missing_parameter_is_named(project: Project) -> None:
     assert info.value.message == "No value given for missing parameters: 'a', 'b'"
 
 
-@pytest.mark.parametrize("name,value,words", [
-    ("alpha", "abc", "invalid value 'abc' for float parameter 'alpha': not a number"),
-    ("epochs", "1.5", "invalid value '1.5' for integer parameter 'epochs': not a whole number"),
-    ("verbose", "maybe", "invalid value 'maybe' for boolean parameter 'verbose': not a boolean"),
-    ("model", "relative/dir", "neither a URI (scheme://...) nor an absolute path"),
-])
-def test_types_are_checked_before_anything_runs(project: Project, name: str, value: str,
-                                                words: str) -> None:
+@pytest.mark.parametrize(
+    "name,value,words",
+    [
+        ("alpha", "abc", "invalid value 'abc' for float parameter 'alpha': not a number"),
+        ("epochs", "1.5", "invalid value '1.5' for integer parameter 'epochs': not a whole number"),
+        (
+            "verbose",
+            "maybe",
+            "invalid value 'maybe' for boolean parameter 'verbose': not a boolean",
+        ),
+        ("model", "relative/dir", "neither a URI (scheme://...) nor an absolute path"),
+    ],
+)
+def test_types_are_checked_before_anything_runs(
+    project: Project, name: str, value: str, words: str
+) -> None:
     params = {"alpha": "0.5", name: value}
     with pytest.raises(ParamError) as info:
         resolve_command(project, "main", params, Path("/"))
@@ -120,15 +146,19 @@ def test_user_paths_resolve_against_the_callers_cwd(project: Project, tmp_path: 
     resolved = resolve_command(project, "main", {"alpha": "1", "data": "mine.csv"}, tmp_path)
     assert f" {tmp_path / 'mine.csv'} " in resolved.command
     assert resolved.params["data"] == "mine.csv"
-    with pytest.raises(ParamError, match=r"Got value data/train\.csv for parameter data, but no "
-                       r"such file or directory was found"):
+    with pytest.raises(
+        ParamError,
+        match=r"Got value data/train\.csv for parameter data, but no "
+        r"such file or directory was found",
+    ):
         resolve_command(project, "main", {"alpha": "1", "data": "data/train.csv"}, tmp_path)
 
 
 def test_file_uri_paths(project: Project, tmp_path: Path) -> None:
     (tmp_path / "f.csv").write_text("1\n")
-    resolved = resolve_command(project, "main", {"alpha": "1", "data": f"file://{tmp_path}/f.csv"},
-                               Path("/"))
+    resolved = resolve_command(
+        project, "main", {"alpha": "1", "data": f"file://{tmp_path}/f.csv"}, Path("/")
+    )
     assert f" {tmp_path / 'f.csv'} " in resolved.command
 
 
@@ -174,11 +204,17 @@ def test_unknown_entry_points(project: Project) -> None:
 
 
 def test_relative_path_default_resolves_against_the_project(tmp_path: Path) -> None:
-    write_project(tmp_path, {"MLproject": "entry_points:\n  main:\n    parameters:\n"
-                             "      d: {type: path, default: gone.csv}\n    command: cat {d}\n"})
+    write_project(
+        tmp_path,
+        {
+            "MLproject": "entry_points:\n  main:\n    parameters:\n"
+            "      d: {type: path, default: gone.csv}\n    command: cat {d}\n"
+        },
+    )
     project = load_project(tmp_path)
-    with pytest.raises(ParamError, match=f"no such file or directory was found "
-                       f"\\({tmp_path}/gone.csv\\)"):
+    with pytest.raises(
+        ParamError, match=f"no such file or directory was found \\({tmp_path}/gone.csv\\)"
+    ):
         resolve_command(project, "main", {}, Path("/"))
     resolved = resolve_command(project, "main", {"d": str(tmp_path)}, Path("/"))
     assert resolved.command == f"cat {tmp_path}"

@@ -36,7 +36,8 @@ def test_schemas_ship_inside_the_package() -> None:
     package_dir = Path(__file__).resolve().parents[2] / "mlproj" / "schemas"
     assert package_dir.is_symlink() and package_dir.resolve() == SCHEMA_DIR.resolve()
     assert sorted(p.name for p in package_dir.glob("*.json")) == sorted(
-        p.name for p in SCHEMAS.values())
+        p.name for p in SCHEMAS.values()
+    )
 
 
 def _corpus(pattern: str) -> list[Path]:
@@ -60,10 +61,14 @@ def test_corpus_python_env_files_match_the_schema(file: Path) -> None:
 
 # the validate cases whose errors are about shapes, which a schema can see too
 SHAPE_CASES = [
-    case for case in VALIDATE_CASES
+    case
+    for case in VALIDATE_CASES
     if any(e[0] == "MLproject" and e[3] == "error" for e in case[2])
-    and not any(w in e[4] for e in case[2]
-                for w in ("Project specified", "placeholder", "stray", "YAML", "LFS"))
+    and not any(
+        w in e[4]
+        for e in case[2]
+        for w in ("Project specified", "placeholder", "stray", "YAML", "LFS")
+    )
 ]
 
 
@@ -72,18 +77,41 @@ def test_shapes_validate_refuses_the_schema_refuses(files: dict[str, Any]) -> No
     assert not _validator("mlproject").is_valid(yaml.safe_load(files["MLproject"]))
 
 
-ITEMS = st.one_of(st.sampled_from(["numpy", "pip", "python=3.11", "-r req.txt", ""]),
-                  st.none(), st.integers(), st.floats(allow_nan=False), st.booleans())
+ITEMS = st.one_of(
+    st.sampled_from(["numpy", "pip", "python=3.11", "-r req.txt", ""]),
+    st.none(),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.booleans(),
+)
 LISTS = st.one_of(st.lists(ITEMS, max_size=3), ITEMS)
 PIP = st.dictionaries(st.sampled_from(["pip", "other"]), LISTS, min_size=1, max_size=2)
-CONDA = st.one_of(st.fixed_dictionaries({}, optional={
-    "name": ITEMS, "channels": LISTS, "prefix": ITEMS,
-    "dependencies": st.one_of(st.lists(st.one_of(ITEMS, PIP), max_size=4), ITEMS),
-    "variables": st.one_of(st.dictionaries(st.just("A"), ITEMS), ITEMS),
-    "chanels": st.just([])}), ITEMS)
-PYTHON_ENV = st.one_of(st.fixed_dictionaries({}, optional={
-    "python": ITEMS, "build_dependencies": LISTS, "dependencies": LISTS,
-    "extra": st.just(1)}), ITEMS)
+CONDA = st.one_of(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "name": ITEMS,
+            "channels": LISTS,
+            "prefix": ITEMS,
+            "dependencies": st.one_of(st.lists(st.one_of(ITEMS, PIP), max_size=4), ITEMS),
+            "variables": st.one_of(st.dictionaries(st.just("A"), ITEMS), ITEMS),
+            "chanels": st.just([]),
+        },
+    ),
+    ITEMS,
+)
+PYTHON_ENV = st.one_of(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "python": ITEMS,
+            "build_dependencies": LISTS,
+            "dependencies": LISTS,
+            "extra": st.just(1),
+        },
+    ),
+    ITEMS,
+)
 
 
 def _clean(kind: str, doc: Any) -> bool:

@@ -24,18 +24,26 @@ sys.stderr.write("\\nMODULES " + json.dumps(sorted(sys.modules)))
 
 
 def loaded_modules(*args: str) -> set[str]:
-    result = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True,
-                            text=True, timeout=120, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     marker = result.stderr.rindex("MODULES ")
-    return set(json.loads(result.stderr[marker + len("MODULES "):]))
+    return set(json.loads(result.stderr[marker + len("MODULES ") :]))
 
 
-@pytest.mark.parametrize("args", [
-    ("validate", str(PROJECTS / "multistep")),
-    ("validate", "--strict", "--json", str(PROJECTS / "docker_gpu")),
-    ("describe", "--json", str(PROJECTS / "pytorch_lightning")),
-    ("--help",),
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("validate", str(PROJECTS / "multistep")),
+        ("validate", "--strict", "--json", str(PROJECTS / "docker_gpu")),
+        ("describe", "--json", str(PROJECTS / "pytorch_lightning")),
+        ("--help",),
+    ],
+)
 def test_no_heavy_imports(args: tuple[str, ...]) -> None:
     modules = loaded_modules(*args)
     assert "mlproj" in modules

@@ -100,7 +100,10 @@ def test_runs_without_the_sort_key_come_last_both_ways() -> None:
     assert names(sort_runs(RUNS, [parse_sort("-metrics.acc")]))[-1] == "delta"
     assert names(sort_runs(RUNS, [parse_sort("metrics.acc")]))[-1] == "delta"
     assert names(sort_runs(RUNS, [parse_sort("tags.team DESC")])) == [
-        "beta", "delta", "alpha", "gamma",
+        "beta",
+        "delta",
+        "alpha",
+        "gamma",
     ]  # fmt: skip  (vision > nlp-core > nlp)
 
 

@@ -186,6 +186,4 @@ def test_the_commands_work_against_a_tracking_server(server_url: str) -> None:
     listed = cli("list", "-x", "cli on a server", "--filter", "params.lr >= 0.5", "--json")
     assert [r["run_name"] for r in json.loads(listed.stdout)] == ["served"], listed.stderr
     assert cli("logs", info.run_id[:10], "--stream", "stdout").stdout == "served output\n"
-    assert json.loads(cli("show", info.run_id, "--json").stdout)["artifacts"] == [
-        "logs/stdout.txt"
-    ]
+    assert json.loads(cli("show", info.run_id, "--json").stdout)["artifacts"] == ["logs/stdout.txt"]

@@ -70,9 +70,7 @@ def test_an_unknown_experiment_id_is_an_error(store: Store) -> None:
 def test_create_run_records_user_start_and_a_generated_name(store: Store) -> None:
     exp = store.resolve_experiment(f"exp-{uuid.uuid4().hex[:8]}", None)
     start = now_ms()
-    info = store.create_run(
-        exp, user_id="alice", start_time=start, tags={"k": "v"}, run_name=None
-    )
+    info = store.create_run(exp, user_id="alice", start_time=start, tags={"k": "v"}, run_name=None)
     assert (info.status, info.user_id, info.start_time, info.end_time) == (
         "RUNNING", "alice", start, None,
     )  # fmt: skip

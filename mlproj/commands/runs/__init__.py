@@ -61,20 +61,32 @@ def command() -> None:
 @command.command(name="list")
 @_tracking_uri
 @click.option(
-    "--experiment", "-x", "experiments", multiple=True, metavar="NAME_OR_ID",
+    "--experiment",
+    "-x",
+    "experiments",
+    multiple=True,
+    metavar="NAME_OR_ID",
     help="Only runs of this experiment (repeatable) [default: all experiments].",
 )
 @click.option(
-    "--filter", "filter_text", metavar="EXPR",
+    "--filter",
+    "filter_text",
+    metavar="EXPR",
     help="e.g. \"params.lr > 0.01 and status = 'FINISHED'\".",
 )
 @click.option(
-    "--sort", "sorts", multiple=True, metavar="[-]FIELD",
+    "--sort",
+    "sorts",
+    multiple=True,
+    metavar="[-]FIELD",
     help="Sort by a field, e.g. metrics.acc; a leading '-' sorts descending (repeatable) "
     "[default: newest first].",
 )
 @click.option(
-    "--limit", type=click.IntRange(min=0), default=50, show_default=True,
+    "--limit",
+    type=click.IntRange(min=0),
+    default=50,
+    show_default=True,
     help="Show at most N runs; 0 shows all.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the runs as JSON.")
@@ -153,18 +165,27 @@ def compare_command(tracking_uri: str | None, run_ids: tuple[str, ...], as_json:
 @_tracking_uri
 @click.argument("run_id")
 @click.option(
-    "--stream", type=click.Choice(["stdout", "stderr", "both"]), default="both",
-    show_default=True, help="Which saved output to print.",
+    "--stream",
+    type=click.Choice(["stdout", "stderr", "both"]),
+    default="both",
+    show_default=True,
+    help="Which saved output to print.",
 )
-@click.option("-f", "--follow", is_flag=True,
-              help="Keep printing as the run writes (e.g. after run --detach), until it ends.")
+@click.option(
+    "-f",
+    "--follow",
+    is_flag=True,
+    help="Keep printing as the run writes (e.g. after run --detach), until it ends.",
+)
 def logs_command(tracking_uri: str | None, run_id: str, stream: str, follow: bool) -> None:
     """Print the output a run saved (logs/stdout.txt, logs/stderr.txt)."""
     from mlproj.commands.runs import follow as following
 
     if follow:
-        streams = {"stdout": click.get_binary_stream("stdout"),
-                   "stderr": click.get_binary_stream("stderr")}
+        streams = {
+            "stdout": click.get_binary_stream("stdout"),
+            "stderr": click.get_binary_stream("stderr"),
+        }
 
         def emit(name: str, data: bytes) -> None:
             streams[name].write(data)
@@ -187,7 +208,10 @@ def logs_command(tracking_uri: str | None, run_id: str, stream: str, follow: boo
 @_tracking_uri
 @click.argument("run_id")
 @click.option(
-    "--timeout", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
+    "--timeout",
+    type=click.FloatRange(min=0),
+    default=None,
+    metavar="SECONDS",
     help="Give up after this long [default: wait forever].",
 )
 def wait_command(tracking_uri: str | None, run_id: str, timeout: float | None) -> None:

@@ -63,8 +63,7 @@ def read_logs(store: Store, run_ref: str, stream: Stream) -> list[tuple[str, byt
         files = " and ".join(LOG_FILES[n] for n in wanted)
         raise TrackingError(
             f"run {run_id} has no saved {stream if stream != 'both' else 'output'} ({files})",
-            hint="runs started by `mlproj run` save their output there; "
-            "other runs may not have it",
+            hint="runs started by `mlproj run` save their output there; other runs may not have it",
         )
     return found
 
@@ -92,7 +91,7 @@ def follow_logs(
             if LOG_FILES[name] in saved:
                 data = store.read_artifact(run_id, LOG_FILES[name])
                 if len(data) > sent[name]:
-                    emit(name, data[sent[name]:])
+                    emit(name, data[sent[name] :])
                     sent[name] = len(data)
         if ended:
             return run

@@ -61,8 +61,10 @@ def resolve_channels(
         try:
             url = Channel(name, config).base_url
         except Exception as exc:  # rattler raises its own InvalidChannelError
-            raise EnvError(f"invalid conda channel {name!r}: {exc}",
-                           "use a channel name, an https:// or file:// URL, or a path") from None
+            raise EnvError(
+                f"invalid conda channel {name!r}: {exc}",
+                "use a channel name, an https:// or file:// URL, or a path",
+            ) from None
         if url not in urls:
             urls.append(url)
     return tuple(urls)

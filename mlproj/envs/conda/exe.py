@@ -30,18 +30,33 @@ class CondaExe:
     def create_argv(self, prefix: Path, conda_file: Path) -> list[str]:
         """Create `prefix` from a conda.yml (its pip: section included)."""
         if self.flavor == "micromamba":
-            return [str(self.path), "create", "--yes", "--prefix", str(prefix),
-                    "--file", str(conda_file)]
+            return [
+                str(self.path),
+                "create",
+                "--yes",
+                "--prefix",
+                str(prefix),
+                "--file",
+                str(conda_file),
+            ]
         return [str(self.path), "env", "create", "--prefix", str(prefix), "--file", str(conda_file)]
 
     def explicit_argv(self, prefix: Path, explicit_file: Path) -> list[str]:
         """Create `prefix` from an `@EXPLICIT` list: exactly those packages, no solve."""
-        return [str(self.path), "create", "--yes", "--prefix", str(prefix),
-                "--file", str(explicit_file)]
+        return [
+            str(self.path),
+            "create",
+            "--yes",
+            "--prefix",
+            str(prefix),
+            "--file",
+            str(explicit_file),
+        ]
 
 
-def find_conda_exe(requested: str | None, environ: Mapping[str, str] | None = None
-                   ) -> CondaExe | None:
+def find_conda_exe(
+    requested: str | None, environ: Mapping[str, str] | None = None
+) -> CondaExe | None:
     """The conda-like executable the user asked for, or None for rattler."""
     env = os.environ if environ is None else environ
     if requested:
@@ -71,15 +86,20 @@ def run_exe(argv: Sequence[str], reporter: BuildReporter, what: str) -> None:
     reporter.detail(result.stderr)
     if result.returncode != 0:
         lines = [ln for ln in (result.stdout + result.stderr).splitlines() if ln.strip()][-4:]
-        raise EnvError(f"{Path(argv[0]).name} could not {what} (exit {result.returncode}): "
-                       f"{' | '.join(lines)}", f"full log: {reporter.log}")
+        raise EnvError(
+            f"{Path(argv[0]).name} could not {what} (exit {result.returncode}): "
+            f"{' | '.join(lines)}",
+            f"full log: {reporter.log}",
+        )
 
 
 def _resolve(value: str, source: str) -> CondaExe:
     candidate = Path(value).expanduser() if os.sep in value else None
     found = str(candidate) if candidate else shutil.which(value)
     if not found or not os.path.isfile(found) or not os.access(found, os.X_OK):
-        raise EnvError(f"{source}: no executable conda, mamba or micromamba at {value!r}",
-                       "give the full path of the executable, or drop it to use rattler")
+        raise EnvError(
+            f"{source}: no executable conda, mamba or micromamba at {value!r}",
+            "give the full path of the executable, or drop it to use rattler",
+        )
     path = Path(found).absolute()
     return CondaExe(path, flavor_of(path), source)

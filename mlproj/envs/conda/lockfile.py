@@ -114,8 +114,9 @@ def _rattler_lock(lockfile: Path, platform: str) -> tuple[Any, Any]:
     try:
         env = rattler.LockFile.from_path(lockfile).default_environment()
     except Exception as exc:  # rattler's ParseCondaLockError
-        raise EnvError(f"{lockfile}: cannot read it: {exc}", "run `mlproj lock` to rewrite it"
-                       ) from None
+        raise EnvError(
+            f"{lockfile}: cannot read it: {exc}", "run `mlproj lock` to rewrite it"
+        ) from None
     owned = next((p for p in env.platforms() if p.name == platform), None) if env else None
     if env is None or owned is None:
         raise EnvError(f"{lockfile} has no packages for {platform}", "run `mlproj lock`")
@@ -156,8 +157,10 @@ def find_conda_file(path: Path) -> Path:
         env = loader(path).env
         if env.kind == "conda" and env.file is not None:
             return Path(env.file)
-        raise EnvError(f"{path / 'MLproject'} declares no conda environment",
-                       "only conda environments have conda-lock files")
+        raise EnvError(
+            f"{path / 'MLproject'} declares no conda environment",
+            "only conda environments have conda-lock files",
+        )
     for name in _CONDA_FILE_NAMES:
         if (path / name).is_file():
             return path / name
@@ -180,12 +183,15 @@ def _check_platform(platform: str) -> None:
     try:
         Subdir(cast(Any, platform))
     except Exception:
-        raise EnvError(f"unknown conda platform {platform!r}",
-                       "use a conda subdir such as linux-64, osx-arm64 or win-64") from None
+        raise EnvError(
+            f"unknown conda platform {platform!r}",
+            "use a conda subdir such as linux-64, osx-arm64 or win-64",
+        ) from None
 
 
-def lock_conda_file(conda_file: Path, platforms: Sequence[str],
-                    reporter: BuildReporter) -> LockResult:
+def lock_conda_file(
+    conda_file: Path, platforms: Sequence[str], reporter: BuildReporter
+) -> LockResult:
     """Solve `conda_file` for each platform with rattler and write conda-lock.yml beside it."""
     from mlproj.spec import load_conda_env
 
@@ -194,14 +200,24 @@ def lock_conda_file(conda_file: Path, platforms: Sequence[str],
     solved = []
     for platform in platforms:
         reporter.step(f"solving for {platform}")
-        records = conda_solve.solve(channels, env.dependencies, platform, virtual="lock",
-                                    reporter=reporter, what=conda_file.name)
+        records = conda_solve.solve(
+            channels,
+            env.dependencies,
+            platform,
+            virtual="lock",
+            reporter=reporter,
+            what=conda_file.name,
+        )
         pins: list[PipPin] = []
         if env.pip:
             reporter.step(f"resolving pip packages for {platform}")
-            pins = conda_pip.pip_compile(env.pip, cwd=conda_file.parent,
-                                         python_version=_python_version(records, conda_file),
-                                         platform=platform, reporter=reporter)
+            pins = conda_pip.pip_compile(
+                env.pip,
+                cwd=conda_file.parent,
+                python_version=_python_version(records, conda_file),
+                platform=platform,
+                reporter=reporter,
+            )
         solved.append(PlatformLock(platform, tuple(records), tuple(pins)))
     path = write_lockfile(conda_file, solved)
     return LockResult(path, tuple(solved))
@@ -227,8 +243,9 @@ def write_lockfile(conda_file: Path, solved: Sequence[PlatformLock]) -> Path:
     with tempfile.TemporaryDirectory(prefix="mlproj-lock-") as scratch:
         draft = Path(scratch) / path.name  # the file names itself in its help text
         # no time stamp or git metadata: the same solve writes the same bytes
-        write_conda_lock_file(Lockfile(package=packages, metadata=meta), draft,
-                              metadata_choices=set())
+        write_conda_lock_file(
+            Lockfile(package=packages, metadata=meta), draft, metadata_choices=set()
+        )
         text = draft.read_bytes()
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_bytes(text)
@@ -243,19 +260,36 @@ def _locked_dependencies(lock: PlatformLock) -> list[Any]:
     for record in lock.conda:
         md5, sha256 = record.md5, record.sha256
         if md5 is None:
-            raise EnvError(f"cannot lock {record.name.normalized}: its channel gives no md5",
-                           "conda-lock files need an md5 for every conda package")
-        deps.append(LockedDependency(
-            name=record.name.normalized, version=str(record.version), manager="conda",
-            platform=lock.platform, dependencies=_dependency_map(record.depends),
-            url=record.url, hash=HashModel(md5=md5.hex(), sha256=sha256.hex() if sha256 else None),
-            build=str(record.build), categories={"main"},
-        ))
+            raise EnvError(
+                f"cannot lock {record.name.normalized}: its channel gives no md5",
+                "conda-lock files need an md5 for every conda package",
+            )
+        deps.append(
+            LockedDependency(
+                name=record.name.normalized,
+                version=str(record.version),
+                manager="conda",
+                platform=lock.platform,
+                dependencies=_dependency_map(record.depends),
+                url=record.url,
+                hash=HashModel(md5=md5.hex(), sha256=sha256.hex() if sha256 else None),
+                build=str(record.build),
+                categories={"main"},
+            )
+        )
     for pin in lock.pip:
-        deps.append(LockedDependency(
-            name=pin.name, version=pin.version, manager="pip", platform=lock.platform,
-            dependencies={}, url=pin.url, hash=HashModel(sha256=pin.sha256), categories={"main"},
-        ))
+        deps.append(
+            LockedDependency(
+                name=pin.name,
+                version=pin.version,
+                manager="pip",
+                platform=lock.platform,
+                dependencies={},
+                url=pin.url,
+                hash=HashModel(sha256=pin.sha256),
+                categories={"main"},
+            )
+        )
     return deps
 
 
@@ -272,8 +306,10 @@ def _python_version(records: Sequence[Any], conda_file: Path) -> str:
     for record in records:
         if record.name.normalized == "python":
             return str(record.version)
-    raise EnvError(f"{conda_file}: a pip: section needs python among the conda dependencies",
-                   "add `- python=3.11` (or your version) to dependencies")
+    raise EnvError(
+        f"{conda_file}: a pip: section needs python among the conda dependencies",
+        "add `- python=3.11` (or your version) to dependencies",
+    )
 
 
 def _read_metadata(path: Path) -> dict[str, Any]:
@@ -284,10 +320,14 @@ def _read_metadata(path: Path) -> dict[str, Any]:
     try:
         data = yaml.load(path.read_bytes(), Loader=loader)
     except (OSError, yaml.YAMLError) as exc:
-        raise EnvError(f"{path}: not a valid conda-lock file: {str(exc).splitlines()[0]}",
-                       "run `mlproj lock` to rewrite it") from None
+        raise EnvError(
+            f"{path}: not a valid conda-lock file: {str(exc).splitlines()[0]}",
+            "run `mlproj lock` to rewrite it",
+        ) from None
     meta = data.get("metadata") if isinstance(data, dict) else None
     if not isinstance(meta, dict) or data.get("version") not in (1, 2):
-        raise EnvError(f"{path}: not a conda-lock file (no version 1/2 metadata)",
-                       "run `mlproj lock` to rewrite it")
+        raise EnvError(
+            f"{path}: not a conda-lock file (no version 1/2 metadata)",
+            "run `mlproj lock` to rewrite it",
+        )
     return meta

@@ -37,8 +37,9 @@ def lock_spec(conda_file: Path, platforms: Sequence[str]) -> Any:
     with tempfile.TemporaryDirectory(prefix="mlproj-lockspec-") as scratch:
         source = _without_pip_options(conda_file, Path(scratch))
         try:
-            return make_lock_spec(src_files=[source], platform_overrides=list(platforms),
-                                  mapping_url=_empty_mapping())
+            return make_lock_spec(
+                src_files=[source], platform_overrides=list(platforms), mapping_url=_empty_mapping()
+            )
         except Exception as exc:  # conda-lock's own parser of conda.yml
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise EnvError(f"{conda_file}: conda-lock cannot read it: {first}") from None
@@ -78,9 +79,13 @@ def _compute_accepted(conda_file: Path, platform: str) -> set[str]:
 
 
 def _memo_path(conda_file: Path, platform: str) -> Path:
-    document = {"schema": _MEMO_SCHEMA, "conda_file": source_digest(conda_file),
-                "name": conda_file.name, "platform": platform,
-                "conda_lock": _conda_lock_install()}
+    document = {
+        "schema": _MEMO_SCHEMA,
+        "conda_file": source_digest(conda_file),
+        "name": conda_file.name,
+        "platform": platform,
+        "conda_lock": _conda_lock_install(),
+    }
     digest = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
     return cache_dir("conda", "content-hashes") / f"{digest}.json"
 
@@ -102,8 +107,9 @@ def pip_options_digest(conda_file: Path) -> str | None:
     """sha256 of the pip option lines (and the files they name), or None when there are none."""
     from mlproj.spec import load_conda_env
 
-    options = [line.strip() for line in load_conda_env(conda_file).pip
-               if line.strip().startswith("-")]
+    options = [
+        line.strip() for line in load_conda_env(conda_file).pip if line.strip().startswith("-")
+    ]
     if not options:
         return None
     files = {}
@@ -111,8 +117,9 @@ def pip_options_digest(conda_file: Path) -> str | None:
         parts = line.split(None, 1)
         if parts[0] in _FILE_OPTIONS and len(parts) == 2:
             named = conda_file.parent / parts[1].strip()
-            files[parts[1]] = hashlib.sha256(named.read_bytes()).hexdigest() if named.is_file() \
-                else None
+            files[parts[1]] = (
+                hashlib.sha256(named.read_bytes()).hexdigest() if named.is_file() else None
+            )
     text = json.dumps({"options": options, "files": files}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 

@@ -79,8 +79,10 @@ class CondaInputs:
 def read_inputs(project: Project, options: EnvOptions) -> CondaInputs:
     conda_file = project.env.file
     if conda_file is None:
-        raise EnvError("this project declares no conda environment file",
-                       "add conda_env: conda.yml to the MLproject, or choose another --env-manager")
+        raise EnvError(
+            "this project declares no conda environment file",
+            "add conda_env: conda.yml to the MLproject, or choose another --env-manager",
+        )
     env = load_conda_env(conda_file)
     platform = conda_solve.current_platform()
     return CondaInputs(
@@ -115,8 +117,11 @@ class CondaManager:
             "installer": inputs.installer,
             "key": key,
             "conda_file": str(inputs.conda_file),
-            "lockfile": {"path": str(inputs.lock.path), "state": _lock_word(inputs.lock),
-                         "reason": inputs.lock.reason},
+            "lockfile": {
+                "path": str(inputs.lock.path),
+                "state": _lock_word(inputs.lock),
+                "reason": inputs.lock.reason,
+            },
             "platform": inputs.platform,
             "channels": list(inputs.channels),
             "cached": cache.is_ready(key, health),
@@ -127,8 +132,10 @@ class CondaManager:
         inputs = read_inputs(project, options)
         _check_frozen(inputs)
         if inputs.lock.state == "stale":
-            _warn(f"{inputs.lock.path} is stale ({inputs.lock.reason}); solving "
-                  f"{inputs.conda_file.name} instead (`mlproj lock` refreshes it)")
+            _warn(
+                f"{inputs.lock.path} is stale ({inputs.lock.reason}); solving "
+                f"{inputs.conda_file.name} instead (`mlproj lock` refreshes it)"
+            )
         prefix = build_env(inputs)
         return prepared_env(prefix, inputs)
 
@@ -136,13 +143,24 @@ class CondaManager:
 def build_env(inputs: CondaInputs) -> Path:
     """The ready prefix for `inputs`: reused from the cache, or built there once."""
     key = inputs.key
-    meta = {"conda_file": str(inputs.conda_file), "installer": inputs.installer,
-            "lockfile": _lock_word(inputs.lock), "platform": inputs.platform}
+    meta = {
+        "conda_file": str(inputs.conda_file),
+        "installer": inputs.installer,
+        "lockfile": _lock_word(inputs.lock),
+        "platform": inputs.platform,
+    }
     return cache.ensure_env(
-        NAME, key, lambda prefix: _build(prefix, inputs, cache.log_path(key)),
-        health=health, meta=meta, relocatable=False,
-        on_wait=lambda: print(f"mlproj: conda: waiting for another process building {key[:12]}",
-                              file=sys.stderr, flush=True),
+        NAME,
+        key,
+        lambda prefix: _build(prefix, inputs, cache.log_path(key)),
+        health=health,
+        meta=meta,
+        relocatable=False,
+        on_wait=lambda: print(
+            f"mlproj: conda: waiting for another process building {key[:12]}",
+            file=sys.stderr,
+            flush=True,
+        ),
     )
 
 
@@ -161,8 +179,11 @@ def prepared_env(prefix: Path, inputs: CondaInputs) -> PatchedEnv:
     lock_copy = records / LOCK_COPY
     recorded = lock_copy if lock_copy.is_file() else records / EXPLICIT_FILE
     artifacts = [(records / EXPLICIT_FILE, ARTIFACT_DIR)]
-    artifacts += [(records / name, ARTIFACT_DIR) for name in (LOCK_COPY, PIP_FREEZE)
-                  if (records / name).is_file()]
+    artifacts += [
+        (records / name, ARTIFACT_DIR)
+        for name in (LOCK_COPY, PIP_FREEZE)
+        if (records / name).is_file()
+    ]
     tags = {
         "mlflow.project.env": "conda",
         "mlproj.env.manager": NAME,
@@ -172,8 +193,11 @@ def prepared_env(prefix: Path, inputs: CondaInputs) -> PatchedEnv:
         "mlproj.env.lockfile": _lock_word(inputs.lock),
     }
     patch = EnvPatch(
-        set_vars={**conda_activation.env_vars(prefix),
-                  "CONDA_PREFIX": str(prefix), "CONDA_DEFAULT_ENV": str(prefix)},
+        set_vars={
+            **conda_activation.env_vars(prefix),
+            "CONDA_PREFIX": str(prefix),
+            "CONDA_DEFAULT_ENV": str(prefix),
+        },
         path_prepend=(str(prefix / "bin"),),
         unset_vars=("PYTHONHOME", "VIRTUAL_ENV"),
     )
@@ -185,8 +209,10 @@ def prepared_env(prefix: Path, inputs: CondaInputs) -> PatchedEnv:
 
 def _build(prefix: Path, inputs: CondaInputs, log: Path) -> None:
     with BuildReporter(log) as reporter:
-        reporter.detail(f"conda file {inputs.conda_file}; installer {inputs.installer}; "
-                        f"platform {inputs.platform}; lockfile {_lock_word(inputs.lock)}")
+        reporter.detail(
+            f"conda file {inputs.conda_file}; installer {inputs.installer}; "
+            f"platform {inputs.platform}; lockfile {_lock_word(inputs.lock)}"
+        )
         if inputs.exe is not None:
             _build_with_exe(prefix, inputs, inputs.exe, reporter)
         else:
@@ -197,9 +223,11 @@ def _build(prefix: Path, inputs: CondaInputs, log: Path) -> None:
         if scripts:
             reporter.detail(f"activation scripts not run: {scripts}")
     if scripts:  # said once the step line is gone
-        _warn(f"the conda environment has activation scripts that mlproj does not run "
-              f"({', '.join(scripts)}); variables they would set are missing unless the package "
-              "also declares them in etc/conda/env_vars.d")
+        _warn(
+            f"the conda environment has activation scripts that mlproj does not run "
+            f"({', '.join(scripts)}); variables they would set are missing unless the package "
+            "also declares them in etc/conda/env_vars.d"
+        )
 
 
 def _build_with_rattler(prefix: Path, inputs: CondaInputs, reporter: BuildReporter) -> None:
@@ -208,19 +236,26 @@ def _build_with_rattler(prefix: Path, inputs: CondaInputs, reporter: BuildReport
         records = lockfiles.locked_conda_records(inputs.lock.path, inputs.platform)
     else:
         reporter.step(f"solving {inputs.conda_file.name}")
-        records = conda_solve.solve(inputs.channels, inputs.env.dependencies, inputs.platform,
-                                    virtual="detect", reporter=reporter,
-                                    what=str(inputs.conda_file))
+        records = conda_solve.solve(
+            inputs.channels,
+            inputs.env.dependencies,
+            inputs.platform,
+            virtual="detect",
+            reporter=reporter,
+            what=str(inputs.conda_file),
+        )
     reporter.step(f"installing {len(records)} packages")
     conda_solve.install(records, prefix, reporter)
     # conda env create keeps conda.yml's `variables:` in conda-meta/state; so do we
-    conda_activation.write_state_vars(prefix,
-                                      conda_activation.conda_file_variables(inputs.conda_file))
+    conda_activation.write_state_vars(
+        prefix, conda_activation.conda_file_variables(inputs.conda_file)
+    )
     _install_pip(prefix, inputs, reporter)
 
 
-def _build_with_exe(prefix: Path, inputs: CondaInputs, exe: CondaExe,
-                    reporter: BuildReporter) -> None:
+def _build_with_exe(
+    prefix: Path, inputs: CondaInputs, exe: CondaExe, reporter: BuildReporter
+) -> None:
     prefix.rmdir()  # conda and micromamba create the prefix themselves
     if not inputs.lock.used:
         reporter.step(f"{exe.flavor} creating the environment")
@@ -228,8 +263,9 @@ def _build_with_exe(prefix: Path, inputs: CondaInputs, exe: CondaExe,
         return  # conda ran the pip: section itself
     with tempfile.TemporaryDirectory(prefix="mlproj-explicit-") as tmp:
         explicit = Path(tmp) / "explicit.txt"
-        explicit.write_text(lockfiles.locked_explicit(inputs.lock.path, inputs.platform),
-                            encoding="utf-8")
+        explicit.write_text(
+            lockfiles.locked_explicit(inputs.lock.path, inputs.platform), encoding="utf-8"
+        )
         reporter.step(f"{exe.flavor} installing from {inputs.lock.path.name}")
         run_exe(exe.explicit_argv(prefix, explicit), reporter, "install the locked packages")
     _install_pip(prefix, inputs, reporter)
@@ -241,15 +277,18 @@ def _install_pip(prefix: Path, inputs: CondaInputs, reporter: BuildReporter) -> 
         return
     python = prefix / "bin" / "python"
     if not python.exists():
-        raise EnvError(f"{inputs.conda_file}: the pip: section needs python in the environment",
-                       "add `- python=3.11` (or your version) to dependencies")
+        raise EnvError(
+            f"{inputs.conda_file}: the pip: section needs python in the environment",
+            "add `- python=3.11` (or your version) to dependencies",
+        )
     if pins:
         reporter.step(f"pip install ({len(pins)} locked packages)")
         conda_pip.pip_install_locked(python, pins, reporter=reporter)
     else:
         reporter.step(f"pip install ({len(inputs.env.pip)} requirements)")
-        conda_pip.pip_install(python, inputs.env.pip, cwd=inputs.conda_file.parent,
-                              reporter=reporter)
+        conda_pip.pip_install(
+            python, inputs.env.pip, cwd=inputs.conda_file.parent, reporter=reporter
+        )
 
 
 def _write_records(prefix: Path, inputs: CondaInputs) -> None:
@@ -272,8 +311,10 @@ def _check_frozen(inputs: CondaInputs) -> None:
     if not inputs.frozen or inputs.lock.used:
         return
     why = "is missing" if inputs.lock.state == "absent" else f"is stale: {inputs.lock.reason}"
-    raise EnvError(f"--frozen: {inputs.lock.path} {why}",
-                   f"run `mlproj lock {inputs.conda_file.parent}` to refresh it, or drop --frozen")
+    raise EnvError(
+        f"--frozen: {inputs.lock.path} {why}",
+        f"run `mlproj lock {inputs.conda_file.parent}` to refresh it, or drop --frozen",
+    )
 
 
 def _lock_word(status: lockfiles.LockStatus) -> str:

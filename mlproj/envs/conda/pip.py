@@ -64,8 +64,16 @@ def requirement_args(lines: Sequence[str]) -> list[str]:
 def pip_install(python: Path, lines: Sequence[str], *, cwd: Path, reporter: BuildReporter) -> None:
     """`uv pip install` the conda.yml pip lines (paths are relative to the conda.yml's dir)."""
     index = uv_index(lines)
-    argv = [uv_bin(), "pip", "install", "--compile-bytecode", "--python", str(python),
-            *index.args, *requirement_args(lines)]
+    argv = [
+        uv_bin(),
+        "pip",
+        "install",
+        "--compile-bytecode",
+        "--python",
+        str(python),
+        *index.args,
+        *requirement_args(lines),
+    ]
     _run_uv(argv, cwd=cwd, reporter=reporter, what="pip install", extra_env=index.env)
 
 
@@ -75,24 +83,49 @@ def pip_install_locked(python: Path, pins: Sequence[PipPin], *, reporter: BuildR
         req = Path(tmp) / "requirements.txt"
         req.write_text("".join(pin.requirement() + "\n" for pin in pins), encoding="utf-8")
         # direct URLs with hashes: no index is consulted, so no index settings are passed
-        argv = [uv_bin(), "pip", "install", "--compile-bytecode", "--python", str(python),
-                "--no-deps", "-r", str(req)]
+        argv = [
+            uv_bin(),
+            "pip",
+            "install",
+            "--compile-bytecode",
+            "--python",
+            str(python),
+            "--no-deps",
+            "-r",
+            str(req),
+        ]
         _run_uv(argv, cwd=Path(tmp), reporter=reporter, what="pip install (locked)")
 
 
-def pip_compile(lines: Sequence[str], *, cwd: Path, python_version: str, platform: str,
-                reporter: BuildReporter) -> list[PipPin]:
+def pip_compile(
+    lines: Sequence[str], *, cwd: Path, python_version: str, platform: str, reporter: BuildReporter
+) -> list[PipPin]:
     """Resolve the pip lines for a conda platform and python version, as pinned files."""
     target = _UV_PLATFORMS.get(platform)
     if target is None:
-        raise EnvError(f"cannot lock the pip: section for platform {platform}",
-                       f"lock one of {sorted(_UV_PLATFORMS)}, or move pip packages to conda")
+        raise EnvError(
+            f"cannot lock the pip: section for platform {platform}",
+            f"lock one of {sorted(_UV_PLATFORMS)}, or move pip packages to conda",
+        )
     index = uv_index(lines)
-    argv = [uv_bin(), "pip", "compile", "-", "--format", "pylock.toml", "--no-header",
-            "--python-version", python_version, "--python-platform", target, *index.args]
+    argv = [
+        uv_bin(),
+        "pip",
+        "compile",
+        "-",
+        "--format",
+        "pylock.toml",
+        "--no-header",
+        "--python-version",
+        python_version,
+        "--python-platform",
+        target,
+        *index.args,
+    ]
     text = "".join(line.strip() + "\n" for line in lines)
-    out = _run_uv(argv, cwd=cwd, reporter=reporter, what="pip compile", stdin=text,
-                  extra_env=index.env)
+    out = _run_uv(
+        argv, cwd=cwd, reporter=reporter, what="pip compile", stdin=text, extra_env=index.env
+    )
     return pins_from_pylock(out)
 
 
@@ -135,8 +168,10 @@ def _pin(package: Mapping[str, Any]) -> PipPin:
     directory = package.get("directory")
     if isinstance(directory, Mapping) and directory.get("path"):
         return PipPin(name, version, Path(str(directory["path"])).resolve().as_uri())
-    raise EnvError(f"cannot lock pip package {name}: uv gave no file URL for it",
-                   "use a package from an index or a wheel file")
+    raise EnvError(
+        f"cannot lock pip package {name}: uv gave no file URL for it",
+        "use a package from an index or a wheel file",
+    )
 
 
 def _uv_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -147,22 +182,31 @@ def _uv_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def _run_uv(argv: Sequence[str], *, cwd: Path, reporter: BuildReporter, what: str,
-            stdin: str | None = None, extra_env: Mapping[str, str] | None = None) -> str:
+def _run_uv(
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    reporter: BuildReporter,
+    what: str,
+    stdin: str | None = None,
+    extra_env: Mapping[str, str] | None = None,
+) -> str:
     reporter.detail("$ " + " ".join(argv))
     if extra_env:
         shown = {k: pipconf.redact_urls(v) for k, v in sorted(extra_env.items())}
         reporter.detail(f"pip configuration for uv: {shown}")
     try:
-        result = proc.run_quiet(argv, cwd=cwd, input=stdin if stdin is not None else "",
-                                env=_uv_env(extra_env))
+        result = proc.run_quiet(
+            argv, cwd=cwd, input=stdin if stdin is not None else "", env=_uv_env(extra_env)
+        )
     except (OSError, RunError) as exc:
-        raise EnvError(f"cannot start uv: {exc}", "reinstall mlproj (uv is a dependency)"
-                       ) from None
+        raise EnvError(f"cannot start uv: {exc}", "reinstall mlproj (uv is a dependency)") from None
     reporter.detail(result.stderr)
     if result.returncode != 0:
-        raise EnvError(f"{what} failed in the conda environment: {_summary(result.stderr)}",
-                       f"full log: {reporter.log}")
+        raise EnvError(
+            f"{what} failed in the conda environment: {_summary(result.stderr)}",
+            f"full log: {reporter.log}",
+        )
     return result.stdout
 
 

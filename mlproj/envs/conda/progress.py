@@ -17,8 +17,14 @@ _TICK = 0.1
 class BuildReporter:
     """Steps for the user, details for the log. Safe to call from installer threads."""
 
-    def __init__(self, log: Path, *, label: str = "conda", stream: TextIO | None = None,
-                 interactive: bool | None = None) -> None:
+    def __init__(
+        self,
+        log: Path,
+        *,
+        label: str = "conda",
+        stream: TextIO | None = None,
+        interactive: bool | None = None,
+    ) -> None:
         self.log = log
         self._label = label
         self._stream = stream if stream is not None else sys.stderr
@@ -36,8 +42,9 @@ class BuildReporter:
     def __enter__(self) -> BuildReporter:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close(ok=exc is None)
 
     def step(self, text: str) -> None:

@@ -76,10 +76,15 @@ def solve(
     packages = _virtual_packages(platform, virtual)
     reporter.detail(f"virtual packages: {[str(p) for p in packages]}")
     try:
-        records = run_async(rattler.solve(
-            list(channels), list(specs), gateway=gateway, platforms=subdirs,
-            virtual_packages=packages,
-        ))
+        records = run_async(
+            rattler.solve(
+                list(channels),
+                list(specs),
+                gateway=gateway,
+                platforms=subdirs,
+                virtual_packages=packages,
+            )
+        )
     except Exception as exc:  # rattler's SolverError, FetchRepoDataError, InvalidMatchSpecError...
         raise _solve_error(exc, what, reporter) from None
     for record in records:
@@ -92,14 +97,22 @@ def install(records: Sequence[RepoDataRecord], prefix: Path, reporter: BuildRepo
     import rattler
 
     try:
-        run_async(rattler.install(
-            list(records), prefix, cache_dir=package_cache(), installed_packages=[],
-            show_progress=False, reporter=_LogReporter(reporter), execute_link_scripts=False,
-        ))
+        run_async(
+            rattler.install(
+                list(records),
+                prefix,
+                cache_dir=package_cache(),
+                installed_packages=[],
+                show_progress=False,
+                reporter=_LogReporter(reporter),
+                execute_link_scripts=False,
+            )
+        )
     except Exception as exc:  # rattler's InstallerError, TransactionError, LinkError...
         reporter.detail(f"install failed: {type(exc).__name__}: {exc}")
-        raise EnvError(f"cannot install the conda packages: {_short(exc)}",
-                       f"full log: {reporter.log}") from None
+        raise EnvError(
+            f"cannot install the conda packages: {_short(exc)}", f"full log: {reporter.log}"
+        ) from None
 
 
 def installed_explicit(prefix: Path) -> str:
@@ -146,8 +159,9 @@ def lock_virtual_packages(platform: str) -> list[Any]:
     result = []
     for name, value in packages.items():
         version, _, build = str(value).partition(" ")
-        result.append(GenericVirtualPackage(PackageName(name), Version(version),
-                                            BuildString(build or "0")))
+        result.append(
+            GenericVirtualPackage(PackageName(name), Version(version), BuildString(build or "0"))
+        )
     return result
 
 
@@ -187,13 +201,17 @@ def _solve_error(exc: BaseException, what: str, reporter: BuildReporter) -> EnvE
     reporter.detail(f"solve failed: {type(exc).__name__}: {exc}")
     kind = type(exc).__name__
     if kind == "SolverError":
-        return EnvError(f"cannot solve {what}: {_short(exc)}",
-                        f"check the package names and versions; full log: {reporter.log}")
+        return EnvError(
+            f"cannot solve {what}: {_short(exc)}",
+            f"check the package names and versions; full log: {reporter.log}",
+        )
     if kind in ("FetchRepoDataError", "GatewayError"):
-        return EnvError(f"cannot read a conda channel of {what}: {_short(exc)}",
-                        "check `channels:` and MLPROJ_CHANNEL_ALIAS, or use --env-manager "
-                        "virtualenv to install the python pin and pip section from a Python "
-                        f"index; full log: {reporter.log}")
+        return EnvError(
+            f"cannot read a conda channel of {what}: {_short(exc)}",
+            "check `channels:` and MLPROJ_CHANNEL_ALIAS, or use --env-manager "
+            "virtualenv to install the python pin and pip section from a Python "
+            f"index; full log: {reporter.log}",
+        )
     return EnvError(f"cannot solve {what}: {kind}: {_short(exc)}", f"full log: {reporter.log}")
 
 

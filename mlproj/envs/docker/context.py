@@ -60,11 +60,7 @@ class Context:
 
 
 def dockerfile(base_image: str) -> str:
-    return (
-        f"FROM {base_image}\n"
-        f"COPY code/ {CODE_DIR}/\n"
-        f"WORKDIR {CODE_DIR}\n"
-    )
+    return f"FROM {base_image}\nCOPY code/ {CODE_DIR}/\nWORKDIR {CODE_DIR}\n"
 
 
 def collect(project_dir: Path, base_image: str) -> Context:

@@ -93,7 +93,6 @@ def _pull(client: Any, name: str) -> None:
                 )
     except DockerException as exc:
         raise EnvError(
-            f"docker image {name!r} is not on this engine and pulling it failed: "
-            f"{first_line(exc)}",
+            f"docker image {name!r} is not on this engine and pulling it failed: {first_line(exc)}",
             hint,
         ) from exc

@@ -73,8 +73,7 @@ class DockerManager:
         else:
             image = _plan_images(client, project, options, result)
         try:
-            container = settings(project, options, image, mount_code=mounted,
-                                 env_source=os.environ)
+            container = settings(project, options, image, mount_code=mounted, env_source=os.environ)
         except EnvError as exc:  # a dry run reports what a real run would refuse
             result["container_error"] = exc.one_line()
         else:
@@ -103,9 +102,7 @@ class DockerManager:
         return DockerPrepared(client, project, options, ready, shell, tags)
 
 
-def _plan_images(
-    client: Any, project: Project, options: EnvOptions, result: dict[str, Any]
-) -> str:
+def _plan_images(client: Any, project: Project, options: EnvOptions, result: dict[str, Any]) -> str:
     """Fill in what exists on the engine; return the image the container would run."""
     decl = docker_decl(project)
     base = docker_engine.find_image(client, decl.image)

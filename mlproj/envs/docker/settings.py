@@ -212,6 +212,4 @@ def device_requests(gpus: str) -> list[Any]:
         return [DeviceRequest(count=int(count), capabilities=capabilities)]
     if text.startswith("device=") and text[7:]:
         return [DeviceRequest(device_ids=text[7:].split(","), capabilities=capabilities)]
-    raise EnvError(
-        f"gpus {gpus!r} is not a GPU request", "use all, a count (2), or device=0,1"
-    )
+    raise EnvError(f"gpus {gpus!r} is not a GPU request", "use all, a count (2), or device=0,1")

@@ -91,8 +91,9 @@ def _key_document(
         "platform": {"sys": sys.platform, "machine": platform.machine()},
         "python": {"request": request.python, "version": interpreter.version},
         "env_file": env_file,
-        "files": sorted([f.option, _key_path(f.path, request.project_dir), f.sha256]
-                        for f in files),
+        "files": sorted(
+            [f.option, _key_path(f.path, request.project_dir), f.sha256] for f in files
+        ),
         "index": {
             "translated": shaping,
             "args": list(index.args),
@@ -121,13 +122,16 @@ def uv_binary() -> str:
     try:
         from uv import find_uv_bin
     except ImportError:
-        raise EnvError("the virtualenv manager needs uv, which is not installed",
-                       "pip install uv") from None
+        raise EnvError(
+            "the virtualenv manager needs uv, which is not installed", "pip install uv"
+        ) from None
     try:
         return str(find_uv_bin())
     except FileNotFoundError:
-        raise EnvError("the uv package is installed but its binary is missing",
-                       "pip install --force-reinstall uv") from None
+        raise EnvError(
+            "the uv package is installed but its binary is missing",
+            "pip install --force-reinstall uv",
+        ) from None
 
 
 def uv_version() -> str:
@@ -162,42 +166,70 @@ def _builder(plan: VenvPlan, progress: Progress) -> Callable[[Path], None]:
 
     def build(dest: Path) -> None:
         env = _uv_env(plan)
-        note(log, f"env file: {req.env_file or '(none)'}; python {plan.interpreter.version} "
-                  f"({plan.interpreter.path}); uv {plan.uv_version}")
+        note(
+            log,
+            f"env file: {req.env_file or '(none)'}; python {plan.interpreter.version} "
+            f"({plan.interpreter.path}); uv {plan.uv_version}",
+        )
         note(log, f"index settings: {plan.index.describe()}")
         with progress.step(f"creating virtualenv (python {plan.interpreter.version})"):
             run_logged(
-                [plan.uv, "venv", str(dest), "--relocatable", "--no-project",
-                 "--python", plan.interpreter.path],
-                log=log, what="uv venv", env=env, cwd=dest.parent,
+                [
+                    plan.uv,
+                    "venv",
+                    str(dest),
+                    "--relocatable",
+                    "--no-project",
+                    "--python",
+                    plan.interpreter.path,
+                ],
+                log=log,
+                what="uv venv",
+                env=env,
+                cwd=dest.parent,
             )
         state = dest / STATE_DIR
         state.mkdir()
         python = str(dest / "bin" / "python")
-        for label, lines in (("build dependencies", req.build_dependencies),
-                             ("requirements", req.dependencies)):
+        for label, lines in (
+            ("build dependencies", req.build_dependencies),
+            ("requirements", req.dependencies),
+        ):
             if not lines:
                 continue
-            reqfile = state / ("build-requirements.txt" if label.startswith("build")
-                               else "requirements.txt")
+            reqfile = state / (
+                "build-requirements.txt" if label.startswith("build") else "requirements.txt"
+            )
             reqfile.write_text("\n".join(rewrite(lines, req.project_dir)) + "\n")
             with progress.step(f"installing {_describe_lines(lines, label)}"):
                 run_logged(
                     # bytecode now, or every run recompiles (e.g. torch: seconds per start)
-                    [plan.uv, "pip", "install", "--compile-bytecode", "--python", python,
-                     *plan.index.args, "-r", str(reqfile)],
-                    log=log, what=f"installing the {label} of {_origin(req)}", env=env,
+                    [
+                        plan.uv,
+                        "pip",
+                        "install",
+                        "--compile-bytecode",
+                        "--python",
+                        python,
+                        *plan.index.args,
+                        "-r",
+                        str(reqfile),
+                    ],
+                    log=log,
+                    what=f"installing the {label} of {_origin(req)}",
+                    env=env,
                     cwd=req.project_dir,
                 )
-        frozen = run_logged([plan.uv, "pip", "freeze", "--python", python],
-                            log=log, what="uv pip freeze", env=env)
+        frozen = run_logged(
+            [plan.uv, "pip", "freeze", "--python", python], log=log, what="uv pip freeze", env=env
+        )
         (state / FROZEN).write_text(frozen)
 
     return build
 
 
 def _describe_lines(lines: tuple[str, ...], label: str) -> str:
-    """"3 requirements", "1 build dependency + requirements.txt" (for the progress line)."""
+    """ "3 requirements", "1 build dependency + requirements.txt" (for the progress line)."""
     count = count_requirements(lines)
     singular = {"requirements": "requirement", "build dependencies": "build dependency"}[label]
     text = f"{count} {singular if count == 1 else label}"
@@ -225,7 +257,12 @@ def build_or_reuse(plan: VenvPlan, progress: Progress | None = None) -> Path:
         "uv": plan.uv_version,
     }
     return cache.ensure_env(
-        NAME, plan.key, _builder(plan, shown), health=healthy, meta=meta, relocatable=True,
+        NAME,
+        plan.key,
+        _builder(plan, shown),
+        health=healthy,
+        meta=meta,
+        relocatable=True,
         on_wait=lambda: shown.note("another mlproj is building this environment; waiting ..."),
     )
 

@@ -135,8 +135,16 @@ def uv_settings(
 def user_uv_settings(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """The user's own UV_* index variables (part of what shapes an environment)."""
     env = os.environ if environ is None else environ
-    names = ("UV_INDEX_URL", "UV_DEFAULT_INDEX", "UV_EXTRA_INDEX_URL", "UV_INDEX",
-             "UV_FIND_LINKS", "UV_NO_INDEX", "UV_CONSTRAINT", "UV_INDEX_STRATEGY")
+    names = (
+        "UV_INDEX_URL",
+        "UV_DEFAULT_INDEX",
+        "UV_EXTRA_INDEX_URL",
+        "UV_INDEX",
+        "UV_FIND_LINKS",
+        "UV_NO_INDEX",
+        "UV_CONSTRAINT",
+        "UV_INDEX_STRATEGY",
+    )
     return {name: env[name] for name in names if env.get(name)}
 
 

@@ -50,7 +50,7 @@ def parse_request(request: str) -> list[tuple[str, tuple[int, ...], bool]]:
     text = request.strip()
     for prefix in ("cpython", "python"):
         if text.lower().startswith(prefix):
-            text = text[len(prefix):].strip()
+            text = text[len(prefix) :].strip()
     clauses = []
     for part in text.split(","):
         match = _CLAUSE.match(part.strip())
@@ -118,8 +118,9 @@ def _uv_find(uv: str, uv_request: str, request: str) -> Interpreter | None:
     path = done.stdout.strip().splitlines()[-1] if done.returncode == 0 and done.stdout else ""
     if not path:
         return None
-    probe = proc.run_quiet([path, "-I", "-S", "-c",
-                            "import platform; print(platform.python_version())"])
+    probe = proc.run_quiet(
+        [path, "-I", "-S", "-c", "import platform; print(platform.python_version())"]
+    )
     version = probe.stdout.strip()
     if probe.returncode != 0 or not version or not matches(version, request):
         return None
@@ -132,8 +133,7 @@ def _newest(uv: str, request: str) -> Interpreter:
     if not fitting:
         versions = sorted({i.version for i in found}, key=_version_tuple, reverse=True)
         raise EnvError(
-            f"no Python matching {request!r} is installed "
-            f"(found: {', '.join(versions) or 'none'})",
+            f"no Python matching {request!r} is installed (found: {', '.join(versions) or 'none'})",
             "install that version (mlproj never downloads Python), or change `python:`",
         )
     return max(fitting, key=lambda i: _version_tuple(i.version))  # max keeps the first of ties
@@ -196,8 +196,12 @@ def _remember(request: str, interpreter: Interpreter) -> None:
     except (OSError, ValueError):
         data = {}
     try:
-        data[request] = {"version": interpreter.version, "path": interpreter.path,
-                         "stat": _fingerprint(interpreter.path), "at": time.time()}
+        data[request] = {
+            "version": interpreter.version,
+            "path": interpreter.path,
+            "stat": _fingerprint(interpreter.path),
+            "at": time.time(),
+        }
         memo.parent.mkdir(parents=True, exist_ok=True)
         tmp = memo.with_name(f"{memo.name}.{os.getpid()}.tmp")
         tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")

@@ -32,11 +32,24 @@ def load_request(project: Project) -> VenvRequest:
         return VenvRequest(project.directory, "none", None, None)
     if decl.kind == "conda":
         env, warnings = from_conda(load_conda_env(decl.file), decl.file.name)
-        return VenvRequest(project.directory, "conda", decl.file, env.python,
-                           env.build_dependencies, env.dependencies, tuple(warnings))
+        return VenvRequest(
+            project.directory,
+            "conda",
+            decl.file,
+            env.python,
+            env.build_dependencies,
+            env.dependencies,
+            tuple(warnings),
+        )
     env = load_python_env(decl.file)
-    return VenvRequest(project.directory, "python_env", decl.file, env.python,
-                       env.build_dependencies, env.dependencies)
+    return VenvRequest(
+        project.directory,
+        "python_env",
+        decl.file,
+        env.python,
+        env.build_dependencies,
+        env.dependencies,
+    )
 
 
 def from_conda(conda: CondaEnv, file_name: str) -> tuple[PythonEnv, list[str]]:

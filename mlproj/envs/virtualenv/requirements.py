@@ -32,7 +32,7 @@ def file_option(line: str) -> tuple[str, str] | None:
     for option, canonical in _FILE_OPTIONS.items():
         if not text.startswith(option):
             continue
-        rest = text[len(option):]
+        rest = text[len(option) :]
         if option.startswith("--") and rest[:1] not in ("=", " ", "\t"):
             continue  # another long option that merely starts the same way
         target = rest.lstrip("= \t").strip()

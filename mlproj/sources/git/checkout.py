@@ -48,8 +48,10 @@ def lease_checkout(cache: RepoCache, sha: str, version: str | None) -> Path:
             raise
         _HELD[path] = fd
         return path
-    raise SourceError(f"all {MAX_SLOTS} checkouts of {sha} in {cache.checkouts} are in use",
-                      hint="wait for some of the runs of this commit to end")
+    raise SourceError(
+        f"all {MAX_SLOTS} checkouts of {sha} in {cache.checkouts} are in use",
+        hint="wait for some of the runs of this commit to end",
+    )
 
 
 def release_checkout(directory: Path) -> None:
@@ -82,8 +84,17 @@ def _has_submodules(path: Path) -> bool:
 
 
 def _is_clean(path: Path) -> bool:
-    status = run_git(["status", "--porcelain", "-z", "--ignored", "--untracked-files=normal",
-                      "--ignore-submodules=none"], cwd=path)
+    status = run_git(
+        [
+            "status",
+            "--porcelain",
+            "-z",
+            "--ignored",
+            "--untracked-files=normal",
+            "--ignore-submodules=none",
+        ],
+        cwd=path,
+    )
     if status:
         return False
     if not _has_submodules(path):
@@ -91,8 +102,10 @@ def _is_clean(path: Path) -> bool:
     sub_status = run_git(["submodule", "status", "--recursive"], cwd=path)
     if any(line[:1] in ("-", "+", "U") for line in sub_status.splitlines()):
         return False
-    nested = run_git(["submodule", "foreach", "--recursive", "--quiet",
-                      "git status --porcelain --ignored"], cwd=path)
+    nested = run_git(
+        ["submodule", "foreach", "--recursive", "--quiet", "git status --porcelain --ignored"],
+        cwd=path,
+    )
     return not nested.strip()
 
 
@@ -102,8 +115,7 @@ def _reset(cache: RepoCache, path: Path, sha: str, version: str | None) -> None:
     run_git(["clean", "-ffdxq"], cwd=path)
     if _has_submodules(path):
         _init_submodules(cache, path, sha, version)  # back to the recorded commits
-        run_git(["submodule", "foreach", "--recursive", "--quiet", "git clean -ffdxq"],
-                cwd=path)
+        run_git(["submodule", "foreach", "--recursive", "--quiet", "git clean -ffdxq"], cwd=path)
 
 
 def _build(cache: RepoCache, path: Path, sha: str, version: str | None) -> None:
@@ -126,8 +138,9 @@ def _build(cache: RepoCache, path: Path, sha: str, version: str | None) -> None:
     except BaseException as exc:
         _remove(tmp)
         if isinstance(exc, GitFailed):
-            raise SourceError(f"cannot check out {sha[:12]} of {cache.shown}: {exc.detail}"
-                              ) from exc
+            raise SourceError(
+                f"cannot check out {sha[:12]} of {cache.shown}: {exc.detail}"
+            ) from exc
         raise
 
 
@@ -141,9 +154,10 @@ def _init_submodules(cache: RepoCache, work: Path, sha: str, version: str | None
         run_git([*config, "submodule", "update", "--init", "--recursive", "--force"], cwd=work)
     except GitFailed as exc:
         shown = f"version '{version}'" if version else sha[:12]
-        raise SourceError(f"cannot fetch the submodules of {cache.shown} ({shown}): "
-                          f"{exc.detail}", hint="check the URLs in .gitmodules and your git "
-                                                "credentials") from exc
+        raise SourceError(
+            f"cannot fetch the submodules of {cache.shown} ({shown}): {exc.detail}",
+            hint="check the URLs in .gitmodules and your git credentials",
+        ) from exc
     if cache.url != cache.shown:
         _scrub_urls(work / ".git")
 
@@ -153,8 +167,9 @@ def _scrub_urls(git_dir: Path) -> None:
     for config in [git_dir / "config", *git_dir.glob("modules/**/config")]:
         if not config.is_file():
             continue
-        out = run_git(["config", "--file", str(config), "-z", "--get-regexp", r"\.url$"],
-                      check=False)
+        out = run_git(
+            ["config", "--file", str(config), "-z", "--get-regexp", r"\.url$"], check=False
+        )
         for entry in filter(None, out.split("\0")):
             key, _, url = entry.partition("\n")
             clean = strip_credentials(url)

@@ -36,9 +36,11 @@ def ls_remote(url: str, version: str | None, shown: str) -> RemoteRefs:
     try:
         out = run_git(["ls-remote", "--symref", url, *patterns])
     except GitFailed as exc:
-        raise SourceError(f"cannot reach {describe(shown, version)}: {exc.detail}",
-                          hint="check the URL, your network and your git credentials; a full "
-                               "commit sha runs from the cache without the network") from exc
+        raise SourceError(
+            f"cannot reach {describe(shown, version)}: {exc.detail}",
+            hint="check the URL, your network and your git credentials; a full "
+            "commit sha runs from the cache without the network",
+        ) from exc
     return parse_ls_remote(out)
 
 
@@ -49,7 +51,7 @@ def parse_ls_remote(out: str) -> RemoteRefs:
         left, _, name = line.partition("\t")
         if left.startswith("ref: "):
             if name == "HEAD":
-                head_target = left[len("ref: "):].strip()
+                head_target = left[len("ref: ") :].strip()
         elif FULL_SHA_RE.match(left):
             refs[name.strip()] = left.lower()
     return RemoteRefs(refs, head_target)
@@ -65,27 +67,30 @@ def resolve(refs: RemoteRefs, version: str | None, shown: str) -> Resolved | Non
     if version is None:
         sha = refs.refs.get("HEAD")
         if sha is None:
-            raise SourceError(f"{shown} has no default branch (HEAD); is the repository empty?",
-                              hint="give a branch, tag or commit with --version")
+            raise SourceError(
+                f"{shown} has no default branch (HEAD); is the repository empty?",
+                hint="give a branch, tag or commit with --version",
+            )
         return Resolved(sha)
     if version.startswith("refs/"):
         sha = _peeled(refs, version)
         if sha is None:
             return None
-        return Resolved(sha, branch=_short(version, "refs/heads/"),
-                        tag=_short(version, "refs/tags/"))
+        return Resolved(
+            sha, branch=_short(version, "refs/heads/"), tag=_short(version, "refs/tags/")
+        )
     branch_sha = refs.refs.get(f"refs/heads/{version}")
     tag_sha = _peeled(refs, f"refs/tags/{version}")
     if branch_sha and tag_sha and branch_sha != tag_sha:
         raise SourceError(
             f"version '{version}' of {shown} is both a branch and a tag, at different commits",
-            hint=f"say which: refs/heads/{version} or refs/tags/{version}")
+            hint=f"say which: refs/heads/{version} or refs/tags/{version}",
+        )
     sha = branch_sha or tag_sha
     if sha is None:
         return None
-    return Resolved(sha, branch=version if branch_sha else None,
-                    tag=version if tag_sha else None)
+    return Resolved(sha, branch=version if branch_sha else None, tag=version if tag_sha else None)
 
 
 def _short(ref: str, prefix: str) -> str | None:
-    return ref[len(prefix):] if ref.startswith(prefix) else None
+    return ref[len(prefix) :] if ref.startswith(prefix) else None

@@ -64,9 +64,10 @@ class RepoCache:
         try:
             self._git("fetch", "--prune", "--no-tags", self.url, *_MIRROR_REFSPECS)
         except GitFailed as exc:
-            raise SourceError(f"cannot fetch {describe(self.shown, version)}: {exc.detail}",
-                              hint="check the URL, your network and your git credentials"
-                              ) from exc
+            raise SourceError(
+                f"cannot fetch {describe(self.shown, version)}: {exc.detail}",
+                hint="check the URL, your network and your git credentials",
+            ) from exc
 
     def ensure_commit(self, sha: str, version: str | None) -> None:
         """Make `sha` present: fetch branches and tags, then the sha itself (call locked)."""
@@ -93,14 +94,19 @@ class RepoCache:
             if "ambiguous" in exc.stderr:
                 raise SourceError(
                     f"version '{abbrev}' of {self.shown} is ambiguous: several commits start "
-                    "with it", hint="give more characters of the commit sha") from exc
-            raise unknown_version(self.shown, abbrev, "no branch, tag or commit has that name"
-                                  ) from exc
+                    "with it",
+                    hint="give more characters of the commit sha",
+                ) from exc
+            raise unknown_version(
+                self.shown, abbrev, "no branch, tag or commit has that name"
+            ) from exc
 
     def keep(self, sha: str) -> None:
         self._git("update-ref", f"refs/mlproj/keep/{sha}", sha)
 
 
 def unknown_version(shown: str, version: str, detail: str) -> SourceError:
-    return SourceError(f"cannot find version '{version}' of {shown}: {detail}",
-                       hint="give an existing branch, tag or commit sha with --version")
+    return SourceError(
+        f"cannot find version '{version}' of {shown}: {detail}",
+        hint="give an existing branch, tag or commit sha with --version",
+    )

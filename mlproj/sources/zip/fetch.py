@@ -49,8 +49,10 @@ def fetch_zip(base: str, sub: str | None, version: str | None, cwd: Path) -> Fet
     """The project in the zip archive `base`, `#sub` applied; leased until `release_zip`."""
     shown = _shown(base, cwd)
     if version is not None:
-        raise SourceError(f"--version '{version}' applies to git projects; {shown} is a zip "
-                          "archive", hint="drop --version; MLflow ignores it for zips")
+        raise SourceError(
+            f"--version '{version}' applies to git projects; {shown} is a zip archive",
+            hint="drop --version; MLflow ignores it for zips",
+        )
     archive = _download(base, shown) if scheme_of(base) in ("http", "https") else _local(shown)
     try:
         copy = _lease_copy(archive)
@@ -81,15 +83,19 @@ def _shown(base: str, cwd: Path) -> str:
         return os.path.abspath(cwd / file_uri_path(base))
     if scheme is None:
         return os.path.abspath(cwd / os.path.expanduser(base))
-    raise SourceError(f"cannot fetch zip archives over {scheme}://: {strip_credentials(base)}",
-                      hint="give a local .zip file or an http(s) URL")
+    raise SourceError(
+        f"cannot fetch zip archives over {scheme}://: {strip_credentials(base)}",
+        hint="give a local .zip file or an http(s) URL",
+    )
 
 
 def _local(shown: str) -> _Archive:
     path = Path(shown)
     if path.is_dir():
-        raise SourceError(f"{shown} is a directory, not a zip file",
-                          hint="add a trailing '/' to run the directory itself")
+        raise SourceError(
+            f"{shown} is a directory, not a zip file",
+            hint="add a trailing '/' to run the directory itself",
+        )
     if not path.is_file():
         raise SourceError(f"no such zip file: {shown}", hint="check the path")
     digest = hashlib.sha256()
@@ -108,8 +114,10 @@ def _download(url: str, shown: str) -> _Archive:
     path = Path(name)
     digest = hashlib.sha256()
     try:
-        with os.fdopen(fd, "wb") as out, requests.get(
-                url, stream=True, timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S)) as resp:
+        with (
+            os.fdopen(fd, "wb") as out,
+            requests.get(url, stream=True, timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S)) as resp,
+        ):
             _check_response(resp, shown)
             size = 0
             for chunk in resp.iter_content(_CHUNK):
@@ -121,26 +129,34 @@ def _download(url: str, shown: str) -> _Archive:
     except BaseException as exc:
         path.unlink(missing_ok=True)
         if isinstance(exc, requests.RequestException):
-            raise SourceError(f"cannot download {shown}: {_reason(exc)}",
-                              hint="check the URL and your network") from exc
+            raise SourceError(
+                f"cannot download {shown}: {_reason(exc)}", hint="check the URL and your network"
+            ) from exc
         raise
     return _Archive(path, digest.hexdigest(), shown, downloaded=True)
 
 
 def _check_response(resp: Any, shown: str) -> None:
     if resp.status_code >= 400:
-        hint = ("put the credentials in the URL: https://user:token@host/…"
-                if resp.status_code in (401, 403) else "check the URL")
-        raise SourceError(f"cannot download {shown}: HTTP {resp.status_code} "
-                          f"{resp.reason or ''}".rstrip(), hint=hint)
+        hint = (
+            "put the credentials in the URL: https://user:token@host/…"
+            if resp.status_code in (401, 403)
+            else "check the URL"
+        )
+        raise SourceError(
+            f"cannot download {shown}: HTTP {resp.status_code} {resp.reason or ''}".rstrip(),
+            hint=hint,
+        )
     declared = resp.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > MAX_DOWNLOAD_BYTES:
         raise _too_big(shown)
 
 
 def _too_big(shown: str) -> SourceError:
-    return SourceError(f"zip archive {shown} is larger than {MAX_DOWNLOAD_BYTES} bytes",
-                       hint="download and unpack it yourself, then give the directory")
+    return SourceError(
+        f"zip archive {shown} is larger than {MAX_DOWNLOAD_BYTES} bytes",
+        hint="download and unpack it yourself, then give the directory",
+    )
 
 
 def _reason(exc: Exception) -> str:
@@ -184,8 +200,10 @@ def _lease_copy(archive: _Archive) -> Path:
             raise
         _HELD[path] = fd
         return path
-    raise SourceError(f"all {MAX_COPIES} copies of {archive.shown} in {root} are in use",
-                      hint="wait for some of the runs of this zip to end")
+    raise SourceError(
+        f"all {MAX_COPIES} copies of {archive.shown} in {root} are in use",
+        hint="wait for some of the runs of this zip to end",
+    )
 
 
 def _build(archive: _Archive, path: Path, listing: Path) -> None:

@@ -44,19 +44,25 @@ def unpack(archive: Path, dest: Path, shown: str) -> None:
             members = _check(zf, shown)
             _extract(zf, members, dest, shown)
     except _DAMAGED as exc:
-        raise SourceError(f"{shown} is not a readable zip archive: {exc}",
-                          hint="check that the file is a complete, unencrypted .zip") from exc
+        raise SourceError(
+            f"{shown} is not a readable zip archive: {exc}",
+            hint="check that the file is a complete, unencrypted .zip",
+        ) from exc
 
 
 def _check(zf: zipfile.ZipFile, shown: str) -> list[_Member]:
     infos = zf.infolist()
     if len(infos) > MAX_MEMBERS:
-        raise SourceError(f"zip archive {shown} has {len(infos)} members, more than the "
-                          f"{MAX_MEMBERS} allowed (a zip bomb?)")
+        raise SourceError(
+            f"zip archive {shown} has {len(infos)} members, more than the "
+            f"{MAX_MEMBERS} allowed (a zip bomb?)"
+        )
     total = sum(info.file_size for info in infos)
     if total > MAX_TOTAL_BYTES:
-        raise SourceError(f"zip archive {shown} would unpack to {total} bytes, more than the "
-                          f"{MAX_TOTAL_BYTES} allowed (a zip bomb?)")
+        raise SourceError(
+            f"zip archive {shown} would unpack to {total} bytes, more than the "
+            f"{MAX_TOTAL_BYTES} allowed (a zip bomb?)"
+        )
     members = [m for m in (_member(info, shown) for info in infos) if m is not None]
     links = {m.path for m in members if m.kind == "link"}
     uses = Counter(m.path for m in members)
@@ -64,22 +70,27 @@ def _check(zf: zipfile.ZipFile, shown: str) -> list[_Member]:
         if m.kind == "link":
             _check_link_name(zf, m, shown)
         if _ancestors(m.path) & links or (m.kind == "link" and uses[m.path] > 1):
-            raise SourceError(f"zip member {m.info.filename} of {shown} is written through or "
-                              "over a symlink member (refused: it could escape the archive)")
+            raise SourceError(
+                f"zip member {m.info.filename} of {shown} is written through or "
+                "over a symlink member (refused: it could escape the archive)"
+            )
     return members
 
 
 def _member(info: zipfile.ZipInfo, shown: str) -> _Member | None:
     name = info.filename
     if info.flag_bits & 0x1:
-        raise SourceError(f"zip member {name} of {shown} is encrypted",
-                          hint="give an archive without a password")
+        raise SourceError(
+            f"zip member {name} of {shown} is encrypted", hint="give an archive without a password"
+        )
     path = posixpath.normpath(name)
     drive = len(name) > 1 and name[1] == ":"
     if name.startswith(("/", "\\")) or drive or path == ".." or path.startswith("../"):
-        raise SourceError(f"zip member {name} of {shown} attempts path traversal: it is "
-                          "absolute or leaves the archive", hint="rebuild the zip with relative "
-                                                                  "paths")
+        raise SourceError(
+            f"zip member {name} of {shown} attempts path traversal: it is "
+            "absolute or leaves the archive",
+            hint="rebuild the zip with relative paths",
+        )
     if path == ".":
         return None
     mode = info.external_attr >> 16
@@ -107,8 +118,11 @@ def _check_link_name(zf: zipfile.ZipFile, m: _Member, shown: str) -> None:
 
 
 def _outside(m: _Member, target: str, shown: str) -> SourceError:
-    return SourceError(f"zip member {m.info.filename} of {shown} is a symlink pointing outside "
-                       f"the archive ({target[:200]})", hint="rebuild the zip without it")
+    return SourceError(
+        f"zip member {m.info.filename} of {shown} is a symlink pointing outside "
+        f"the archive ({target[:200]})",
+        hint="rebuild the zip without it",
+    )
 
 
 def _extract(zf: zipfile.ZipFile, members: list[_Member], dest: Path, shown: str) -> None:

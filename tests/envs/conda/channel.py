@@ -52,9 +52,12 @@ def write_package(subdir: Path, pkg: Pkg) -> Path:
     with tarfile.open(fileobj=buf, mode="w:bz2") as tar:
         for path, text in pkg.files.items():
             data = text.encode()
-            entry: dict[str, object] = {"_path": path, "path_type": "hardlink",
-                                        "sha256": hashlib.sha256(data).hexdigest(),
-                                        "size_in_bytes": len(data)}
+            entry: dict[str, object] = {
+                "_path": path,
+                "path_type": "hardlink",
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "size_in_bytes": len(data),
+            }
             if PLACEHOLDER in text:
                 entry.update(prefix_placeholder=PLACEHOLDER, file_mode="text")
             paths.append(entry)
@@ -64,9 +67,17 @@ def write_package(subdir: Path, pkg: Pkg) -> Path:
             info.type, info.linkname, info.mtime = tarfile.SYMTYPE, target, 0
             tar.addfile(info)
             paths.append({"_path": path, "path_type": "softlink"})
-        index = {"name": pkg.name, "version": pkg.version, "build": pkg.build,
-                 "build_number": 0, "depends": list(pkg.depends), "subdir": "noarch",
-                 "noarch": pkg.noarch, "timestamp": 1700000000000, "license": "MIT"}
+        index = {
+            "name": pkg.name,
+            "version": pkg.version,
+            "build": pkg.build,
+            "build_number": 0,
+            "depends": list(pkg.depends),
+            "subdir": "noarch",
+            "noarch": pkg.noarch,
+            "timestamp": 1700000000000,
+            "license": "MIT",
+        }
         _add(tar, "info/index.json", json.dumps(index).encode())
         if pkg.noarch == "python":
             link = {"noarch": {"type": "python"}, "package_metadata_version": 1}
@@ -94,10 +105,16 @@ def python_package() -> Pkg:
     """`python` made from this machine's interpreter: a venv-style prefix (pyvenv.cfg + link),
     so the prefix's bin/python has the prefix as sys.prefix and uv installs into it."""
     real = os.path.realpath(sys.executable)
-    cfg = (f"home = {os.path.dirname(real)}\ninclude-system-site-packages = false\n"
-           f"version = {python_version()}\n")
-    return Pkg("python", python_version(), files={"pyvenv.cfg": cfg},
-               symlinks={"bin/python": real, "bin/python3": real})
+    cfg = (
+        f"home = {os.path.dirname(real)}\ninclude-system-site-packages = false\n"
+        f"version = {python_version()}\n"
+    )
+    return Pkg(
+        "python",
+        python_version(),
+        files={"pyvenv.cfg": cfg},
+        symlinks={"bin/python": real, "bin/python3": real},
+    )
 
 
 def lib(version: str) -> Pkg:
@@ -112,16 +129,25 @@ echo "lib version=$(cat {PLACEHOLDER}/share/mlp-lib/VERSION)"
 
 def app() -> Pkg:
     """`mlp-app` needs mlp-lib; its bin/mlp-app embeds the install prefix (placeholder)."""
-    return Pkg("mlp-app", "1.0", depends=("mlp-lib >=1",),
-               files={"bin/mlp-app": APP_SCRIPT}, executables=("bin/mlp-app",))
+    return Pkg(
+        "mlp-app",
+        "1.0",
+        depends=("mlp-lib >=1",),
+        files={"bin/mlp-app": APP_SCRIPT},
+        executables=("bin/mlp-app",),
+    )
 
 
 def data() -> Pkg:
     """`mlp-data` declares an activation variable as data (conda's env_vars.d)."""
-    return Pkg("mlp-data", "1.0", files={
-        "share/mlp-data/table.txt": "42\n",
-        "etc/conda/env_vars.d/mlp-data.json": f'{{"MLP_DATA": "{PLACEHOLDER}/share/mlp-data"}}',
-    })
+    return Pkg(
+        "mlp-data",
+        "1.0",
+        files={
+            "share/mlp-data/table.txt": "42\n",
+            "etc/conda/env_vars.d/mlp-data.json": f'{{"MLP_DATA": "{PLACEHOLDER}/share/mlp-data"}}',
+        },
+    )
 
 
 def hook() -> Pkg:
@@ -131,8 +157,14 @@ def hook() -> Pkg:
 
 def pylib() -> Pkg:
     """`mlp-pylib`, a noarch: python package (most conda-forge Python libraries are)."""
-    return Pkg("mlp-pylib", "1.0", depends=("python",), build="py_0", noarch="python",
-               files={"site-packages/mlp_pylib/__init__.py": "VALUE = 'from conda'\n"})
+    return Pkg(
+        "mlp-pylib",
+        "1.0",
+        depends=("python",),
+        build="py_0",
+        noarch="python",
+        files={"site-packages/mlp_pylib/__init__.py": "VALUE = 'from conda'\n"},
+    )
 
 
 def standard_packages() -> list[Pkg]:
@@ -158,10 +190,10 @@ def write_wheel(directory: Path, name: str, version: str, body: str = "") -> Pat
     dist = f"{mod}-{version}"
     files = {
         f"{mod}/__init__.py": f"VERSION = {version!r}\n{body}"
-                              "def main():\n    print('pip-package', VERSION)\n",
+        "def main():\n    print('pip-package', VERSION)\n",
         f"{dist}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
         f"{dist}.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: mlproj-tests\n"
-                                   "Root-Is-Purelib: true\nTag: py3-none-any\n",
+        "Root-Is-Purelib: true\nTag: py3-none-any\n",
         f"{dist}.dist-info/entry_points.txt": f"[console_scripts]\n{name} = {mod}:main\n",
     }
     record = []

@@ -35,16 +35,33 @@ def channel(channel_template: Path, tmp_path: Path) -> Path:
 def _isolated_tools(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
     monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)  # no pip.conf of this machine's user
-    for var in ("MLPROJ_CONDA_EXE", "MLFLOW_CONDA_HOME", "MLFLOW_CONDA_CREATE_ENV_CMD",
-                "MLPROJ_CHANNEL_ALIAS", "MLPROJ_DEFAULT_CHANNELS", "VIRTUAL_ENV",
-                "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_NO_INDEX",
-                "UV_INDEX_URL", "UV_DEFAULT_INDEX", "UV_EXTRA_INDEX_URL", "UV_FIND_LINKS",
-                "UV_NO_INDEX"):
+    for var in (
+        "MLPROJ_CONDA_EXE",
+        "MLFLOW_CONDA_HOME",
+        "MLFLOW_CONDA_CREATE_ENV_CMD",
+        "MLPROJ_CHANNEL_ALIAS",
+        "MLPROJ_DEFAULT_CHANNELS",
+        "VIRTUAL_ENV",
+        "PIP_INDEX_URL",
+        "PIP_EXTRA_INDEX_URL",
+        "PIP_FIND_LINKS",
+        "PIP_NO_INDEX",
+        "UV_INDEX_URL",
+        "UV_DEFAULT_INDEX",
+        "UV_EXTRA_INDEX_URL",
+        "UV_FIND_LINKS",
+        "UV_NO_INDEX",
+    ):
         monkeypatch.delenv(var, raising=False)
 
 
-def write_conda_project(root: Path, channels: Sequence[str], deps: Sequence[str],
-                        pip: Sequence[str] = (), extra: str = "") -> Project:
+def write_conda_project(
+    root: Path,
+    channels: Sequence[str],
+    deps: Sequence[str],
+    pip: Sequence[str] = (),
+    extra: str = "",
+) -> Project:
     root.mkdir(parents=True, exist_ok=True)
     lines = ["name: test-env", "channels:"] + [f"  - {c}" for c in channels]
     lines += ["dependencies:"] + [f"  - {d}" for d in deps]
@@ -52,13 +69,15 @@ def write_conda_project(root: Path, channels: Sequence[str], deps: Sequence[str]
         lines += ["  - pip:"] + [f"      - {p}" for p in pip]
     conda_file = root / "conda.yml"
     conda_file.write_text("\n".join(lines) + "\n" + extra)
-    (root / "MLproject").write_text(textwrap.dedent("""\
+    (root / "MLproject").write_text(
+        textwrap.dedent("""\
         name: conda-test
         conda_env: conda.yml
         entry_points:
           main:
             command: "mlp-app"
-    """))
+    """)
+    )
     return Project(directory=root, name="conda-test", env=EnvDecl(kind="conda", file=conda_file))
 
 

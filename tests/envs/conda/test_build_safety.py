@@ -44,9 +44,15 @@ _PREPARE = textwrap.dedent("""
 
 def test_two_processes_build_once_and_share(channel: Path, tmp_path: Path) -> None:
     project = write_conda_project(tmp_path / "proj", [channel.as_uri()], ["mlp-app"])
-    procs = [subprocess.Popen([sys.executable, "-c", _PREPARE, str(project.directory)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _PREPARE, str(project.directory)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     results = [proc.communicate(timeout=120) for proc in procs]
     assert [proc.returncode for proc in procs] == [0, 0], results
     keys = {json.loads(out)["mlproj.env.key"] for out, _ in results}

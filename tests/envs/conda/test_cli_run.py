@@ -24,16 +24,18 @@ def _only_run(store: Path) -> Any:
 
 
 @pytest.mark.slow
-def test_lock_then_run_frozen_records_the_lock(channel: Path, tmp_path: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_lock_then_run_frozen_records_the_lock(
+    channel: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")  # MLflow >= 3.13 reads mlruns/ only so
     project = write_conda_project(tmp_path / "proj", [channel.as_uri()], ["mlp-app"])
     assert run_cli(["lock"], cwd=project.directory).returncode == 0
     chan.remove_repodata(channel)  # the run must not solve
     store = tmp_path / "mlruns"
 
-    result = run_cli(["run", ".", "--frozen"], cwd=project.directory,
-                     env={"MLFLOW_TRACKING_URI": store.as_uri()})
+    result = run_cli(
+        ["run", ".", "--frozen"], cwd=project.directory, env={"MLFLOW_TRACKING_URI": store.as_uri()}
+    )
     assert result.returncode == 0, result.stderr
     assert "lib version=2.0" in result.stdout
 

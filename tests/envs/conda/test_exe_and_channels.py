@@ -43,8 +43,9 @@ def test_mlproj_variable_then_mlflow_home(tmp_path: Path) -> None:
     assert found is not None and (found.path, found.flavor) == (mamba, "conda")
     found = find_conda_exe(None, {"MLFLOW_CONDA_HOME": str(tmp_path)})
     assert found is not None and found.path == conda
-    found = find_conda_exe(None, {"MLFLOW_CONDA_HOME": str(tmp_path),
-                                  "MLFLOW_CONDA_CREATE_ENV_CMD": "mamba"})
+    found = find_conda_exe(
+        None, {"MLFLOW_CONDA_HOME": str(tmp_path), "MLFLOW_CONDA_CREATE_ENV_CMD": "mamba"}
+    )
     assert found is not None and found.path == mamba
 
 
@@ -68,12 +69,33 @@ def test_command_lines(tmp_path: Path) -> None:
     assert conda is not None and micro is not None
     prefix, yml, explicit = Path("/envs/k"), Path("/p/conda.yml"), Path("/t/explicit.txt")
     assert conda.create_argv(prefix, yml) == [
-        str(conda.path), "env", "create", "--prefix", "/envs/k", "--file", "/p/conda.yml"]
+        str(conda.path),
+        "env",
+        "create",
+        "--prefix",
+        "/envs/k",
+        "--file",
+        "/p/conda.yml",
+    ]
     assert micro.create_argv(prefix, yml) == [
-        str(micro.path), "create", "--yes", "--prefix", "/envs/k", "--file", "/p/conda.yml"]
+        str(micro.path),
+        "create",
+        "--yes",
+        "--prefix",
+        "/envs/k",
+        "--file",
+        "/p/conda.yml",
+    ]
     for exe in (conda, micro):
         assert exe.explicit_argv(prefix, explicit) == [
-            str(exe.path), "create", "--yes", "--prefix", "/envs/k", "--file", "/t/explicit.txt"]
+            str(exe.path),
+            "create",
+            "--yes",
+            "--prefix",
+            "/envs/k",
+            "--file",
+            "/t/explicit.txt",
+        ]
 
 
 def test_the_exe_shapes_the_plan_and_the_key(channel: Path, tmp_path: Path) -> None:
@@ -89,7 +111,9 @@ def test_defaults_and_nodefaults() -> None:
     assert expand_defaults([], {}) == ["conda-forge"]
     assert expand_defaults(["defaults"], {"MLPROJ_DEFAULT_CHANNELS": "a, b"}) == ["a", "b"]
     assert expand_defaults(["pytorch", "nodefaults", "conda-forge"], {}) == [
-        "pytorch", "conda-forge"]
+        "pytorch",
+        "conda-forge",
+    ]
     assert expand_defaults(["conda-forge", "defaults"], {}) == ["conda-forge"]
 
 
@@ -97,7 +121,9 @@ def test_names_use_the_alias_and_urls_stay(tmp_path: Path) -> None:
     env = {"MLPROJ_CHANNEL_ALIAS": "https://mirror.invalid/conda"}
     urls = resolve_channels(
         ["conda-forge", "pytorch/label/nightly", "https://other.invalid/chan", "./local"],
-        tmp_path, env)
+        tmp_path,
+        env,
+    )
     assert urls == (
         "https://mirror.invalid/conda/conda-forge/",
         "https://mirror.invalid/conda/pytorch/label/nightly/",

@@ -15,8 +15,9 @@ from tests.envs.conda import channel as chan
 from tests.envs.conda.conftest import launch, options, write_conda_project
 
 
-def test_solves_highest_version_and_runs_a_binary_from_the_env(channel: Path, tmp_path: Path
-                                                                ) -> None:
+def test_solves_highest_version_and_runs_a_binary_from_the_env(
+    channel: Path, tmp_path: Path
+) -> None:
     project = write_conda_project(tmp_path / "proj", [channel.as_uri()], ["mlp-app"])
     prepared = MANAGER.prepare(project, options())
 
@@ -55,8 +56,7 @@ def test_records_the_installed_packages_with_hashes(channel: Path, tmp_path: Pat
     assert tags["mlproj.env.lock_sha256"] == hashlib.sha256(explicit.read_bytes()).hexdigest()
 
 
-def test_a_cached_env_is_reused_without_touching_the_channel(channel: Path, tmp_path: Path
-                                                               ) -> None:
+def test_a_cached_env_is_reused_without_touching_the_channel(channel: Path, tmp_path: Path) -> None:
     project = write_conda_project(tmp_path / "proj", [channel.as_uri()], ["mlp-app"])
     first = MANAGER.prepare(project, options())
     assert MANAGER.plan(project, options())["cached"] is True
@@ -110,16 +110,18 @@ def test_an_unknown_channel_is_a_clear_error(tmp_path: Path) -> None:
         MANAGER.prepare(project, options())
 
 
-def test_channel_names_go_under_the_channel_alias(channel: Path, tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_channel_names_go_under_the_channel_alias(
+    channel: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("MLPROJ_CHANNEL_ALIAS", channel.parent.as_uri())
     project = write_conda_project(tmp_path / "proj", [channel.name], ["mlp-app"])
     assert MANAGER.plan(project, options())["channels"] == [channel.as_uri() + "/"]
     assert launch(MANAGER.prepare(project, options()), "mlp-app", project.directory)[0] == 0
 
 
-def test_relative_channel_paths_are_taken_from_the_conda_file(channel: Path, tmp_path: Path
-                                                               ) -> None:
+def test_relative_channel_paths_are_taken_from_the_conda_file(
+    channel: Path, tmp_path: Path
+) -> None:
     project = write_conda_project(tmp_path / "proj", ["../channel"], ["mlp-app"])
     assert MANAGER.plan(project, options())["channels"] == [channel.as_uri() + "/"]
 
@@ -127,13 +129,18 @@ def test_relative_channel_paths_are_taken_from_the_conda_file(channel: Path, tmp
 def test_pip_section_installs_into_the_conda_python(channel: Path, tmp_path: Path) -> None:
     wheels = tmp_path / "wheels"
     chan.write_wheel(wheels, "mlp-greet", "0.1")
-    project = write_conda_project(tmp_path / "proj", [channel.as_uri()], ["python", "mlp-app"],
-                                  pip=["--no-index", f"--find-links {wheels}", "mlp-greet"])
+    project = write_conda_project(
+        tmp_path / "proj",
+        [channel.as_uri()],
+        ["python", "mlp-app"],
+        pip=["--no-index", f"--find-links {wheels}", "mlp-greet"],
+    )
     prepared = MANAGER.prepare(project, options())
     prefix = cache.env_path(prepared.tags["mlproj.env.key"])
 
-    code, out, err = launch(prepared, "mlp-greet && python -c 'import sys; print(sys.prefix)'",
-                            project.directory)
+    code, out, err = launch(
+        prepared, "mlp-greet && python -c 'import sys; print(sys.prefix)'", project.directory
+    )
     assert code == 0, err
     assert out.splitlines() == ["pip-package 0.1", str(prefix)]
     freeze = dict((p.name, p) for p, _ in prepared.artifacts)["pip-freeze.txt"]
@@ -149,8 +156,9 @@ def test_pip_section_follows_the_users_pip_configuration(
     pip_conf = tmp_path / "pip.conf"
     pip_conf.write_text(f"[global]\nno-index = true\nfind-links = {wheels}\n")
     monkeypatch.setenv("PIP_CONFIG_FILE", str(pip_conf))
-    project = write_conda_project(tmp_path / "proj", [channel.as_uri()], ["python"],
-                                  pip=["mlp-greet"])
+    project = write_conda_project(
+        tmp_path / "proj", [channel.as_uri()], ["python"], pip=["mlp-greet"]
+    )
     prepared = MANAGER.prepare(project, options())
     assert launch(prepared, "mlp-greet", project.directory)[1] == "pip-package 0.3\n"
 
@@ -159,15 +167,20 @@ def test_pip_section_follows_the_users_pip_configuration(
 
 
 def test_pip_failure_is_a_clear_error(channel: Path, tmp_path: Path) -> None:
-    project = write_conda_project(tmp_path / "proj", [channel.as_uri()], ["python"],
-                                  pip=["--no-index", "no-such-package-here"])
+    project = write_conda_project(
+        tmp_path / "proj",
+        [channel.as_uri()],
+        ["python"],
+        pip=["--no-index", "no-such-package-here"],
+    )
     with pytest.raises(EnvError, match=r"pip install failed.*no-such-package-here"):
         MANAGER.prepare(project, options())
 
 
 def test_pip_section_without_python_is_refused(channel: Path, tmp_path: Path) -> None:
-    project = write_conda_project(tmp_path / "proj", [channel.as_uri()], ["mlp-app"],
-                                  pip=["anything"])
+    project = write_conda_project(
+        tmp_path / "proj", [channel.as_uri()], ["mlp-app"], pip=["anything"]
+    )
     with pytest.raises(EnvError, match="needs python"):
         MANAGER.prepare(project, options())
 
@@ -175,13 +188,20 @@ def test_pip_section_without_python_is_refused(channel: Path, tmp_path: Path) ->
 def test_activation_variables_are_set_as_data(
     channel: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    project = write_conda_project(tmp_path / "proj", [channel.as_uri()], ["mlp-data", "mlp-hook"],
-                                  extra="variables:\n  MY_SETTING: fast\n")
+    project = write_conda_project(
+        tmp_path / "proj",
+        [channel.as_uri()],
+        ["mlp-data", "mlp-hook"],
+        extra="variables:\n  MY_SETTING: fast\n",
+    )
     prepared = MANAGER.prepare(project, options())
     prefix = cache.env_path(prepared.tags["mlproj.env.key"])
     assert "activation scripts that mlproj does not run (mlp-hook.sh)" in capsys.readouterr().err
 
-    code, out, _ = launch(prepared, 'echo "$MLP_DATA|$MY_SETTING|${HOOK:-unset}"; '
-                          'cat "$MLP_DATA/table.txt"', project.directory)
+    code, out, _ = launch(
+        prepared,
+        'echo "$MLP_DATA|$MY_SETTING|${HOOK:-unset}"; cat "$MLP_DATA/table.txt"',
+        project.directory,
+    )
     assert code == 0
     assert out == f"{prefix}/share/mlp-data|fast|unset\n42\n"

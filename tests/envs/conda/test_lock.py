@@ -56,9 +56,13 @@ def test_lock_command_writes_a_conda_lock_file(channel: Path, tmp_path: Path) ->
     # conda-lock's own installer input: the explicit list it renders from our lock
     from conda_lock.conda_lock import render_lockfile_for_platform
 
-    explicit = render_lockfile_for_platform(lockfile=lock, include_dev_dependencies=False,
-                                            extras=set(), kind="explicit",
-                                            platform=current_platform())
+    explicit = render_lockfile_for_platform(
+        lockfile=lock,
+        include_dev_dependencies=False,
+        extras=set(),
+        kind="explicit",
+        platform=current_platform(),
+    )
     assert f"{lib_file.as_uri()}#{lib.hash.md5}" in explicit
 
 
@@ -90,8 +94,9 @@ def test_install_from_a_fresh_lock_does_no_solve(channel: Path, tmp_path: Path) 
     assert code == 0
     assert "lib version=2.0" in out  # exactly what was locked
     assert prepared.tags["mlproj.env.lockfile"] == "used"
-    assert prepared.tags["mlproj.env.lock_sha256"] == hashlib.sha256(
-        lockfile.read_bytes()).hexdigest()
+    assert (
+        prepared.tags["mlproj.env.lock_sha256"] == hashlib.sha256(lockfile.read_bytes()).hexdigest()
+    )
     saved = {path.name: path for path, where in prepared.artifacts}
     assert saved["conda-lock.yml"].read_bytes() == lockfile.read_bytes()
     assert "mlp-lib-2.0-0.tar.bz2#" in saved["conda-explicit.txt"].read_text()
@@ -170,7 +175,8 @@ def test_lock_errors_are_one_line(channel: Path, tmp_path: Path) -> None:
     result = run_cli(["lock", str(project.env.file)])
     assert result.returncode == 1
     assert "mlproj: error: cannot solve conda.yml: No candidates were found for mlp-lib" in (
-        result.stderr)
+        result.stderr
+    )
     assert "Traceback" not in result.stderr
     bad = run_cli(["lock", str(project.env.file), "-p", "amiga-68k"])
     assert bad.returncode == 1 and "unknown conda platform 'amiga-68k'" in bad.stderr
@@ -181,8 +187,12 @@ def test_pip_packages_are_locked_and_installed_exactly(channel: Path, tmp_path: 
 
     wheels = tmp_path / "wheels"
     wheel = chan.write_wheel(wheels, "mlp-greet", "0.1")
-    project = write_conda_project(tmp_path / "proj", [channel.as_uri()], ["python", "mlp-app"],
-                                  pip=["--no-index", f"--find-links {wheels}", "mlp-greet"])
+    project = write_conda_project(
+        tmp_path / "proj",
+        [channel.as_uri()],
+        ["python", "mlp-app"],
+        pip=["--no-index", f"--find-links {wheels}", "mlp-greet"],
+    )
     lockfile = lock_project(project.directory).path
     [pip] = [dep for dep in parse_conda_lock_file(lockfile).package if dep.manager == "pip"]
     assert (pip.name, pip.version, pip.url) == ("mlp-greet", "0.1", wheel.as_uri())
@@ -200,14 +210,22 @@ def test_changed_pip_options_make_the_lock_stale(channel: Path, tmp_path: Path) 
     wheels, other = tmp_path / "wheels", tmp_path / "other-wheels"
     chan.write_wheel(wheels, "mlp-greet", "0.1")
     chan.write_wheel(other, "mlp-greet", "0.1")
-    project = write_conda_project(tmp_path / "proj", [channel.as_uri()], ["python"],
-                                  pip=["--no-index", f"--find-links {wheels}", "mlp-greet"])
+    project = write_conda_project(
+        tmp_path / "proj",
+        [channel.as_uri()],
+        ["python"],
+        pip=["--no-index", f"--find-links {wheels}", "mlp-greet"],
+    )
     lockfile = lock_project(project.directory).path
     jsonschema.validate(yaml.safe_load(lockfile.read_text()), _conda_lock_schema())
     assert MANAGER.plan(project, options())["lockfile"]["state"] == "used"
 
-    write_conda_project(tmp_path / "proj", [channel.as_uri()], ["python"],
-                        pip=["--no-index", f"--find-links {other}", "mlp-greet"])
+    write_conda_project(
+        tmp_path / "proj",
+        [channel.as_uri()],
+        ["python"],
+        pip=["--no-index", f"--find-links {other}", "mlp-greet"],
+    )
     state = MANAGER.plan(project, options())["lockfile"]
     assert state["state"] == "stale" and "pip options" in state["reason"]
 
@@ -231,8 +249,13 @@ def test_a_run_after_locking_does_not_load_conda_lock(channel: Path, tmp_path: P
         prepared = MANAGER.prepare(project, EnvOptions(manager="conda"))
         print(prepared.tags["mlproj.env.lockfile"], "conda_lock" in sys.modules)
     """)
-    done = subprocess.run([sys.executable, "-c", script, str(project.directory)],
-                          capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(project.directory)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.stdout.split() == ["used", "False"], done.stderr
 
 
@@ -248,8 +271,9 @@ def test_a_lock_without_mlproj_metadata_is_judged_by_conda_locks_hash(
     assert MANAGER.plan(project, options())["lockfile"]["state"] == "used"
 
     conda_file = project.directory / "conda.yml"
-    conda_file.write_text("# a comment changes the bytes, not the environment\n"
-                          + conda_file.read_text())
+    conda_file.write_text(
+        "# a comment changes the bytes, not the environment\n" + conda_file.read_text()
+    )
     assert MANAGER.plan(project, options())["lockfile"]["state"] == "used"
     write_conda_project(tmp_path / "proj", [channel.as_uri()], ["mlp-app", "mlp-lib=1.0"])
     assert MANAGER.plan(project, options())["lockfile"]["state"] == "stale"
@@ -258,8 +282,12 @@ def test_a_lock_without_mlproj_metadata_is_judged_by_conda_locks_hash(
 def test_a_changed_pip_file_fails_the_locked_install(channel: Path, tmp_path: Path) -> None:
     wheels = tmp_path / "wheels"
     chan.write_wheel(wheels, "mlp-greet", "0.1")
-    project = write_conda_project(tmp_path / "proj", [channel.as_uri()], ["python"],
-                                  pip=["--no-index", f"--find-links {wheels}", "mlp-greet"])
+    project = write_conda_project(
+        tmp_path / "proj",
+        [channel.as_uri()],
+        ["python"],
+        pip=["--no-index", f"--find-links {wheels}", "mlp-greet"],
+    )
     lock_project(project.directory)
     chan.write_wheel(wheels, "mlp-greet", "0.1", body="TAMPERED = True\n")  # same name
     with pytest.raises(EnvError, match=r"pip install \(locked\) failed.*[Hh]ash"):
@@ -272,6 +300,7 @@ def test_noarch_python_packages_install_from_the_lock(channel: Path, tmp_path: P
     lock_project(project.directory)
     chan.remove_repodata(channel)
     prepared = MANAGER.prepare(project, options(frozen=True))
-    code, out, err = launch(prepared, "python -c 'import mlp_pylib; print(mlp_pylib.VALUE)'",
-                            project.directory)
+    code, out, err = launch(
+        prepared, "python -c 'import mlp_pylib; print(mlp_pylib.VALUE)'", project.directory
+    )
     assert (code, out) == (0, "from conda\n"), err
