@@ -38,7 +38,9 @@ MLFLOW_UI = "MLFLOW_ALLOW_FILE_STORE=true mlflow ui --backend-store-uri ./mlruns
 ELSEWHERE = {
     "bash .ci/run": "is CI itself",
     "mlproj run examples/cnn_project -P epochs=2": "needs conda-forge; its plan is checked below",
-    "mlproj run https://host/team/repo.git#models/cnn -v v1.2 -e main -P epochs=2": "tests/run/test_run_git.py runs this shape over a git daemon",
+    "mlproj run https://host/team/repo.git#models/cnn -v v1.2 -e main -P epochs=2": (
+        "tests/run/test_run_git.py runs this shape over a git daemon"
+    ),
 }
 
 

@@ -61,7 +61,8 @@ CASES = [
                 "main",
                 {},
                 "python mnist_autolog_example.py \\\n  --trainer.max_epochs 5 \\\n"
-                "  --trainer.devices 1 \\\n  --trainer.strategy auto \\\n  --data.batch_size 64 \\\n"
+                "  --trainer.devices 1 \\\n  --trainer.strategy auto \\\n"
+                "  --data.batch_size 64 \\\n"
                 "  --data.num_workers 3 \\\n  --data.data_dir {dir}/data \\\n"
                 "  --model.learning_rate 0.001 \\\n  --trainer.callbacks+=EarlyStopping "
                 "--trainer.callbacks.patience 3 \\\n  --trainer.callbacks.mode min "

@@ -116,7 +116,8 @@ CASES: list[tuple[str, dict[str, str | bytes], list[tuple[str, int, int, str, st
     (
         "type:int glued to its value",
         {
-            "MLproject": "entry_points:\n  main:\n    parameters:\n      n: {type:int, default:10}\n"
+            "MLproject": "entry_points:\n  main:\n    parameters:\n"
+            "      n: {type:int, default:10}\n"
             "    command: echo {n}\n"
         },
         [
