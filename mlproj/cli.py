@@ -25,12 +25,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "runs": ("mlproj.commands.runs", "List, show, compare and follow recorded runs."),
     "env": ("mlproj.commands.env", "List, create and remove cached environments."),
     "lock": ("mlproj.commands.lock", "Write conda-lock.yml for a project's conda environment."),
+    # internal: the node-side step of a job submitted with -b slurm / kubernetes
+    "_exec-run": ("mlproj.commands.exec_run", "Run a submitted run on this node (internal)."),
 }
 
 
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(COMMANDS)
+        return sorted(name for name in COMMANDS if not name.startswith("_"))
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         entry = COMMANDS.get(cmd_name)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from mlproj.backends import BACKENDS
 from mlproj.envs import MANAGERS
 from mlproj.envs.base import EnvOptions
 
@@ -96,7 +97,29 @@ def parse_docker_args(values: tuple[str, ...]) -> tuple[tuple[str, str | None], 
     is_flag=True,
     help="Docker: run the base image with the project mounted read-only.",
 )
-@click.option("--build-image", is_flag=True, hidden=True, help="MLflow compatibility; default.")
+@click.option(
+    "--build-image",
+    is_flag=True,
+    help="Docker: build the image with the code (the default locally); Kubernetes: build, "
+    "tag with repository-uri and push it.",
+)
+@click.option(
+    "-b",
+    "--backend",
+    type=click.Choice(sorted(BACKENDS)),
+    default="local",
+    show_default=True,
+    help="Where the run executes.",
+)
+@click.option(
+    "-c",
+    "--backend-config",
+    "backend_config",
+    multiple=True,
+    metavar="FILE|JSON|KEY=VALUE",
+    help="Backend config: a .json/.yaml file, a JSON object or key=value; repeatable.",
+)
+@click.option("--run-id", help="Record into this existing (not ended) run instead of a new one.")
 @click.option("--gpus", help="Docker: GPUs for the container (all or a count).")
 @click.option("--shm-size", help="Docker: size of /dev/shm, e.g. 2g.")
 @click.option("--network", help="Docker: container network (e.g. none, host).")
@@ -131,6 +154,9 @@ def command(
     network: str | None,
     keep_container: bool,
     storage_dir: str | None,
+    backend: str,
+    backend_config: tuple[str, ...],
+    run_id: str | None,
 ) -> None:
     """Run an entry point of the project at URI (a directory or a git URL, `#subdir` allowed)."""
     from mlproj.run import runner
@@ -164,6 +190,9 @@ def command(
         detach=detach,
         argv=("mlproj", *sys.argv[1:]),
         storage_dir=storage_dir,
+        run_id=run_id,
+        backend=backend,
+        backend_config=_backend_config(backend, backend_config, build_image),
     )
     if dry_run:
         _print_plan(runner.dry_run(request), as_json)
@@ -175,6 +204,17 @@ def command(
         return
     click.echo(f"mlproj: run {result.run_id} {result.status}", err=True)
     sys.exit(result.exit_code)
+
+
+def _backend_config(backend: str, values: tuple[str, ...], build_image: bool) -> dict[str, object]:
+    from mlproj.backends import get_backend
+    from mlproj.backends.config import parse_backend_config
+
+    config = parse_backend_config(values, Path(os.getcwd()))
+    if backend == "kubernetes":
+        config["build_image"] = build_image
+    get_backend(backend).check(config)
+    return config
 
 
 def _print_plan(plan: dict[str, object], as_json: bool) -> None:

@@ -28,7 +28,7 @@ from mlproj.run.tags import creation_tags, current_user
 from mlproj.sources.base import FetchedProject
 from mlproj.spec.model import Project, ResolvedCommand
 from mlproj.tracking import open_store, resolve_tracking_uri, run_child_env
-from mlproj.tracking.base import RunInfo, Store
+from mlproj.tracking.base import TERMINAL_STATUSES, RunInfo, Store
 from mlproj.tracking.lifecycle import finish_run
 from mlproj.tracking.stores import local_artifacts
 
@@ -50,6 +50,9 @@ class RunRequest:
     detach: bool = False
     argv: tuple[str, ...] = ()  # the full command line, recorded as a tag
     storage_dir: str | None = None  # where remote `path` values are downloaded (temp if None)
+    run_id: str | None = None  # --run-id: run into this existing run instead of a new one
+    backend: str = "local"  # -b/--backend; others go through run/submit.py
+    backend_config: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -124,6 +127,10 @@ def dry_run(request: RunRequest) -> dict[str, Any]:
 
 
 def run(request: RunRequest) -> RunResult:
+    if request.backend != "local":
+        from mlproj.run.submit import submit
+
+        return submit(request)
     store = open_store(resolve_tracking_uri(request.tracking_uri))
     downloads = Downloads(store, request.storage_dir)
     handed_over = False  # a detached supervisor cleans up the downloads itself
@@ -139,14 +146,17 @@ def run(request: RunRequest) -> RunResult:
 def _record_and_run(
     store: Store, plan: Plan, request: RunRequest, downloads: Downloads
 ) -> tuple[RunResult, bool]:
-    experiment_id = store.resolve_experiment(request.experiment_name, request.experiment_id)
-    info = store.create_run(
-        experiment_id,
-        user_id=current_user(),
-        start_time=_now_ms(),
-        tags=creation_tags(plan.fetched, request.entry_point, request.argv),
-        run_name=request.run_name,
-    )
+    if request.run_id is not None:
+        info = existing_run(store, request.run_id)
+    else:
+        experiment_id = store.resolve_experiment(request.experiment_name, request.experiment_id)
+        info = store.create_run(
+            experiment_id,
+            user_id=current_user(),
+            start_time=_now_ms(),
+            tags=creation_tags(plan.fetched, request.entry_point, request.argv),
+            run_name=request.run_name,
+        )
     try:
         store.log_params(info.run_id, plan.command.params)
         _save_git_diff(store, info, plan.fetched)
@@ -156,6 +166,18 @@ def _record_and_run(
     if request.detach:
         return _detach(store, info, plan, request, downloads), True
     return _execute(store, info, plan, request, echo=True), False
+
+
+def existing_run(store: Store, run_id: str) -> RunInfo:
+    """`--run-id`: the run to record into; it must exist and not have ended (a terminal status
+    is final in mlproj: resuming would overwrite what it recorded)."""
+    info = store.get_run(run_id).info
+    if info.status in TERMINAL_STATUSES:
+        raise TrackingError(
+            f"--run-id {run_id}: the run already ended ({info.status})",
+            "drop --run-id to record a new run",
+        )
+    return info
 
 
 def _detach(

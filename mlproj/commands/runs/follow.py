@@ -13,6 +13,7 @@ from mlproj.tracking.base import TERMINAL_STATUSES, Run, Store
 Stream = Literal["stdout", "stderr", "both"]
 LOG_FILES = {"stdout": "logs/stdout.txt", "stderr": "logs/stderr.txt"}
 _MAX_FAILED_POLLS = 5
+_RECONCILE_EVERY = 5.0  # seconds between asking a cluster about a submitted run's job
 
 
 def wait_for_run(
@@ -26,9 +27,12 @@ def wait_for_run(
 ) -> Run:
     """Poll until the run is FINISHED, FAILED or KILLED, or `timeout` seconds have passed;
     return the run as last seen (its status says which)."""
-    run = lookup.find_run(store, run_ref)
+    from mlproj.backends import reconcile
+
+    run = reconcile(store, lookup.find_run(store, run_ref))
     deadline = None if timeout is None else clock() + timeout
     delay, failures = poll, 0
+    next_reconcile = clock() + _RECONCILE_EVERY
     while run.info.status not in TERMINAL_STATUSES:
         if deadline is not None:
             left = deadline - clock()
@@ -40,6 +44,9 @@ def wait_for_run(
         try:
             run = store.get_run(run.info.run_id)
             failures = 0
+            if clock() >= next_reconcile:  # a cluster job that ended without ending its run
+                run = reconcile(store, run)
+                next_reconcile = clock() + _RECONCILE_EVERY
         except TrackingError:
             # A server restart or a meta.yaml caught mid-rewrite: keep waiting, within reason.
             failures += 1

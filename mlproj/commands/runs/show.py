@@ -21,7 +21,9 @@ class RunDetails:
 
 
 def run_details(store: Store, run_ref: str) -> RunDetails:
-    run = lookup.find_run(store, run_ref)
+    from mlproj.backends import reconcile
+
+    run = reconcile(store, lookup.find_run(store, run_ref))  # a cluster job gone without a word
     names = {e.experiment_id: e.name for e in store.list_experiments()}
     try:
         artifacts = store.list_artifacts(run.info.run_id)

@@ -1,0 +1,220 @@
+"""Submit a prepared run with sbatch, follow it, cancel it, and end runs Slurm ended."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from mlproj.backends.base import PreparedRun
+from mlproj.backends.reach import REACH_HINT, reach_problem, this_host_names
+from mlproj.backends.slurm import commands
+from mlproj.backends.slurm.config import SlurmConfig, parse_config
+from mlproj.backends.slurm.script import render_script
+from mlproj.errors import TrackingError
+from mlproj.tracking.base import TERMINAL_STATUSES, Run, Store
+from mlproj.tracking.lifecycle import finish_run
+from mlproj.tracking.stores import local_artifacts
+
+JOB_ID_TAG = "mlproj.slurm.job_id"
+STATE_TAG = "mlproj.slurm.state"
+REASON_TAG = "mlproj.slurm.reason"
+# Slurm's end state of a job whose run the node step could not end -> the run's status
+_RUN_STATUS = {
+    "CANCELLED": "KILLED",
+    "TIMEOUT": "KILLED",
+    "PREEMPTED": "KILLED",
+    "DEADLINE": "KILLED",
+}
+_POLL = 0.5
+_QUEUE_POLL = 2.0
+
+
+def run_status_for(state: str) -> str:
+    """FAILED for node failure, OOM, a failed boot or anything unexpected."""
+    return _RUN_STATUS.get(state.split()[0] if state else "", "FAILED")
+
+
+class SlurmBackend:
+    name = "slurm"
+
+    def check(self, config: Mapping[str, Any]) -> None:
+        parse_config(config)
+
+    def check_tracking(self, tracking_uri: str, config: Mapping[str, Any]) -> None:
+        partition = config.get("partition")
+        problem = reach_problem(
+            tracking_uri, commands.nodes(str(partition) if partition else None), this_host_names()
+        )
+        if problem:
+            raise TrackingError(problem, REACH_HINT)
+
+    def submit(self, prepared: PreparedRun) -> SlurmRun:
+        config = parse_config(prepared.config)
+        store = prepared.store
+        output_dir = _output_dir(prepared, config)
+        script = render_script(
+            prepared.node_step,
+            config,
+            project_name=prepared.project_name,
+            output_dir=str(output_dir),
+        )
+        store.write_artifact(prepared.run_id, "slurm/job.sh", script.encode())
+        path = output_dir / "job.sh"  # the artifact itself when the artifacts are local
+        if not path.is_file():
+            path.write_text(script)
+        job_id = commands.sbatch(str(path), config.sbatch_args)
+        store.set_tags(prepared.run_id, {JOB_ID_TAG: job_id})
+        return SlurmRun(store, prepared.run_id, job_id, output_dir, config)
+
+    def node_finished(self, store: Store, run_id: str) -> None:
+        job_id = os.environ.get("SLURM_JOB_ID")
+        if not job_id:
+            return
+        state = commands.job_state(job_id)
+        tags = {"mlproj.slurm.node": state.node or os.uname().nodename}
+        notice = commands.stepd_kill_notice(commands.read_tail(state.stderr_path), job_id)
+        if notice is not None:  # Slurm killed the job (scancel, time limit, preemption)
+            tags[STATE_TAG], tags[REASON_TAG] = notice
+        elif state.state not in ("RUNNING", "COMPLETING", "UNKNOWN"):
+            tags[STATE_TAG] = state.state
+            if state.reason:
+                tags[REASON_TAG] = state.reason
+        store.set_tags(run_id, tags)
+
+    def reconcile(self, store: Store, run: Run) -> Run:
+        job_id = run.tags.get(JOB_ID_TAG)
+        if not job_id or run.info.status in TERMINAL_STATUSES:
+            return run
+        if commands.queue_state(job_id) is not None:
+            return run
+        run = store.get_run(run.info.run_id)  # the node step may have just ended it
+        if run.info.status in TERMINAL_STATUSES:
+            return run
+        end_from_slurm(store, run.info.run_id, job_id)
+        return store.get_run(run.info.run_id)
+
+
+def end_from_slurm(store: Store, run_id: str, job_id: str, state: str | None = None) -> str:
+    """End a run whose job is gone without the node step ending it, with Slurm's reason."""
+    found = commands.job_state(job_id)
+    name = state or found.state
+    tags = {STATE_TAG: name}
+    reason = found.reason or ("job ended before mlproj could end the run" if not state else "")
+    if reason:
+        tags[REASON_TAG] = reason
+    store.set_tags(run_id, tags)
+    return finish_run(store, run_id, run_status_for(name))
+
+
+def _output_dir(prepared: PreparedRun, config: SlurmConfig) -> Path:
+    """The job's stdout/stderr: with the run's artifacts when they are on a (shared) path,
+    so the run keeps them; else the configured or a per-user directory."""
+    if config.output_dir:
+        directory = Path(os.path.expanduser(config.output_dir)).resolve() / prepared.run_id
+    elif local_artifacts.is_local(prepared.artifact_uri):
+        directory = Path(local_artifacts.local_path(prepared.artifact_uri)) / "slurm"
+    else:
+        directory = Path.home() / ".mlproj" / "slurm" / prepared.run_id
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+class _Tail:
+    """Print what the job appends to its output files."""
+
+    def __init__(self, files: Mapping[str, Path]) -> None:
+        self._files = files
+        self._sent = dict.fromkeys(files, 0)
+
+    def pump(self) -> None:
+        for stream, path in self._files.items():
+            try:
+                with path.open("rb") as handle:
+                    handle.seek(self._sent[stream])
+                    data = handle.read()
+            except FileNotFoundError:  # the job has not started yet
+                continue
+            if data:
+                self._sent[stream] += len(data)
+                out = sys.stdout if stream == "stdout" else sys.stderr
+                out.buffer.write(data)
+                out.flush()
+
+
+class SlurmRun:
+    """A submitted Slurm job; the handle `mlproj run -b slurm` waits on."""
+
+    def __init__(
+        self, store: Store, run_id: str, job_id: str, output_dir: Path, config: SlurmConfig
+    ) -> None:
+        self._store = store
+        self._run_id = run_id
+        self._job_id = job_id
+        self._config = config
+        self._tail = _Tail(
+            {
+                "stdout": output_dir / f"slurm-{job_id}.out",
+                "stderr": output_dir / f"slurm-{job_id}.err",
+            }
+        )
+
+    @property
+    def run_id(self) -> str:
+        return self._run_id
+
+    @property
+    def job_id(self) -> str:
+        return self._job_id
+
+    def get_status(self) -> str:
+        run = self._store.get_run(self._run_id)
+        return BACKEND.reconcile(self._store, run).info.status
+
+    def wait(self) -> bool:
+        try:
+            return self._follow(deadline=None) == "FINISHED"
+        except KeyboardInterrupt:
+            print(f"\nmlproj: interrupted: cancelling job {self._job_id}", file=sys.stderr)
+            self.cancel()
+            return False
+
+    def cancel(self) -> None:
+        commands.scancel(self._job_id)
+        try:  # the node step ends the run KILLED within the grace period; show its last words
+            status = self._follow(deadline=time.monotonic() + self._config.grace + 60)
+        except KeyboardInterrupt:
+            status = None
+        if status not in TERMINAL_STATUSES:
+            end_from_slurm(self._store, self._run_id, self._job_id, state="CANCELLED")
+
+    def _follow(self, deadline: float | None) -> str | None:
+        """Stream the job's output until the run has ended and the job has left the queue."""
+        next_queue_check = 0.0
+        in_queue = True
+        while deadline is None or time.monotonic() < deadline:
+            self._tail.pump()
+            status = self._status()
+            if time.monotonic() >= next_queue_check:
+                in_queue = commands.queue_state(self._job_id) is not None
+                next_queue_check = time.monotonic() + _QUEUE_POLL
+            if not in_queue:
+                self._tail.pump()
+                status = self._status()
+                if status in TERMINAL_STATUSES:
+                    return status
+                return end_from_slurm(self._store, self._run_id, self._job_id)
+            time.sleep(_POLL)
+        return self._status()
+
+    def _status(self) -> str:
+        try:
+            return self._store.get_run(self._run_id).info.status
+        except TrackingError:
+            return "RUNNING"  # a meta file caught mid-rewrite: ask again on the next poll
+
+
+BACKEND = SlurmBackend()

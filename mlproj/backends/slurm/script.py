@@ -1,0 +1,38 @@
+"""The batch script of a run: #SBATCH lines, then `mlproj _exec-run` with the node step."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import shlex
+
+from mlproj import __version__
+from mlproj.backends.base import NodeStep
+from mlproj.backends.slurm.config import SlurmConfig
+
+
+def job_name(project_name: str) -> str:
+    return "mlproj-" + (re.sub(r"[^\w.-]+", "-", project_name).strip("-") or "run")
+
+
+def render_script(
+    step: NodeStep, config: SlurmConfig, *, project_name: str, output_dir: str
+) -> str:
+    lines = [
+        "#!/bin/bash",
+        f"#SBATCH --job-name={job_name(project_name)}",
+        f"#SBATCH --output={output_dir}/slurm-%j.out",
+        f"#SBATCH --error={output_dir}/slurm-%j.err",
+        f"#SBATCH --chdir={output_dir}",
+    ]
+    lines += [f"#SBATCH {option}={value}" for option, value in config.directives]
+    lines += [
+        f"# mlproj {__version__}: run {step.run_id} in {step.tracking_uri}",
+        f"# sbatch arguments: {shlex.join(config.sbatch_args) or '(none)'}",
+    ]
+    if config.setup:
+        lines.append(config.setup.rstrip("\n"))
+    document = json.dumps(dataclasses.asdict(step), sort_keys=True)
+    lines.append(f"exec {shlex.quote(config.python)} -m mlproj _exec-run {shlex.quote(document)}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,126 @@
+"""Submit a run to a remote backend (Slurm, Kubernetes): validate and create the run here, hand
+it to the backend, then wait for it (streaming its output) unless --detach.
+
+The job runs `mlproj _exec-run` on the node, which fetches the project, builds the env in the
+node's cache, runs the entry point into the run created here and ends it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+import time
+from pathlib import Path
+
+from mlproj import backends
+from mlproj.backends.base import NodeStep, PreparedRun
+from mlproj.errors import MlprojError
+from mlproj.run.runner import Plan, RunRequest, RunResult, existing_run, make_plan
+from mlproj.run.tags import creation_tags, current_user
+from mlproj.sources.uri import is_scp_like, scheme_of, split_subdirectory
+from mlproj.tracking import open_store, resolve_tracking_uri
+from mlproj.tracking.base import RunInfo, Store
+
+_EXIT_CODES = {"FINISHED": 0, "KILLED": 130}
+
+
+def submit(request: RunRequest) -> RunResult:
+    backend = backends.get_backend(request.backend)
+    backend.check(request.backend_config)
+    tracking_uri = resolve_tracking_uri(request.tracking_uri)
+    backend.check_tracking(tracking_uri, request.backend_config)
+    store = open_store(tracking_uri)
+    # Remote `path` values are downloaded by the node (a download here would be useless there).
+    plan = make_plan(request, fetch=lambda name, value: value)
+    info = _create_run(store, plan, request)
+    try:
+        prepared = _prepared(store, info, plan, request, tracking_uri)
+        handle = backend.submit(prepared)
+    except BaseException as exc:
+        if isinstance(exc, MlprojError):
+            store.set_tags(info.run_id, {"mlproj.error": exc.one_line()[:5000]})
+        store.set_terminated(info.run_id, "FAILED", int(time.time() * 1000))
+        raise
+    if handle.job_id is not None:
+        print(f"mlproj: run {info.run_id} submitted as job {handle.job_id}", file=sys.stderr)
+    if request.detach:
+        return RunResult(info.run_id, "RUNNING", 0)
+    handle.wait()
+    status = handle.get_status()
+    return RunResult(info.run_id, status, _EXIT_CODES.get(status, 1))
+
+
+def _create_run(store: Store, plan: Plan, request: RunRequest) -> RunInfo:
+    tags = creation_tags(plan.fetched, request.entry_point, request.argv, backend=request.backend)
+    if request.run_id is not None:
+        info = existing_run(store, request.run_id)
+        store.set_tags(info.run_id, tags)
+    else:
+        experiment_id = store.resolve_experiment(request.experiment_name, request.experiment_id)
+        info = store.create_run(
+            experiment_id,
+            user_id=current_user(),
+            start_time=int(time.time() * 1000),
+            tags=tags,
+            run_name=request.run_name,
+        )
+    try:
+        store.log_params(info.run_id, plan.command.params)
+        if plan.fetched.git is not None and plan.fetched.git.diff:
+            store.write_artifact(info.run_id, "mlproj/git.diff", plan.fetched.git.diff.encode())
+    except BaseException:
+        store.set_terminated(info.run_id, "FAILED", int(time.time() * 1000))
+        raise
+    return info
+
+
+def _prepared(
+    store: Store, info: RunInfo, plan: Plan, request: RunRequest, tracking_uri: str
+) -> PreparedRun:
+    uri, version = node_source(request, plan)
+    options = dataclasses.asdict(plan.env_options)
+    config = request.backend_config
+    step = NodeStep(
+        uri=uri,
+        version=version,
+        entry_point=request.entry_point,
+        params=dict(request.params),
+        env_manager=request.env_manager,
+        env_options=options,
+        tracking_uri=tracking_uri,
+        run_id=info.run_id,
+        backend=request.backend,
+        grace=float(config.get("grace", 3.0)),
+        storage_dir=request.storage_dir,
+    )
+    docker = plan.project.env.docker
+    return PreparedRun(
+        run_id=info.run_id,
+        experiment_id=info.experiment_id,
+        tracking_uri=tracking_uri,
+        artifact_uri=info.artifact_uri,
+        project_name=plan.project.name or Path(plan.project.directory).name,
+        project_dir=str(plan.project.directory),
+        command=plan.command.command,
+        env_kind=plan.project.env.kind,
+        docker_image=docker.image if docker else None,
+        node_step=step,
+        config=dict(config),
+        store=store,
+        detach=request.detach,
+        build_image=plan.env_options.build_image,
+    )
+
+
+def node_source(request: RunRequest, plan: Plan) -> tuple[str, str | None]:
+    """The project as the node names it: a local path made absolute (it must be on a shared
+    filesystem), a URL as given; git sources pinned to the commit resolved here."""
+    base, sub = split_subdirectory(request.uri)
+    git = plan.fetched.git
+    if scheme_of(base) is None and not is_scp_like(base):
+        path = (request.cwd / os.path.expanduser(base)).resolve()
+        uri = str(path) + (f"#{sub}" if sub else "")
+        # in place (maybe with uncommitted changes) unless a version was asked for
+        return uri, (git.commit if git and request.version else None)
+    return request.uri, (git.commit if git else request.version)

@@ -1,0 +1,66 @@
+"""Real Slurm: the one-node cluster .ci/setup.d/50-slurm.sh starts (SLURM_CONF exported)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+needs_slurm = pytest.mark.skipif(
+    shutil.which("sbatch") is None and not os.environ.get("MLPROJ_TEST_SLURM"),
+    reason="no Slurm here (.ci/setup.d/50-slurm.sh starts one)",
+)
+
+
+def write_project(root: Path, command: str, name: str = "tiny") -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "MLproject").write_text(
+        f"name: {name}\n"
+        "entry_points:\n"
+        "  main:\n"
+        "    parameters:\n"
+        "      alpha: {type: float, default: 0.5}\n"
+        f"    command: {json.dumps(command)}\n"
+    )
+    return root
+
+
+def mlproj(args: list[str], cwd: Path, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mlproj", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def run_json(store: Path, run_id: str, cwd: Path) -> dict[str, object]:
+    done = mlproj(["runs", "show", "--tracking-uri", str(store), run_id, "--json"], cwd)
+    assert done.returncode == 0, done.stderr
+    data: dict[str, object] = json.loads(done.stdout)
+    return data
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def squeue_state(job_id: str) -> str:
+    done = subprocess.run(
+        ["squeue", "-h", "-j", job_id, "-o", "%T"], capture_output=True, text=True, check=False
+    )
+    return done.stdout.strip()
