@@ -16,6 +16,7 @@ from mlproj.tracking.base import TERMINAL_STATUSES, Run, Store
 BACKENDS: dict[str, str] = {
     "local": "mlproj.backends.local",
     "slurm": "mlproj.backends.slurm.backend",
+    "kubernetes": "mlproj.backends.kubernetes.backend",
 }
 
 

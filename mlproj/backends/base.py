@@ -51,6 +51,8 @@ class PreparedRun:
     store: Store
     detach: bool = False
     build_image: bool = False
+    image: str | None = None  # container backends: the prepared docker_env image (tag)
+    image_shell: str = "sh"  # the shell that image has (bash or sh)
 
 
 class SubmittedRun(Protocol):
@@ -78,6 +80,7 @@ class SubmittedRun(Protocol):
 
 class Backend(Protocol):
     name: str
+    runs_containers: bool  # True: the submitter prepares the docker_env image first
 
     def check(self, config: Mapping[str, Any]) -> None:
         """Refuse a bad backend config before any run is created (MlprojError)."""

@@ -17,6 +17,7 @@ from mlproj.tracking.base import Run, Store
 
 class LocalBackend:
     name = "local"
+    runs_containers = False
 
     def check(self, config: Mapping[str, Any]) -> None:
         if config:

@@ -13,9 +13,9 @@ import sys
 import time
 from pathlib import Path
 
-from mlproj import backends
+from mlproj import backends, envs
 from mlproj.backends.base import NodeStep, PreparedRun
-from mlproj.errors import MlprojError
+from mlproj.errors import MlprojError, RunError
 from mlproj.run.runner import Plan, RunRequest, RunResult, existing_run, make_plan
 from mlproj.run.tags import creation_tags, current_user
 from mlproj.sources.uri import is_scp_like, scheme_of, split_subdirectory
@@ -36,6 +36,8 @@ def submit(request: RunRequest) -> RunResult:
     info = _create_run(store, plan, request)
     try:
         prepared = _prepared(store, info, plan, request, tracking_uri)
+        if backend.runs_containers:
+            prepared = _with_image(store, prepared, plan, request)
         handle = backend.submit(prepared)
     except BaseException as exc:
         if isinstance(exc, MlprojError):
@@ -111,6 +113,26 @@ def _prepared(
         detach=request.detach,
         build_image=plan.env_options.build_image,
     )
+
+
+def _with_image(
+    store: Store, prepared: PreparedRun, plan: Plan, request: RunRequest
+) -> PreparedRun:
+    """Build (or reuse) the docker_env image here: with --build-image it holds the code, as
+    MLflow's; without, the base image is what the cluster runs."""
+    if plan.project.env.kind != "docker":
+        raise RunError(
+            f"-b {request.backend} runs docker_env projects; this one declares "
+            f"{plan.project.env.kind} (MLflow requires the same)",
+            "add a docker_env section to the MLproject",
+        )
+    build = bool(request.backend_config.get("build_image", False))
+    options = dataclasses.replace(plan.env_options, build_image=build)
+    env = envs.get_manager("docker").prepare(plan.project, options)
+    store.set_tags(prepared.run_id, env.tags)
+    image = env.tags["mlflow.docker.image.uri"]
+    shell = getattr(env, "shell", "sh")
+    return dataclasses.replace(prepared, image=image, image_shell=str(shell))
 
 
 def node_source(request: RunRequest, plan: Plan) -> tuple[str, str | None]:

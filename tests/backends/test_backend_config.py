@@ -19,8 +19,13 @@ def test_files_json_and_pairs_merge_later_wins(tmp_path: Path) -> None:
     config = parse_backend_config(
         ["slurm.yaml", "k.json", '{"cpus": 4}', "sbatch_args=--qos high"], tmp_path
     )
-    assert config == {"partition": "cpu", "time": "2:00:00", "mem": "8G", "cpus": 4,
-                      "sbatch_args": "--qos high"}  # fmt: skip
+    assert config == {
+        "partition": "cpu",
+        "time": "2:00:00",
+        "mem": "8G",
+        "cpus": 4,
+        "sbatch_args": "--qos high",
+    }
 
 
 @pytest.mark.parametrize(
@@ -50,7 +55,7 @@ def test_slurm_keys_become_sbatch_directives() -> None:
             "cpus": 4,
             "account": "proj-1",
             "sbatch_args": "--qos high --exclusive",
-        }  # fmt: skip
+        }
     )
     assert dict(config.directives) == {
         "--partition": "gpu",

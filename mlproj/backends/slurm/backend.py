@@ -40,6 +40,7 @@ def run_status_for(state: str) -> str:
 
 class SlurmBackend:
     name = "slurm"
+    runs_containers = False  # the node builds or reuses the env itself
 
     def check(self, config: Mapping[str, Any]) -> None:
         parse_config(config)

@@ -1,0 +1,1 @@
+"""`-b kubernetes`: MLflow's Kubernetes backend (a Job from the user's template)."""
