@@ -41,6 +41,14 @@ ELSEWHERE = {
     "mlproj run https://host/team/repo.git#models/cnn -v v1.2 -e main -P epochs=2": (
         "tests/run/test_run_git.py runs this shape over a git daemon"
     ),
+    "mlproj run examples/cnn_project -b slurm -c slurm.yaml --env-manager virtualenv -P epochs=2": (
+        "needs a gpu partition; tests/backends/slurm/test_slurm_example.py runs the example "
+        "with -b slurm on the CI's one-node Slurm"
+    ),
+    "mlproj run . -b kubernetes -c kubernetes_config.json --build-image": (
+        "no API server can run here; tests/backends/kubernetes/test_kubernetes_submit.py runs "
+        "it up to creating the Job"
+    ),
 }
 
 

@@ -19,7 +19,7 @@ class KubeConfig:
 
 
 def parse_config(raw: Mapping[str, Any], cwd: Path | None = None) -> KubeConfig:
-    if not raw:
+    if not set(raw) - {"build_image"}:  # build_image comes from --build-image, not -c
         raise UsageError(
             "Specify 'backend_config' when using kubernetes mode.",
             "-c kubernetes_config.json with kube-job-template-path and repository-uri",
