@@ -49,8 +49,6 @@ class PreparedRun:
     node_step: NodeStep
     config: Mapping[str, Any]  # the parsed -c/--backend-config
     store: Store
-    detach: bool = False
-    build_image: bool = False
     image: str | None = None  # container backends: the prepared docker_env image (tag)
     image_shell: str = "sh"  # the shell that image has (bash or sh)
 

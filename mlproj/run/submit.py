@@ -110,8 +110,6 @@ def _prepared(
         node_step=step,
         config=dict(config),
         store=store,
-        detach=request.detach,
-        build_image=plan.env_options.build_image,
     )
 
 
