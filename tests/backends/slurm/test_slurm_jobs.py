@@ -4,6 +4,7 @@ submission followed by `runs wait`, and a job cancelled before it ever started."
 
 from __future__ import annotations
 
+import shutil
 import signal
 import subprocess
 import sys
@@ -157,3 +158,24 @@ def test_a_job_cancelled_before_it_started_is_ended_by_runs_wait(tmp_path: Path)
     assert isinstance(tags, dict)
     assert tags["mlproj.slurm.state"] == "CANCELLED"
     assert "mlproj.slurm.node" not in tags  # it never ran anywhere
+
+
+def test_a_project_the_node_cannot_find_ends_the_run_failed_with_the_reason(
+    tmp_path: Path,
+) -> None:
+    store, args = _submit(tmp_path, LOG_METRIC, "-c", "sbatch_args=--hold", "--detach")
+    done = mlproj(args, tmp_path)
+    assert done.returncode == 0, done.stderr
+    run_id = done.stdout.strip()
+    tags = run_json(store, run_id, tmp_path)["tags"]
+    assert isinstance(tags, dict)
+    shutil.rmtree(tmp_path / "project")  # gone before the job starts on the node
+    subprocess.run(["scontrol", "release", str(tags["mlproj.slurm.job_id"])], check=True)
+    waited = mlproj(
+        ["runs", "wait", "--tracking-uri", str(store), run_id, "--timeout", "90"], tmp_path
+    )
+    assert waited.stdout.strip() == "FAILED", waited.stderr
+    tags = run_json(store, run_id, tmp_path)["tags"]
+    assert isinstance(tags, dict)
+    assert "no such project directory" in str(tags["mlproj.error"])
+    assert "mlproj.slurm.node" in tags  # the node step ended it, not a later reconcile
