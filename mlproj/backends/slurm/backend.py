@@ -29,8 +29,8 @@ _RUN_STATUS = {
     "PREEMPTED": "KILLED",
     "DEADLINE": "KILLED",
 }
-_POLL = 0.5
-_QUEUE_POLL = 2.0
+_POLL = 0.1  # the output files: a stat and a read
+_QUEUE_POLL = 1.0  # squeue
 
 
 def run_status_for(state: str) -> str:
@@ -193,21 +193,19 @@ class SlurmRun:
             end_from_slurm(self._store, self._run_id, self._job_id, state="CANCELLED")
 
     def _follow(self, deadline: float | None) -> str | None:
-        """Stream the job's output until the run has ended and the job has left the queue."""
+        """Stream the job's output until the job has left the queue; return the run's status
+        then, ending the run from Slurm's account if the node step could not."""
         next_queue_check = 0.0
-        in_queue = True
         while deadline is None or time.monotonic() < deadline:
             self._tail.pump()
-            status = self._status()
             if time.monotonic() >= next_queue_check:
-                in_queue = commands.queue_state(self._job_id) is not None
+                if commands.queue_state(self._job_id) is None:
+                    self._tail.pump()
+                    status = self._status()
+                    if status in TERMINAL_STATUSES:
+                        return status
+                    return end_from_slurm(self._store, self._run_id, self._job_id)
                 next_queue_check = time.monotonic() + _QUEUE_POLL
-            if not in_queue:
-                self._tail.pump()
-                status = self._status()
-                if status in TERMINAL_STATUSES:
-                    return status
-                return end_from_slurm(self._store, self._run_id, self._job_id)
             time.sleep(_POLL)
         return self._status()
 
