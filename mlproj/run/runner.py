@@ -20,7 +20,7 @@ from typing import Any
 from mlproj import envs, sources, spec
 from mlproj.envs.base import EnvOptions, PreparedEnv
 from mlproj.errors import MlprojError, ParamError, TrackingError
-from mlproj.proc import LaunchRequest
+from mlproj.proc import Execution, LaunchRequest, LogSink
 from mlproj.run.logsink import LOG_ARTIFACT_DIR, TeeSink
 from mlproj.run.remote_params import Downloads
 from mlproj.run.supervise import Interrupted, Outcome, SignalState, forwarding_signals, supervise
@@ -53,6 +53,16 @@ class RunRequest:
     run_id: str | None = None  # --run-id: run into this existing run instead of a new one
     backend: str = "local"  # -b/--backend; others go through run/submit.py
     backend_config: Mapping[str, Any] = field(default_factory=dict)
+    strict_params: bool = False  # refuse -P names the entry point does not declare
+
+
+@dataclass(frozen=True)
+class LoadedProject:
+    """The project fetched and validated, its env manager chosen: what a sweep prepares once."""
+
+    fetched: FetchedProject
+    project: Project
+    env_options: EnvOptions  # with the selected manager filled in
 
 
 @dataclass(frozen=True)
@@ -72,18 +82,42 @@ class RunResult:
     exit_code: int
 
 
+def load_project(request: RunRequest) -> LoadedProject:
+    """Fetch, validate and check the -P names (warn, or refuse with strict_params)."""
+    fetched = sources.fetch_project(request.uri, request.version, cwd=request.cwd)
+    project = spec.load_project(fetched.directory)
+    for warning in spec.check_param_names(
+        project, request.entry_point, request.params, strict=request.strict_params
+    ):
+        print(f"mlproj: warning: {warning}", file=sys.stderr)
+    manager = envs.select_manager(project, request.env_manager)
+    options = dataclasses.replace(request.env_options, manager=manager)
+    return LoadedProject(fetched, project, options)
+
+
+def plan_for(
+    loaded: LoadedProject,
+    request: RunRequest,
+    params: Mapping[str, str],
+    fetch: spec.RemoteFetch | None = None,
+) -> Plan:
+    """One set of -P values checked and rendered into a command; raises ParamError."""
+    command = spec.resolve_command(
+        loaded.project, request.entry_point, params, request.cwd, fetch=fetch
+    )
+    _check_loggable(command.params)
+    return Plan(loaded.fetched, loaded.project, command, loaded.env_options)
+
+
 def make_plan(request: RunRequest, fetch: spec.RemoteFetch | None = None) -> Plan:
     """Fetch and validate; raises MlprojError before any run exists. Remote `path` values
     go to `fetch` (a dry run passes one that keeps them as they are)."""
-    fetched = sources.fetch_project(request.uri, request.version, cwd=request.cwd)
-    project = spec.load_project(fetched.directory)
-    command = spec.resolve_command(
-        project, request.entry_point, request.params, request.cwd, fetch=fetch
-    )
-    _check_loggable(command.params)
-    manager = envs.select_manager(project, request.env_manager)
-    options = dataclasses.replace(request.env_options, manager=manager)
-    return Plan(fetched, project, command, options)
+    return plan_for(load_project(request), request, request.params, fetch)
+
+
+def prepare_env(plan: LoadedProject | Plan) -> PreparedEnv:
+    """Build or reuse the environment (once for a sweep, whatever the parameters)."""
+    return envs.get_manager(plan.env_options.manager).prepare(plan.project, plan.env_options)
 
 
 _MAX_PARAM_VALUE = 6000  # MLflow's limit on a logged param value
@@ -147,25 +181,43 @@ def _record_and_run(
     store: Store, plan: Plan, request: RunRequest, downloads: Downloads
 ) -> tuple[RunResult, bool]:
     if request.run_id is not None:
-        info = existing_run(store, request.run_id)
+        info = _record_plan(store, existing_run(store, request.run_id), plan)
     else:
-        experiment_id = store.resolve_experiment(request.experiment_name, request.experiment_id)
-        info = store.create_run(
-            experiment_id,
-            user_id=current_user(),
-            start_time=_now_ms(),
-            tags=creation_tags(plan.fetched, request.entry_point, request.argv),
-            run_name=request.run_name,
-        )
+        info = create_run(store, plan, request)
+    if request.detach:
+        return _detach(store, info, plan, request, downloads), True
+    return _execute(store, info, plan, request, echo=True), False
+
+
+def create_run(
+    store: Store,
+    plan: Plan,
+    request: RunRequest,
+    *,
+    tags: Mapping[str, str] | None = None,
+    run_name: str | None = None,
+) -> RunInfo:
+    """Create the run for `plan` with its params (and git diff); RUNNING until executed."""
+    experiment_id = store.resolve_experiment(request.experiment_name, request.experiment_id)
+    info = store.create_run(
+        experiment_id,
+        user_id=current_user(),
+        start_time=_now_ms(),
+        tags={**creation_tags(plan.fetched, request.entry_point, request.argv), **(tags or {})},
+        run_name=run_name if run_name is not None else request.run_name,
+    )
+    return _record_plan(store, info, plan)
+
+
+def _record_plan(store: Store, info: RunInfo, plan: Plan) -> RunInfo:
+    """The plan's params (and git diff) on the run; the run ends FAILED if they cannot be."""
     try:
         store.log_params(info.run_id, plan.command.params)
         _save_git_diff(store, info, plan.fetched)
     except BaseException:
         store.set_terminated(info.run_id, "FAILED", _now_ms())
         raise
-    if request.detach:
-        return _detach(store, info, plan, request, downloads), True
-    return _execute(store, info, plan, request, echo=True), False
+    return info
 
 
 def existing_run(store: Store, run_id: str) -> RunInfo:
@@ -205,80 +257,103 @@ def _detach(
 def _execute(
     store: Store, info: RunInfo, plan: Plan, request: RunRequest, *, echo: bool
 ) -> RunResult:
-    run_id = info.run_id
-    # A local artifact store gets the logs live; a remote one gets them uploaded at the end.
-    temp_logs = None
-    if local_artifacts.is_local(info.artifact_uri):
-        log_dir = Path(local_artifacts.local_path(info.artifact_uri)) / LOG_ARTIFACT_DIR
-    else:
-        temp_logs = tempfile.TemporaryDirectory(prefix="mlproj-logs-")
-        log_dir = Path(temp_logs.name)
-    sink = TeeSink(log_dir, echo=echo)
+    attempt = RunExecution(store, info, plan, echo=echo)
     outcome: Outcome | None = None
     error: BaseException | None = None
     try:
         with forwarding_signals() as signals:
             try:
                 if request.env_manager is None and plan.project.env.kind == "local":
-                    sink.note("the project declares no environment: running in the current one")
-                prepared = _prepare_env(store, run_id, plan)
-                outcome = _launch(prepared, plan, store, info, sink, signals, request.grace)
+                    attempt.sink.note(
+                        "the project declares no environment: running in the current one"
+                    )
+                execution = attempt.launch(prepare_env(plan))
+                try:
+                    outcome = supervise(execution, signals, request.grace)
+                finally:
+                    attempt.stopped(execution, outcome)
             except Interrupted as exc:
                 outcome = Outcome(exit_code=128 + exc.signum, signal=exc.signum, killed=False)
     except BaseException as exc:  # env build failure, start failure, Ctrl-C in odd places
         error = exc
-        if isinstance(exc, MlprojError):  # the CLI shows it; the saved log keeps it too
-            sink.note(f"error: {exc.one_line()}", echo=False)
     finally:
-        sink.close()
-        status = _finalize(store, run_id, outcome, sink, temp_logs is not None, error)
-        if temp_logs is not None:
-            temp_logs.cleanup()
+        status = attempt.finish(outcome, error)
     if error is not None:
         raise error
     assert outcome is not None
+    return RunResult(info.run_id, status, exit_code_of(outcome))
+
+
+def exit_code_of(outcome: Outcome) -> int:
+    """Our exit code for a run's outcome: 130 after a signal we forwarded, else the child's."""
     if outcome.signal is not None:
-        code = 130
-    elif outcome.exit_code < 0:
-        code = 128 - outcome.exit_code
-    else:
-        code = outcome.exit_code
-    return RunResult(run_id, status, code)
+        return 130
+    if outcome.exit_code < 0:
+        return 128 - outcome.exit_code
+    return outcome.exit_code
 
 
-def _prepare_env(store: Store, run_id: str, plan: Plan) -> PreparedEnv:
-    manager = envs.get_manager(plan.env_options.manager)
-    prepared = manager.prepare(plan.project, plan.env_options)
-    if prepared.tags:
-        store.set_tags(run_id, prepared.tags)
-    for path, artifact_dir in prepared.artifacts:
-        store.log_artifact(run_id, path, artifact_dir)
-    return prepared
+class RunExecution:
+    """One prepared run executing into a created run: its log files, the launch of its
+    command in a prepared environment, and its terminal status, set exactly once.
 
+    `run` drives one of these under its own signal handling; a sweep drives several at once.
+    """
 
-def _launch(
-    prepared: PreparedEnv,
-    plan: Plan,
-    store: Store,
-    info: RunInfo,
-    sink: TeeSink,
-    signals: SignalState,
-    grace: float,
-) -> Outcome:
-    env = child_environment(store, info)
-    sink.note(f"running {plan.command.command!r} in run {info.run_id}")
-    request = LaunchRequest(plan.command.command, plan.project.directory, env, sink)
-    execution = prepared.launch(request)
-    try:
-        outcome = supervise(execution, signals, grace)
-        if outcome.signal is not None:
-            execution.kill()  # whatever survived the leader goes too
-    finally:
-        execution.close()
-    if outcome.signal is not None:
-        how = "killed after the grace period" if outcome.killed else "stopped"
-        sink.note(f"{signal.Signals(outcome.signal).name}: {how}")
-    return outcome
+    def __init__(
+        self, store: Store, info: RunInfo, plan: Plan, *, echo: bool, mirror: LogSink | None = None
+    ) -> None:
+        self.store, self.info, self.plan = store, info, plan
+        # A local artifact store gets the logs live; a remote one gets them uploaded at the end.
+        self._temp_logs = None
+        if local_artifacts.is_local(info.artifact_uri):
+            log_dir = Path(local_artifacts.local_path(info.artifact_uri)) / LOG_ARTIFACT_DIR
+        else:
+            self._temp_logs = tempfile.TemporaryDirectory(prefix="mlproj-logs-")
+            log_dir = Path(self._temp_logs.name)
+        self.sink = TeeSink(log_dir, echo=echo, mirror=mirror)
+        self.status: str | None = None
+
+    def launch(self, prepared: PreparedEnv) -> Execution:
+        """Record the environment on the run and start the command (its own process group)."""
+        run_id = self.info.run_id
+        if prepared.tags:
+            self.store.set_tags(run_id, prepared.tags)
+        for path, artifact_dir in prepared.artifacts:
+            self.store.log_artifact(run_id, path, artifact_dir)
+        env = child_environment(self.store, self.info)
+        self.sink.note(f"running {self.plan.command.command!r} in run {run_id}")
+        request = LaunchRequest(
+            self.plan.command.command, self.plan.project.directory, env, self.sink
+        )
+        return prepared.launch(request)
+
+    def stopped(self, execution: Execution, outcome: Outcome | None) -> None:
+        """After the command ended (or waiting failed): nothing of it may outlive the run."""
+        try:
+            if outcome is None or outcome.signal is not None:
+                execution.kill()  # whatever survived the leader goes too
+        finally:
+            execution.close()
+        if outcome is not None and outcome.signal is not None:
+            how = "killed after the grace period" if outcome.killed else "stopped"
+            self.sink.note(f"{signal.Signals(outcome.signal).name}: {how}")
+
+    def finish(self, outcome: Outcome | None, error: BaseException | None) -> str:
+        """Close the logs and set the terminal status (once; later calls return it)."""
+        if self.status is not None:
+            return self.status
+        if isinstance(error, MlprojError):  # the CLI shows it; the saved log keeps it too
+            self.sink.note(f"error: {error.one_line()}", echo=False)
+        self.sink.close()
+        try:
+            self.status = _finalize(
+                self.store, self.info.run_id, outcome, self.sink, self._temp_logs is not None, error
+            )
+        finally:
+            if self._temp_logs is not None:
+                self._temp_logs.cleanup()
+        return self.status
 
 
 def child_environment(store: Store, info: RunInfo) -> dict[str, str]:

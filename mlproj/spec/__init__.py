@@ -4,6 +4,7 @@ The functions other parts of mlproj call:
 - load_project(directory) -> Project             (SpecError if MLflow would refuse it too)
 - get_entry_point(project, name) -> EntryPoint    (declared, or a .py/.sh/.R script)
 - resolve_command(project, ep, params, cwd) -> ResolvedCommand   (ParamError / SpecError)
+- check_param_names(project, ep, params, strict) -> warnings about mistyped -P names
 - load_python_env(path) -> PythonEnv, load_conda_env(path) -> CondaEnv
 - validate_path(path, strict=False) -> list[Problem]
 - describe_project(project) -> dict (the JSON of `mlproj describe --json`)
@@ -25,7 +26,7 @@ from mlproj.spec.model import (
     ResolvedCommand,
 )
 from mlproj.spec.problems import Problem
-from mlproj.spec.resolve import RemoteFetch, get_entry_point, resolve_command
+from mlproj.spec.resolve import RemoteFetch, check_param_names, get_entry_point, resolve_command
 from mlproj.spec.validate import validate_path
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "PythonEnv",
     "RemoteFetch",
     "ResolvedCommand",
+    "check_param_names",
     "describe_project",
     "get_entry_point",
     "load_conda_env",

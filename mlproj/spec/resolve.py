@@ -53,6 +53,52 @@ def get_entry_point(project: Project, name: str) -> EntryPoint:
     return EntryPoint(name, command, (), implicit=True)
 
 
+def check_param_names(
+    project: Project, entry_point: str, user_params: Mapping[str, str], *, strict: bool = False
+) -> list[str]:
+    """Warnings for undeclared -P names that look like a declared one (a typo MLflow would pass
+    on as `--name value`); with `strict`, any undeclared name is a ParamError instead."""
+    ep = get_entry_point(project, entry_point)
+    if ep.implicit:  # a script declares nothing: every name is passed on, by design
+        return []
+    declared = [p.name for p in ep.parameters]
+    warnings: list[str] = []
+    for name, value in user_params.items():
+        if ep.parameter(name) is not None:
+            continue
+        close = _closest(name, declared)
+        guess = f"; did you mean {close}?" if close else ""
+        passed = f"--{shlex.quote(name)} {shlex.quote(value)}"
+        if strict:
+            known = ", ".join(declared) or "none"
+            raise ParamError(
+                f"-P {name}: not a parameter of {ep.name}{guess}",
+                f"declared: {known}; without --strict-params it would be passed as {passed}",
+            )
+        if close:
+            warnings.append(
+                f"-P {name}: not a parameter of {ep.name}{guess} It will be passed as {passed}"
+            )
+    return warnings
+
+
+def _closest(name: str, declared: list[str]) -> str | None:
+    """The declared name `name` was probably meant to be: same letters ignoring case and
+    separators (convSize / conv_size), else difflib's closest."""
+    folded = _fold(name)
+    for candidate in declared:
+        if _fold(candidate) == folded:
+            return candidate
+    import difflib  # only when a name is undeclared: keeps start-up light
+
+    close = difflib.get_close_matches(name, declared, n=1, cutoff=0.75)
+    return close[0] if close else None
+
+
+def _fold(name: str) -> str:
+    return name.lower().replace("_", "").replace("-", "")
+
+
 # (parameter name, remote value) -> local path of the downloaded file or directory
 RemoteFetch = Callable[[str, str], str]
 
