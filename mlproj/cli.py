@@ -20,6 +20,7 @@ from mlproj.errors import MlprojError
 # verb -> (module, one-line help shown by `mlproj --help` without importing the module)
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("mlproj.commands.run", "Run an entry point of a project and record the run."),
+    "sweep": ("mlproj.commands.sweep", "Run an entry point over a grid or sample of parameters."),
     "validate": ("mlproj.commands.validate", "Check an MLproject file and report every problem."),
     "describe": ("mlproj.commands.describe", "Show a project's environment and entry points."),
     "runs": ("mlproj.commands.runs", "List, show, compare and follow recorded runs."),

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from mlproj.backends import BACKENDS
 from mlproj.envs import MANAGERS
 from mlproj.envs.base import EnvOptions
+
+if TYPE_CHECKING:
+    from mlproj.run.runner import RunRequest
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def parse_pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
@@ -37,16 +45,133 @@ def parse_docker_args(values: tuple[str, ...]) -> tuple[tuple[str, str | None], 
     return tuple(pairs)
 
 
+# Options `run` shares with `sweep` (and any later verb that runs a project): one definition.
+PROJECT_OPTIONS = (
+    click.option(
+        "-e",
+        "--entry-point",
+        default="main",
+        show_default=True,
+        help="Entry point name, or a .py / .sh file of the project.",
+    ),
+    click.option("-v", "--version", "version", help="Git commit (full or short), branch or tag."),
+    click.option(
+        "-A",
+        "--docker-args",
+        "docker_args",
+        multiple=True,
+        metavar="NAME[=VALUE]",
+        help="Extra `docker run` option for docker projects; repeatable.",
+    ),
+    click.option(
+        "--env-manager",
+        type=click.Choice(sorted(MANAGERS)),
+        help="Environment manager; by default the project's env file decides.",
+    ),
+    click.option(
+        "--experiment-name",
+        envvar="MLFLOW_EXPERIMENT_NAME",
+        help="Experiment to record into (created if missing).",
+    ),
+    click.option("--experiment-id", envvar="MLFLOW_EXPERIMENT_ID", help="Experiment id."),
+    click.option(
+        "--tracking-uri", help="Tracking store (default: $MLFLOW_TRACKING_URI, ./mlruns)."
+    ),
+    click.option("--run-name", help="Name of the run (default: a generated one)."),
+    click.option(
+        "--grace",
+        type=float,
+        default=10.0,
+        show_default=True,
+        help="Seconds between forwarding a signal and killing the run's processes.",
+    ),
+    click.option(
+        "--strict-params",
+        is_flag=True,
+        envvar="MLPROJ_STRICT_PARAMS",
+        help="Refuse -P names the entry point does not declare (MLflow passes them on as "
+        "--NAME VALUE) [env: MLPROJ_STRICT_PARAMS=1].",
+    ),
+    click.option(
+        "--frozen", is_flag=True, help="Refuse a stale conda-lock.yml instead of warning."
+    ),
+    click.option(
+        "--conda-exe",
+        envvar="MLPROJ_CONDA_EXE",
+        help="Use this conda/mamba/micromamba instead of the built-in solver.",
+    ),
+    click.option(
+        "--no-build",
+        is_flag=True,
+        help="Docker: run the base image with the project mounted read-only.",
+    ),
+    click.option(
+        "--build-image",
+        is_flag=True,
+        help="Docker: build the image with the code (the default locally); Kubernetes: build, "
+        "tag with repository-uri and push it.",
+    ),
+    click.option("--gpus", help="Docker: GPUs for the container (all or a count)."),
+    click.option("--shm-size", help="Docker: size of /dev/shm, e.g. 2g."),
+    click.option("--network", help="Docker: container network (e.g. none, host)."),
+    click.option("--keep-container", is_flag=True, help="Docker: keep the container afterwards."),
+    click.option(
+        "--storage-dir",
+        envvar="MLFLOW_TMP_DIR",
+        help="Where remote values of path parameters (runs:/, https://, s3://) are "
+        "downloaded for the run [default: a temp dir, removed afterwards].",
+    ),
+)
+
+
+def project_options(func: F) -> F:
+    """Decorate a click command with PROJECT_OPTIONS (in the order they are listed)."""
+    for option in reversed(PROJECT_OPTIONS):
+        func = option(func)
+    return func
+
+
+def make_request(
+    uri: str, params: dict[str, str], options: dict[str, Any], *, detach: bool = False
+) -> RunRequest:
+    """A RunRequest from the values of PROJECT_OPTIONS (as click passes them)."""
+    from mlproj.run.runner import RunRequest
+
+    if options["experiment_name"] and options["experiment_id"]:
+        raise click.UsageError("Specify only one of 'experiment-name' or 'experiment-id' options.")
+    env_options = EnvOptions(
+        manager="",
+        frozen=options["frozen"],
+        conda_exe=options["conda_exe"],
+        build_image=not options["no_build"],
+        docker_args=parse_docker_args(options["docker_args"]),
+        gpus=options["gpus"],
+        shm_size=options["shm_size"],
+        network=options["network"],
+        keep_container=options["keep_container"],
+    )
+    return RunRequest(
+        uri=uri,
+        cwd=Path(os.getcwd()),
+        entry_point=options["entry_point"],
+        version=options["version"],
+        params=params,
+        env_manager=options["env_manager"],
+        env_options=env_options,
+        tracking_uri=options["tracking_uri"],
+        experiment_name=options["experiment_name"],
+        experiment_id=options["experiment_id"],
+        run_name=options["run_name"],
+        grace=options["grace"],
+        detach=detach,
+        argv=("mlproj", *sys.argv[1:]),
+        storage_dir=options["storage_dir"],
+        strict_params=options["strict_params"],
+    )
+
+
 @click.command()
 @click.argument("uri")
-@click.option(
-    "-e",
-    "--entry-point",
-    default="main",
-    show_default=True,
-    help="Entry point name, or a .py / .sh file of the project.",
-)
-@click.option("-v", "--version", "version", help="Git commit (full or short), branch or tag.")
 @click.option(
     "-P",
     "--param-list",
@@ -55,54 +180,7 @@ def parse_docker_args(values: tuple[str, ...]) -> tuple[tuple[str, str | None], 
     metavar="NAME=VALUE",
     help="A parameter; repeatable. Undeclared ones are passed as --NAME VALUE.",
 )
-@click.option(
-    "-A",
-    "--docker-args",
-    "docker_args",
-    multiple=True,
-    metavar="NAME[=VALUE]",
-    help="Extra `docker run` option for docker projects; repeatable.",
-)
-@click.option(
-    "--env-manager",
-    type=click.Choice(sorted(MANAGERS)),
-    help="Environment manager; by default the project's env file decides.",
-)
-@click.option(
-    "--experiment-name",
-    envvar="MLFLOW_EXPERIMENT_NAME",
-    help="Experiment to record into (created if missing).",
-)
-@click.option("--experiment-id", envvar="MLFLOW_EXPERIMENT_ID", help="Experiment id.")
-@click.option("--tracking-uri", help="Tracking store (default: $MLFLOW_TRACKING_URI, ./mlruns).")
-@click.option("--run-name", help="Name of the run (default: a generated one).")
-@click.option(
-    "--grace",
-    type=float,
-    default=10.0,
-    show_default=True,
-    help="Seconds between forwarding a signal and killing the run's processes.",
-)
-@click.option("--detach", is_flag=True, help="Run in the background; print the run id.")
-@click.option("--dry-run", is_flag=True, help="Show what would run; build and record nothing.")
-@click.option("--json", "as_json", is_flag=True, help="With --dry-run or --detach: JSON output.")
-@click.option("--frozen", is_flag=True, help="Refuse a stale conda-lock.yml instead of warning.")
-@click.option(
-    "--conda-exe",
-    envvar="MLPROJ_CONDA_EXE",
-    help="Use this conda/mamba/micromamba instead of the built-in solver.",
-)
-@click.option(
-    "--no-build",
-    is_flag=True,
-    help="Docker: run the base image with the project mounted read-only.",
-)
-@click.option(
-    "--build-image",
-    is_flag=True,
-    help="Docker: build the image with the code (the default locally); Kubernetes: build, "
-    "tag with repository-uri and push it.",
-)
+@project_options
 @click.option(
     "-b",
     "--backend",
@@ -120,79 +198,28 @@ def parse_docker_args(values: tuple[str, ...]) -> tuple[tuple[str, str | None], 
     help="Backend config: a .json/.yaml file, a JSON object or key=value; repeatable.",
 )
 @click.option("--run-id", help="Record into this existing (not ended) run instead of a new one.")
-@click.option("--gpus", help="Docker: GPUs for the container (all or a count).")
-@click.option("--shm-size", help="Docker: size of /dev/shm, e.g. 2g.")
-@click.option("--network", help="Docker: container network (e.g. none, host).")
-@click.option("--keep-container", is_flag=True, help="Docker: keep the container afterwards.")
-@click.option(
-    "--storage-dir",
-    envvar="MLFLOW_TMP_DIR",
-    help="Where remote values of path parameters (runs:/, https://, s3://) are "
-    "downloaded for the run [default: a temp dir, removed afterwards].",
-)
+@click.option("--detach", is_flag=True, help="Run in the background; print the run id.")
+@click.option("--dry-run", is_flag=True, help="Show what would run; build and record nothing.")
+@click.option("--json", "as_json", is_flag=True, help="With --dry-run or --detach: JSON output.")
 def command(
     uri: str,
-    entry_point: str,
-    version: str | None,
     params: tuple[str, ...],
-    docker_args: tuple[str, ...],
-    env_manager: str | None,
-    experiment_name: str | None,
-    experiment_id: str | None,
-    tracking_uri: str | None,
-    run_name: str | None,
-    grace: float,
-    detach: bool,
-    dry_run: bool,
-    as_json: bool,
-    frozen: bool,
-    conda_exe: str | None,
-    no_build: bool,
-    build_image: bool,
-    gpus: str | None,
-    shm_size: str | None,
-    network: str | None,
-    keep_container: bool,
-    storage_dir: str | None,
     backend: str,
     backend_config: tuple[str, ...],
     run_id: str | None,
+    detach: bool,
+    dry_run: bool,
+    as_json: bool,
+    **options: Any,
 ) -> None:
     """Run an entry point of the project at URI (a directory or a git URL, `#subdir` allowed)."""
     from mlproj.run import runner
 
-    if experiment_name and experiment_id:
-        raise click.UsageError("Specify only one of 'experiment-name' or 'experiment-id' options.")
-    options = EnvOptions(
-        manager="",
-        frozen=frozen,
-        conda_exe=conda_exe,
-        build_image=not no_build,
-        docker_args=parse_docker_args(docker_args),
-        gpus=gpus,
-        shm_size=shm_size,
-        network=network,
-        keep_container=keep_container,
-    )
-    request = runner.RunRequest(
-        uri=uri,
-        cwd=Path(os.getcwd()),
-        entry_point=entry_point,
-        version=version,
-        params=parse_pairs(params, "-P"),
-        env_manager=env_manager,
-        env_options=options,
-        tracking_uri=tracking_uri,
-        experiment_name=experiment_name,
-        experiment_id=experiment_id,
-        run_name=run_name,
-        grace=grace,
-        detach=detach,
-        argv=("mlproj", *sys.argv[1:]),
-        storage_dir=storage_dir,
+    request = dataclasses.replace(
+        make_request(uri, parse_pairs(params, "-P"), options, detach=detach),
         run_id=run_id,
         backend=backend,
-        backend_config=_backend_config(backend, backend_config, build_image),
+        backend_config=_backend_config(backend, backend_config, options["build_image"]),
     )
     if dry_run:
         _print_plan(runner.dry_run(request), as_json)

@@ -23,7 +23,7 @@ from mlproj.errors import MlprojError, ParamError, TrackingError
 from mlproj.proc import Execution, LaunchRequest, LogSink
 from mlproj.run.logsink import LOG_ARTIFACT_DIR, TeeSink
 from mlproj.run.remote_params import Downloads
-from mlproj.run.supervise import Interrupted, Outcome, SignalState, forwarding_signals, supervise
+from mlproj.run.supervise import Interrupted, Outcome, forwarding_signals, supervise
 from mlproj.run.tags import creation_tags, current_user
 from mlproj.sources.base import FetchedProject
 from mlproj.spec.model import Project, ResolvedCommand

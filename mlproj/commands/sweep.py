@@ -1,0 +1,115 @@
+"""`mlproj sweep`: options -> SweepRequest -> sweep driver."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from mlproj.commands.run import make_request, parse_pairs, project_options
+
+
+@click.command()
+@click.argument("uri")
+@click.option(
+    "-P",
+    "--param-list",
+    "params",
+    multiple=True,
+    metavar="NAME=SPEC",
+    help="A parameter to sweep: a list 1,2,3, a range 0.1..0.5 or log:1e-4..1e-1 (ranges need "
+    "--random), or one value; repeatable.",
+)
+@project_options
+@click.option(
+    "--random",
+    "random_count",
+    type=click.IntRange(min=1),
+    help="Draw N combinations at random instead of the whole grid.",
+)
+@click.option("--seed", type=int, help="Seed of --random: the same seed draws the same runs.")
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Runs at a time.",
+)
+@click.option("--metric", help="Rank the runs by this metric (as logged by the runs).")
+@click.option(
+    "--maximize/--minimize",
+    default=None,
+    help="Whether a higher or a lower --metric is better.",
+)
+@click.option("--fail-fast", is_flag=True, help="Stop the sweep at the first failed run.")
+@click.option("--follow", is_flag=True, help="Stream every run's output, prefixed with [#N].")
+@click.option(
+    "--dry-run", is_flag=True, help="List the combinations and commands; build and record nothing."
+)
+@click.option("--json", "as_json", is_flag=True, help="JSON output (the plan, or the summary).")
+def command(
+    uri: str,
+    params: tuple[str, ...],
+    random_count: int | None,
+    seed: int | None,
+    jobs: int,
+    metric: str | None,
+    maximize: bool | None,
+    fail_fast: bool,
+    follow: bool,
+    dry_run: bool,
+    as_json: bool,
+    **options: Any,
+) -> None:
+    """Run an entry point of the project at URI once per combination of parameters: a parent
+    run and one nested child run per combination, the environment prepared once."""
+    from mlproj.sweep import driver
+    from mlproj.sweep.plan import SweepRequest
+
+    if metric is not None and maximize is None:
+        raise click.UsageError(f"--metric {metric}: say whether to --maximize or --minimize it")
+    if maximize is not None and metric is None:
+        raise click.UsageError("--maximize/--minimize need --metric NAME")
+    request = SweepRequest(
+        run=make_request(uri, parse_pairs(params, "-P"), options),
+        random=random_count,
+        seed=seed,
+        jobs=jobs,
+        metric=metric,
+        maximize=bool(maximize),
+        fail_fast=fail_fast,
+        follow=follow,
+    )
+    if dry_run:
+        _print_plan(driver.dry_run(request), as_json)
+        return
+    result = driver.run_sweep(request)
+    if as_json:
+        out: dict[str, object] = {"parent_run_id": result.parent_run_id, "status": result.status}
+        out.update(result.summary.to_json() if result.summary else {})
+        click.echo(json.dumps(out, indent=2))
+    else:
+        click.echo(result.table(), nl=False)
+        best = result.summary.best if result.summary else None
+        if best is not None:
+            click.echo(f"best: run {best.run_id} ({metric} = {best.value:.6g})")
+    click.echo(f"mlproj: sweep {result.parent_run_id} {result.status}", err=True)
+    sys.exit(result.exit_code)
+
+
+def _print_plan(plan: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(plan, indent=2, default=str))
+        return
+    seed = f" (seed {plan['seed']})" if plan["seed"] is not None else ""
+    combos = plan["combinations"]
+    click.echo(f"{plan['mode']} sweep{seed}: {len(combos)} runs, {plan['jobs']} at a time")
+    click.echo(f"project dir: {plan['project_dir']}")
+    click.echo(f"tracking:    {plan['tracking_uri']}")
+    for combo in combos:
+        values = " ".join(f"{k}={v}" for k, v in combo["params"].items())
+        click.echo(f"  #{combo['index']} {values}")
+        click.echo(f"      {combo['command']}")
