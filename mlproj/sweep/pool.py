@@ -108,14 +108,17 @@ class LocalPool:
         results: dict[int, ChildResult] = {}
         running = self._fanout.running
         try:
-            while pending or running:
+            while running or pending:
                 if signals.received is not None and self._stop_at is None:
                     self._stop_at = signals.received_at or time.monotonic()
+                if self._stop_at is not None and not running:
+                    break  # stopped: what is pending never starts
                 while pending and len(running) < self.jobs and self._stop_at is None:
                     self._start(pending.popleft(), running, results, signals)
                 self._reap(running, results)
                 self.display.tick([live.view() for live in running.values()])
-                time.sleep(_POLL)
+                if running:
+                    time.sleep(_POLL)
         finally:
             for index, live in list(running.items()):  # only on an unexpected error
                 live.execution.kill()

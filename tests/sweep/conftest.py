@@ -1,0 +1,3 @@
+from tests.run.conftest import store
+
+__all__ = ["store"]
