@@ -28,6 +28,10 @@ FAST = [
     "mlproj validate examples/cnn_project",
     "mlproj describe examples/cnn_project --json",
 ]
+SWEEP = (
+    "mlproj sweep examples/cnn_project --env-manager virtualenv -P epochs=1,2 -P conv_size=3,5 "
+    "--jobs 2 --metric val_accuracy --maximize"
+)
 AFTER_RUNS = [
     "mlproj runs list --filter \"params.lr > 0.0001 and status = 'FINISHED'\" "
     "--sort -metrics.val_accuracy",
@@ -58,7 +62,14 @@ def readme_commands() -> list[str]:
 
 
 def test_every_readme_command_is_covered() -> None:
-    known = {f"pip install -e . && {QUICK_START}", *FAST, *AFTER_RUNS, MLFLOW_UI, *ELSEWHERE}
+    known = {
+        f"pip install -e . && {QUICK_START}",
+        *FAST,
+        SWEEP,
+        *AFTER_RUNS,
+        MLFLOW_UI,
+        *ELSEWHERE,
+    }
     assert set(readme_commands()) == known
 
 
@@ -115,6 +126,23 @@ def test_quick_start_then_browse_runs(checkout: Path) -> None:
     assert compared.returncode == 0, compared.stderr
     assert "val_accuracy" in compared.stdout
     _check_mlflow_ui(checkout, expected_runs=2)
+
+
+@pytest.mark.examples
+@pytest.mark.slow
+def test_sweep_the_example_then_see_it_nested(checkout: Path) -> None:
+    result = _mlproj(SWEEP, checkout)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "best: run " in result.stdout
+    _check_mlflow_ui(checkout, expected_runs=5)  # the parent and its four trainings
+    os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"
+    from mlflow.tracking import MlflowClient
+
+    runs = MlflowClient((checkout / "mlruns").as_uri()).search_runs(["0"])
+    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    assert len(parents) == 1 and parents[0].data.tags["mlproj.sweep"] == "grid"
+    nested = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parents[0].info.run_id]
+    assert len(nested) == 4
 
 
 def _check_mlflow_ui(cwd: Path, expected_runs: int) -> None:

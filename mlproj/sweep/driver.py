@@ -85,11 +85,11 @@ def _record_and_run(
     columns: tuple[str, ...],
 ) -> SweepResult:
     parent = _create_parent(store, plan, request)
-    display.note(f"sweep run {parent.run_id}: {len(plan.runs)} runs, {request.jobs} at a time")
     results: list[ChildResult] = []
     status = "FAILED"
     error: BaseException | None = None
     try:
+        display.note(f"sweep run {parent.run_id}: {len(plan.runs)} runs, {request.jobs} at a time")
         with forwarding_signals() as signals:
             try:
                 env = runner.prepare_env(plan.loaded)  # once, for every child
