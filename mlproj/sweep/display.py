@@ -16,6 +16,7 @@ from typing import TextIO
 
 from mlproj.proc import Stream
 
+_REDRAW = 0.5  # seconds between redraws of the status block
 _LOCK = threading.Lock()  # children's output (pump threads) and our lines share the terminal
 
 
@@ -45,6 +46,7 @@ class Display:
                 live = False
         self.live = live
         self._drawn = 0  # status lines currently on screen (live mode)
+        self._drawn_at = 0.0
 
     def note(self, text: str) -> None:
         self._print(f"mlproj: {text}")
@@ -67,9 +69,9 @@ class Display:
 
     def tick(self, running: Sequence[Running]) -> None:
         """Redraw the status block (live mode only)."""
-        if not self.live:
-            return
         now = time.monotonic()
+        if not self.live or (self._drawn and now - self._drawn_at < _REDRAW):
+            return
         head = f"sweep: {self.done}/{self.total} done, {len(running)} running"
         lines = [head + (f", {self.failed} not finished" if self.failed else "")]
         for c in running:
@@ -82,6 +84,7 @@ class Display:
             self.stream.write("".join(line + "\n" for line in lines))
             self.stream.flush()
             self._drawn = len(lines)
+            self._drawn_at = now
 
     def close(self) -> None:
         with _LOCK:
