@@ -142,8 +142,10 @@ class LocalPool:
         started = time.monotonic()
         try:
             execution = attempt.launch(self.env)
-        except (MlprojError, OSError) as exc:
+        except BaseException as exc:  # the run exists: it ends FAILED whatever went wrong
             status = attempt.finish(None, exc)
+            if not isinstance(exc, MlprojError | OSError):
+                raise
             why = exc.one_line() if isinstance(exc, MlprojError) else str(exc)
             results[run.index] = ChildResult(
                 run.index, run.params, attempt.info.run_id, status, time.monotonic() - started, why
