@@ -1,5 +1,5 @@
 """A sweep end to end: plan every combination, create the parent run, prepare the environment
-once, execute the prepared runs (local backend), then rank them and record the summary.
+once, execute the planned runs (local backend), then rank them and record the summary.
 
 The parent ends exactly once: KILLED after a signal, FAILED when any child (or the environment
 build) failed, else FINISHED.
@@ -24,7 +24,7 @@ from mlproj.run.supervise import Interrupted, forwarding_signals
 from mlproj.spec.model import ResolvedCommand
 from mlproj.sweep import space
 from mlproj.sweep.display import Display
-from mlproj.sweep.plan import PreparedRun, SweepPlan, SweepRequest, describe, make_sweep_plan
+from mlproj.sweep.plan import PlannedRun, SweepPlan, SweepRequest, describe, make_sweep_plan
 from mlproj.sweep.pool import ChildResult, LocalPool
 from mlproj.sweep.summary import Summary, summarize, table
 from mlproj.tracking import open_store, resolve_tracking_uri
@@ -145,7 +145,7 @@ def _create_parent(store: Store, plan: SweepPlan, request: SweepRequest) -> RunI
 
 
 def _create_child(
-    store: Store, parent: RunInfo, run: PreparedRun, request: SweepRequest, mirror: LogSink | None
+    store: Store, parent: RunInfo, run: PlannedRun, request: SweepRequest, mirror: LogSink | None
 ) -> runner.RunExecution:
     tags = {"mlflow.parentRunId": parent.run_id, "mlproj.sweep.index": str(run.index)}
     name = f"{request.run.run_name}-{run.index}" if request.run.run_name else None

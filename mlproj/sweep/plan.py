@@ -1,5 +1,5 @@
 """A sweep, checked before anything starts: the project loaded once and every combination's
-values type-checked and rendered into a prepared run that a backend can execute."""
+values type-checked and rendered into a planned run that a backend can execute."""
 
 from __future__ import annotations
 
@@ -28,8 +28,10 @@ class SweepRequest:
 
 
 @dataclass(frozen=True)
-class PreparedRun:
-    """One combination, checked and rendered: what a backend executes into a child run."""
+class PlannedRun:
+    """One combination, checked and rendered, before its child run exists. A backend executes
+    it into a created child run (the local pool here; for cluster backends each one becomes a
+    backends.base.PreparedRun once its run is created)."""
 
     index: int  # 1-based, in the order of the sweep
     params: Mapping[str, str]  # this combination's -P values
@@ -42,7 +44,7 @@ class SweepPlan:
     axes: tuple[space.Axis, ...]
     mode: str  # "grid" or "random"
     seed: int | None
-    runs: tuple[PreparedRun, ...]
+    runs: tuple[PlannedRun, ...]
 
 
 def make_sweep_plan(request: SweepRequest, fetch: spec.RemoteFetch | None = None) -> SweepPlan:
@@ -74,13 +76,13 @@ def _prepare_all(
     request: runner.RunRequest,
     combinations: list[dict[str, str]],
     fetch: spec.RemoteFetch | None,
-) -> tuple[PreparedRun, ...]:
+) -> tuple[PlannedRun, ...]:
     """Every combination checked; all distinct problems reported at once, as `run` words them."""
-    runs: list[PreparedRun] = []
+    runs: list[PlannedRun] = []
     problems: dict[str, None] = {}
     for index, params in enumerate(combinations, 1):
         try:
-            runs.append(PreparedRun(index, params, runner.plan_for(loaded, request, params, fetch)))
+            runs.append(PlannedRun(index, params, runner.plan_for(loaded, request, params, fetch)))
         except ParamError as exc:
             problems.setdefault(exc.one_line(), None)
     if problems:

@@ -1,4 +1,4 @@
-"""The local backend of a sweep: prepared runs executed as child runs, `jobs` at a time.
+"""The local backend of a sweep: planned runs executed as child runs, `jobs` at a time.
 
 Everything happens on the main thread: start children, poll them, forward signals. Each child
 is its own process group with its own log files (RunExecution); a signal to the sweep goes to
@@ -19,7 +19,7 @@ from mlproj.proc import Execution, LogSink
 from mlproj.run import runner
 from mlproj.run.supervise import Outcome, SignalState
 from mlproj.sweep.display import Display, PrefixedEcho, Running
-from mlproj.sweep.plan import PreparedRun
+from mlproj.sweep.plan import PlannedRun
 
 _POLL = 0.1  # seconds between looks at the running children
 
@@ -39,7 +39,7 @@ class _Live:
 
     def __init__(
         self,
-        run: PreparedRun,
+        run: PlannedRun,
         attempt: runner.RunExecution,
         execution: Execution,
         echo: PrefixedEcho | None,
@@ -80,8 +80,8 @@ class _Fanout:
         pass
 
 
-# (prepared run, where to mirror its output or None) -> its created child run, ready to launch
-CreateChild = Callable[[PreparedRun, LogSink | None], runner.RunExecution]
+# (planned run, where to mirror its output or None) -> its created child run, ready to launch
+CreateChild = Callable[[PlannedRun, LogSink | None], runner.RunExecution]
 
 
 class LocalPool:
@@ -101,8 +101,8 @@ class LocalPool:
         self._fanout = _Fanout()
         self._stop_at: float | None = None  # when we began stopping (signal or --fail-fast)
 
-    def execute(self, runs: Sequence[PreparedRun], signals: SignalState) -> list[ChildResult]:
-        """Run every prepared run (unless stopped); one result per run, in sweep order."""
+    def execute(self, runs: Sequence[PlannedRun], signals: SignalState) -> list[ChildResult]:
+        """Run every planned run (unless stopped); one result per run, in sweep order."""
         signals.execution = self._fanout
         pending = deque(runs)
         results: dict[int, ChildResult] = {}
@@ -132,7 +132,7 @@ class LocalPool:
 
     def _start(
         self,
-        run: PreparedRun,
+        run: PlannedRun,
         running: dict[int, _Live],
         results: dict[int, ChildResult],
         signals: SignalState,
