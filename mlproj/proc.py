@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +46,11 @@ class Execution(Protocol):
         """Forcefully stop every process of the run."""
         ...
 
+    def stop_leftovers(self, grace: float) -> int:
+        """After the command ended: stop what it left running (background jobs), SIGTERM then,
+        after `grace` seconds, SIGKILL. Returns how many processes were left."""
+        ...
+
     def close(self) -> None:
         """Release what the execution holds (remove a container...). Idempotent."""
         ...
@@ -62,12 +68,184 @@ _CHUNK = 64 * 1024
 
 
 def _pump(pipe: IO[bytes], stream: Stream, sink: LogSink) -> None:
+    """Drain `pipe` into `sink` until EOF. A sink that fails (a full disk...) loses that chunk,
+    but the pipe keeps being drained: a child must never block or die of SIGPIPE because of us."""
     with pipe:
         while True:
             data = pipe.read1(_CHUNK) if hasattr(pipe, "read1") else pipe.read(_CHUNK)
             if not data:
                 return
-            sink.write(stream, data)
+            with contextlib.suppress(Exception):
+                sink.write(stream, data)
+
+
+# Kills process group $1 unless told "done" on stdin: stdin is a pipe whose other end only the
+# mlproj process holds, so EOF without "done" means mlproj died (SIGKILL, OOM killer).
+_WATCHDOG_SCRIPT = (
+    'read line; [ "$line" = done ] && exit 0; '
+    'kill -TERM -- "-$1" 2>/dev/null || exit 0; i=0; '
+    'while [ "$i" -lt "$2" ] && kill -0 -- "-$1" 2>/dev/null; do sleep 0.2; i=$((i + 1)); done; '
+    'kill -KILL -- "-$1" 2>/dev/null; exit 0'
+)
+
+
+class GroupWatchdog:
+    """Takes a process group down with us if we are killed without a chance to clean up.
+
+    PR_SET_PDEATHSIG only reaches the group's leader; a training script or a package build
+    backend below it would live on. The watchdog is a tiny `sh` in a session of its own that
+    waits on a pipe; when this process dies, the kernel closes the pipe and the watchdog sends
+    SIGTERM to the whole group, then SIGKILL after the grace period.
+    """
+
+    def __init__(self, pgid: int, grace: float = 5.0) -> None:
+        read_end, self._write_end = os.pipe()
+        steps = max(1, int(grace / 0.2))
+        try:
+            self._popen: subprocess.Popen[bytes] | None = subprocess.Popen(
+                ["sh", "-c", _WATCHDOG_SCRIPT, "mlproj-watchdog", str(pgid), str(steps)],
+                stdin=read_end,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,  # Ctrl-C at the terminal must not stop it
+                close_fds=True,
+            )
+        except OSError:  # no sh: the group is then only as safe as PR_SET_PDEATHSIG makes it
+            self._popen = None
+        else:
+            _OWN_CHILDREN.add(self._popen.pid)
+        finally:
+            os.close(read_end)
+
+    def release(self) -> None:
+        """We handled the group ourselves: let the watchdog exit without killing. Idempotent."""
+        if self._write_end < 0:
+            return
+        with contextlib.suppress(OSError):
+            os.write(self._write_end, b"done\n")
+        os.close(self._write_end)
+        self._write_end = -1
+        if self._popen is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._popen.wait(timeout=5)
+                _OWN_CHILDREN.discard(self._popen.pid)
+
+
+def group_alive(pgid: int) -> bool:
+    """Is any process of group `pgid` still running?"""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _stat_fields(pid: str) -> list[str] | None:
+    """/proc/PID/stat after the command name: state, ppid, pgrp, ... (None if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            raw = handle.read()
+    except OSError:
+        return None
+    return raw[raw.rfind(b")") + 2 :].decode("ascii", "replace").split()
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live (non-zombie) processes of group `pgid` (Linux /proc; empty elsewhere)."""
+    members = []
+    for entry in _proc_pids():
+        fields = _stat_fields(entry)
+        if fields and fields[0] != "Z" and fields[2] == str(pgid):
+            members.append(int(entry))
+    return members
+
+
+def _proc_pids() -> list[str]:
+    try:
+        return [name for name in os.listdir("/proc") if name.isdigit()]
+    except OSError:
+        return []
+
+
+def stop_group(pgid: int, grace: float) -> int:
+    """SIGTERM every process left in group `pgid`, SIGKILL after `grace` s; how many were left."""
+    left = len(group_members(pgid)) if group_alive(pgid) else 0
+    if not left:
+        return 0
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while group_members(pgid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGKILL)
+    return left
+
+
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+def become_subreaper() -> bool:
+    """Have orphaned descendants (daemons that escaped with setsid and a double fork) become our
+    children instead of init's, so that they can be found and stopped when a run ends."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    return bool(libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
+
+
+# Children we started ourselves (and wait for); anything else that is our child was adopted.
+_OWN_CHILDREN: set[int] = set()
+
+
+def adopted_orphans() -> list[tuple[int, str]]:
+    """Processes re-parented to us as subreaper: (pid, command line)."""
+    me = str(os.getpid())
+    found = []
+    for entry in _proc_pids():
+        fields = _stat_fields(entry)
+        if fields and fields[1] == me and int(entry) not in _OWN_CHILDREN:
+            found.append((int(entry), _cmdline(entry)))
+    return found
+
+
+def _cmdline(pid: str) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return handle.read().replace(b"\0", b" ").decode("utf-8", "replace").strip()[:200]
+    except OSError:
+        return "?"
+
+
+def stop_orphans(orphans: Sequence[tuple[int, str]], grace: float) -> None:
+    """SIGTERM, then SIGKILL after `grace` s, adopted processes; reap them (no zombies left)."""
+    pids = [pid for pid, _ in orphans]
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    pending = set(pids)
+    while pending:
+        for pid in list(pending):
+            with contextlib.suppress(ChildProcessError):
+                if os.waitpid(pid, os.WNOHANG)[0] == 0:
+                    continue
+            pending.discard(pid)
+        if not pending:
+            break
+        if time.monotonic() >= deadline:
+            for pid in pending:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            for pid in pending:
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(pid, 0)
+            break
+        time.sleep(0.05)
 
 
 class GroupProcess:
@@ -90,6 +268,8 @@ class GroupProcess:
         except OSError as exc:
             raise RunError(f"cannot start {argv[0]!r}: {exc.strerror}") from exc
         self.pid = self._popen.pid
+        _OWN_CHILDREN.add(self.pid)
+        self._watchdog = GroupWatchdog(self.pid)
         assert self._popen.stdout is not None and self._popen.stderr is not None
         self._pumps = [
             threading.Thread(target=_pump, args=(self._popen.stdout, "stdout", sink), daemon=True),
@@ -115,10 +295,19 @@ class GroupProcess:
     def kill(self) -> None:
         self.send_signal(signal.SIGKILL)
 
+    def stop_leftovers(self, grace: float) -> int:
+        left = stop_group(self.pid, grace)
+        for pump in self._pumps:  # the leftovers held the pipes; now they are closed
+            pump.join(timeout=2.0)
+        return left
+
     def close(self) -> None:
         if self._popen.poll() is None:
             self.kill()
             self._popen.wait()
+        if not group_alive(self.pid):
+            self._watchdog.release()
+            _OWN_CHILDREN.discard(self.pid)
 
 
 def launch_shell(request: LaunchRequest) -> GroupProcess:
@@ -173,6 +362,8 @@ def run_quiet(
         )
     except FileNotFoundError as exc:
         raise RunError(f"cannot start {argv[0]!r}: command not found") from exc
+    _OWN_CHILDREN.add(popen.pid)
+    watchdog = GroupWatchdog(popen.pid, grace=0.2)  # a build backend must not outlive us
     try:
         stdout, stderr = popen.communicate(input)
     except BaseException:
@@ -180,4 +371,8 @@ def run_quiet(
             os.killpg(popen.pid, signal.SIGKILL)
         popen.wait()
         raise
+    finally:
+        if not group_alive(popen.pid):
+            watchdog.release()
+        _OWN_CHILDREN.discard(popen.pid)
     return subprocess.CompletedProcess(list(argv), popen.returncode, stdout, stderr)

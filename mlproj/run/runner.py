@@ -6,6 +6,7 @@ once created, ends exactly once as FINISHED, FAILED or KILLED.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import signal
@@ -17,10 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlproj import envs, sources, spec
+from mlproj import envs, proc, sources, spec
 from mlproj.envs.base import EnvOptions, PreparedEnv
 from mlproj.errors import MlprojError, ParamError, TrackingError
 from mlproj.proc import Execution, LaunchRequest, LogSink
+from mlproj.run.ending import RunEnd, record_end
 from mlproj.run.logsink import LOG_ARTIFACT_DIR, TeeSink
 from mlproj.run.remote_params import Downloads
 from mlproj.run.supervise import Interrupted, Outcome, forwarding_signals, supervise
@@ -29,7 +31,7 @@ from mlproj.sources.base import FetchedProject
 from mlproj.spec.model import Project, ResolvedCommand
 from mlproj.tracking import open_store, resolve_tracking_uri, run_child_env
 from mlproj.tracking.base import TERMINAL_STATUSES, RunInfo, Store
-from mlproj.tracking.lifecycle import finish_run
+from mlproj.tracking.owner import owner_tags
 from mlproj.tracking.stores import local_artifacts
 
 
@@ -182,6 +184,7 @@ def _record_and_run(
 ) -> tuple[RunResult, bool]:
     if request.run_id is not None:
         info = _record_plan(store, existing_run(store, request.run_id), plan)
+        store.set_tags(info.run_id, owner_tags())  # this process runs it now
     else:
         info = create_run(store, plan, request)
     if request.detach:
@@ -203,7 +206,11 @@ def create_run(
         experiment_id,
         user_id=current_user(),
         start_time=_now_ms(),
-        tags={**creation_tags(plan.fetched, request.entry_point, request.argv), **(tags or {})},
+        tags={
+            **creation_tags(plan.fetched, request.entry_point, request.argv),
+            **owner_tags(),  # this process runs it (tracking/owner.py)
+            **(tags or {}),
+        },
         run_name=run_name if run_name is not None else request.run_name,
     )
     return _record_plan(store, info, plan)
@@ -235,17 +242,29 @@ def existing_run(store: Store, run_id: str) -> RunInfo:
 def _detach(
     store: Store, info: RunInfo, plan: Plan, request: RunRequest, downloads: Downloads
 ) -> RunResult:
-    """Fork a supervisor in its own session; the caller only prints the run id."""
+    """Fork a supervisor in its own session; the caller only prints the run id, once the
+    supervisor has recorded itself as the run's owner (else a `runs list` in between would
+    find the caller gone and end the run)."""
     sys.stdout.flush()
     sys.stderr.flush()
+    ready_read, ready_write = os.pipe()
     if os.fork() != 0:
+        os.close(ready_write)
+        with os.fdopen(ready_read, "rb") as ready:
+            ready.read(1)  # EOF too: the supervisor died, and the run records why
         return RunResult(info.run_id, "RUNNING", 0)
+    os.close(ready_read)
     code = 1
     try:
         os.setsid()
         devnull = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(devnull, fd)
+        try:
+            store.set_tags(info.run_id, owner_tags())
+        finally:
+            os.write(ready_write, b"1")
+            os.close(ready_write)
         code = _execute(store, info, plan, request, echo=False).exit_code
     except BaseException:  # nobody is left to show it; the run records the failure
         code = 1
@@ -271,7 +290,7 @@ def _execute(
                 try:
                     outcome = supervise(execution, signals, request.grace)
                 finally:
-                    attempt.stopped(execution, outcome)
+                    attempt.stopped(execution, outcome, request.grace)
             except Interrupted as exc:
                 outcome = Outcome(exit_code=128 + exc.signum, signal=exc.signum, killed=False)
     except BaseException as exc:  # env build failure, start failure, Ctrl-C in odd places
@@ -326,18 +345,36 @@ class RunExecution:
         request = LaunchRequest(
             self.plan.command.command, self.plan.project.directory, env, self.sink
         )
+        proc.become_subreaper()  # daemons the command starts become ours to find, not init's
         return prepared.launch(request)
 
-    def stopped(self, execution: Execution, outcome: Outcome | None) -> None:
+    def stopped(self, execution: Execution, outcome: Outcome | None, grace: float) -> None:
         """After the command ended (or waiting failed): nothing of it may outlive the run."""
         try:
             if outcome is None or outcome.signal is not None:
                 execution.kill()  # whatever survived the leader goes too
+            else:
+                self._stop_leftovers(execution, grace)
         finally:
             execution.close()
         if outcome is not None and outcome.signal is not None:
             how = "killed after the grace period" if outcome.killed else "stopped"
             self.sink.note(f"{signal.Signals(outcome.signal).name}: {how}")
+
+    def _stop_leftovers(self, execution: Execution, grace: float) -> None:
+        """The entry point has exited: what it left running in its process group is stopped,
+        and daemons that escaped the group (setsid) are found as adopted orphans, recorded and
+        stopped."""
+        left = execution.stop_leftovers(grace)
+        if left:
+            self.sink.note(f"the entry point left {left} background process(es) running: stopped them")
+        escaped = proc.adopted_orphans()
+        if escaped:
+            listed = "; ".join(f"{pid} {cmd}" for pid, cmd in escaped)
+            self.sink.note(f"{len(escaped)} process(es) escaped the run's process group: {listed}")
+            proc.stop_orphans(escaped, grace)
+            with contextlib.suppress(MlprojError, OSError):
+                self.store.set_tags(self.info.run_id, {"mlproj.escaped_processes": listed[:5000]})
 
     def finish(self, outcome: Outcome | None, error: BaseException | None) -> str:
         """Close the logs and set the terminal status (once; later calls return it)."""
@@ -371,27 +408,22 @@ def _finalize(
     upload_logs: bool,
     error: BaseException | None,
 ) -> str:
-    """Set the terminal status exactly once; a terminal status set by the child is kept."""
-    if upload_logs:
-        for path in sink.paths.values():
-            _quietly(lambda p=path: store.log_artifact(run_id, p, LOG_ARTIFACT_DIR))
-    if isinstance(error, MlprojError):
-        _quietly(lambda: store.set_tags(run_id, {"mlproj.error": error.one_line()[:5000]}))
+    """Record the terminal status exactly once (run/ending.py: retried, or kept for `runs sync`
+    when the store is away); a terminal status set by the child is kept."""
     if (outcome is not None and outcome.signal is not None) or isinstance(error, KeyboardInterrupt):
-        status = "KILLED"
+        status, forced = "KILLED", True
     elif outcome is None:
-        status = "FAILED"
+        status, forced = "FAILED", True
     else:  # a terminal status the child set itself is kept
-        return finish_run(store, run_id, "FINISHED" if outcome.exit_code == 0 else "FAILED")
-    store.set_terminated(run_id, status, _now_ms())
-    return status
-
-
-def _quietly(action: Any) -> None:
-    try:
-        action()
-    except MlprojError as exc:
-        print(f"mlproj: warning: {exc.one_line()}", file=sys.stderr)
+        status, forced = ("FINISHED" if outcome.exit_code == 0 else "FAILED"), False
+    tags: dict[str, str] = {}
+    if isinstance(error, MlprojError):
+        tags["mlproj.error"] = error.one_line()[:5000]
+    if sink.truncated is not None:
+        tags["mlproj.logs_truncated"] = sink.truncated
+        print(f"mlproj: warning: logs of run {run_id}: {sink.truncated}", file=sys.stderr)
+    end = RunEnd(run_id, status, forced, _now_ms(), tags, sink.named_paths(), upload_logs)
+    return record_end(store, end, lambda line: print(f"mlproj: {line}", file=sys.stderr)).status
 
 
 def _save_git_diff(store: Store, info: RunInfo, fetched: FetchedProject) -> None:

@@ -177,7 +177,7 @@ class LocalPool:
         self, live: _Live, outcome: Outcome | None, error: BaseException | None
     ) -> ChildResult:
         try:
-            live.attempt.stopped(live.execution, outcome)
+            live.attempt.stopped(live.execution, outcome, self.grace)
         finally:
             if live.echo is not None:
                 live.echo.flush()

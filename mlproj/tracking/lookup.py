@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from mlproj.errors import TrackingError
 from mlproj.tracking.base import Experiment, Run, Store
+from mlproj.tracking.owner import end_orphans
 
 FULL_RUN_ID_LENGTH = 32
 
@@ -31,7 +32,12 @@ def select_experiments(store: Store, wanted: Sequence[str]) -> list[Experiment]:
 
 
 def find_run(store: Store, run_ref: str) -> Run:
-    """A run by its full id, or by a unique prefix of it (as `runs list` shows them)."""
+    """A run by its full id, or by a unique prefix of it (as `runs list` shows them). A RUNNING
+    run whose mlproj process is provably gone is ended KILLED on the way (tracking.owner)."""
+    return end_orphans(store, [_find_run(store, run_ref)])[0]
+
+
+def _find_run(store: Store, run_ref: str) -> Run:
     ref = run_ref.strip().lower()
     if len(ref) >= FULL_RUN_ID_LENGTH:
         return store.get_run(run_ref.strip())

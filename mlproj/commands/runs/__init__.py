@@ -229,3 +229,23 @@ def wait_command(tracking_uri: str | None, run_id: str, timeout: float | None) -
     # SystemExit, not ctx.exit: cli.main runs click with standalone_mode=False, where an
     # Exit code is returned to __main__ and lost.
     raise SystemExit(0 if run.info.status == "FINISHED" else 1)
+
+
+@command.command(name="sync")
+@click.option(
+    "--tracking-uri",
+    metavar="URI",
+    help="Only runs of this store [default: every store with runs waiting].",
+)
+def sync_command(tracking_uri: str | None) -> None:
+    """Send run endings kept while their store was away (status, tags, logs)."""
+    from mlproj.run.ending import deliver_pending
+    from mlproj.tracking import resolve_tracking_uri
+
+    only = resolve_tracking_uri(tracking_uri) if tracking_uri else None
+    done, failures = deliver_pending(only)
+    for line in failures:
+        click.echo(f"mlproj: not yet: {line}", err=True)
+    click.echo(f"{done} run ending(s) delivered, {len(failures)} still waiting", err=True)
+    if failures:
+        raise SystemExit(1)

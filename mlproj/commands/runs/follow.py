@@ -9,6 +9,7 @@ from typing import Literal
 from mlproj.errors import TrackingError
 from mlproj.tracking import lookup
 from mlproj.tracking.base import TERMINAL_STATUSES, Run, Store
+from mlproj.tracking.owner import end_orphans
 
 Stream = Literal["stdout", "stderr", "both"]
 LOG_FILES = {"stdout": "logs/stdout.txt", "stderr": "logs/stderr.txt"}
@@ -42,7 +43,7 @@ def wait_for_run(
         time.sleep(delay)
         delay = min(delay * 1.5, max_poll)
         try:
-            run = store.get_run(run.info.run_id)
+            run = end_orphans(store, [store.get_run(run.info.run_id)])[0]
             failures = 0
             if clock() >= next_reconcile:  # a cluster job that ended without ending its run
                 run = reconcile(store, run)

@@ -9,6 +9,7 @@ from typing import Any
 from mlproj.commands.runs.table import Style, fmt_duration, fmt_number, fmt_text, fmt_time, render
 from mlproj.tracking import lookup, query
 from mlproj.tracking.base import Run, Store
+from mlproj.tracking.owner import end_orphans
 from mlproj.tracking.query import Field
 
 SHORT_ID = 8
@@ -48,6 +49,7 @@ def list_runs(
     keys = [query.parse_sort(s) for s in sort_texts]
     chosen = lookup.select_experiments(store, experiments)
     runs = store.search_runs([e.experiment_id for e in chosen]) if chosen else []
+    runs = end_orphans(store, runs)
     selected, total = query.select_runs(runs, flt, keys, limit)
     referenced = [*flt.fields, *(k.field for k in keys)]
     return RunList(

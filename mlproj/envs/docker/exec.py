@@ -111,6 +111,10 @@ class ContainerExecution:
         with contextlib.suppress(NotFound, APIError):
             self._client.api.kill(self.id, signal=int(sig))
 
+    def stop_leftovers(self, grace: float) -> int:
+        """Nothing to do: a container stops all of its processes when its command exits."""
+        return 0
+
     def close(self) -> None:
         with self._lock:
             if self._closed:

@@ -10,9 +10,11 @@ and meta.yaml is written last, so a run appears complete or not at all.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import re
+import shutil
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -124,7 +126,6 @@ class FileStore:
 
     def _write_experiment(self, experiment_id: str, name: str) -> None:
         exp_dir = self._exp_dir(experiment_id)
-        os.makedirs(exp_dir, exist_ok=True)
         now = _ms()
         meta = {
             "artifact_location": Path(exp_dir).as_uri(),
@@ -137,9 +138,22 @@ class FileStore:
             "trace_location": None,
             "workspace": "default",
         }
-        metafile.atomic_write(
-            os.path.join(exp_dir, _META), metafile.dump_meta(meta).encode(), exp_dir
-        )
+        data = metafile.dump_meta(meta).encode()
+        if os.path.isdir(exp_dir):  # left without meta.yaml by an older version: complete it
+            metafile.atomic_write(os.path.join(exp_dir, _META), data, exp_dir)
+            return
+        # Built under a temporary name and renamed into place, as runs are (create_run).
+        building = os.path.join(self.root, f".{experiment_id}.creating")
+        try:
+            os.makedirs(building)
+            metafile.atomic_write(os.path.join(building, _META), data, building)
+            os.rename(building, exp_dir)
+        except OSError as exc:
+            shutil.rmtree(building, ignore_errors=True)
+            raise TrackingError(
+                f"cannot create an experiment in {self.root}: {exc.strerror or exc}",
+                hint="free some space" if exc.errno == errno.ENOSPC else None,
+            ) from exc
 
     @contextlib.contextmanager
     def _lock(self) -> Iterator[None]:
@@ -238,9 +252,8 @@ class FileStore:
         for key in all_tags:
             check_key("tag", key)
         run_id = names.run_id()
-        run_dir = os.path.join(self._exp_dir(experiment_id), run_id)
-        for sub in ("metrics", "params", "tags", "artifacts"):
-            os.makedirs(os.path.join(run_dir, sub))
+        exp_dir = self._exp_dir(experiment_id)
+        run_dir = os.path.join(exp_dir, run_id)
         meta: dict[str, Any] = {
             "artifact_uri": Path(run_dir, "artifacts").as_uri(),
             "end_time": None,
@@ -257,10 +270,23 @@ class FileStore:
             "tags": [],
             "user_id": user_id,
         }
-        for key, value in all_tags.items():
-            self._write_value(run_dir, "tags", key, value)
-        # meta.yaml last: until it exists, readers skip this directory.
-        self._write_meta(run_dir, meta)
+        # Built under a temporary name and renamed into place: a full disk or a kill half way
+        # never leaves a run directory behind (readers skip dot-directories; MLflow skips
+        # directories without meta.yaml).
+        building = os.path.join(exp_dir, f".{run_id}.creating")
+        try:
+            for sub in ("metrics", "params", "tags", "artifacts"):
+                os.makedirs(os.path.join(building, sub))
+            for key, value in all_tags.items():
+                self._write_value(building, "tags", key, value)
+            self._write_meta(building, meta)
+            os.rename(building, run_dir)
+        except OSError as exc:
+            shutil.rmtree(building, ignore_errors=True)
+            raise TrackingError(
+                f"cannot create a run in {exp_dir}: {exc.strerror or exc}",
+                hint="free some space" if exc.errno == errno.ENOSPC else None,
+            ) from exc
         return _run_info(meta, all_tags)
 
     def _write_value(self, run_dir: str, kind: str, key: str, value: str) -> None:
