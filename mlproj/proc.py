@@ -83,9 +83,9 @@ def _pump(pipe: IO[bytes], stream: Stream, sink: LogSink) -> None:
 # mlproj process holds, so EOF without "done" means mlproj died (SIGKILL, OOM killer).
 _WATCHDOG_SCRIPT = (
     'read line; [ "$line" = done ] && exit 0; '
-    'kill -TERM -- "-$1" 2>/dev/null || exit 0; i=0; '
-    'while [ "$i" -lt "$2" ] && kill -0 -- "-$1" 2>/dev/null; do sleep 0.2; i=$((i + 1)); done; '
-    'kill -KILL -- "-$1" 2>/dev/null; exit 0'
+    'kill -TERM -"$1" 2>/dev/null || exit 0; i=0; '
+    'while [ "$i" -lt "$2" ] && kill -0 -"$1" 2>/dev/null; do sleep 0.2; i=$((i + 1)); done; '
+    'kill -KILL -"$1" 2>/dev/null; exit 0'
 )
 
 
