@@ -39,15 +39,14 @@ def small_disk(path: Path, size: str) -> Iterator[Path]:
 
 def fill(disk: Path, leave: int = 0) -> None:
     """Fill `disk` up, leaving about `leave` bytes free."""
-    with open(disk / "filler", "wb") as handle:
-        with contextlib.suppress(OSError):
-            while True:
-                stat = os.statvfs(disk)
-                free = stat.f_bavail * stat.f_frsize - leave
-                if free <= 0:
-                    break
-                handle.write(b"\0" * min(free, 1 << 20))
-                handle.flush()
+    with open(disk / "filler", "wb") as handle, contextlib.suppress(OSError):
+        while True:
+            stat = os.statvfs(disk)
+            free = stat.f_bavail * stat.f_frsize - leave
+            if free <= 0:
+                break
+            handle.write(b"\0" * min(free, 1 << 20))
+            handle.flush()
 
 
 class RestartableServer:

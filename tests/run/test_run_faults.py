@@ -163,7 +163,7 @@ def test_sigkill_of_a_detached_supervisor_is_detected_by_runs_wait(tmp_path: Pat
 
 def test_a_live_owner_is_not_taken_for_gone(tmp_path: Path) -> None:
     store = tmp_path / "mlruns"
-    mlproj, pids = _start_sleeper(tmp_path, store)
+    mlproj, _pids = _start_sleeper(tmp_path, store)
     try:
         listed = run_cli(["runs", "list", "--tracking-uri", str(store), "-q"])
         assert listed.returncode == 0
