@@ -367,7 +367,9 @@ class RunExecution:
         stopped."""
         left = execution.stop_leftovers(grace)
         if left:
-            self.sink.note(f"the entry point left {left} background process(es) running: stopped them")
+            self.sink.note(
+                f"the entry point left {left} background process(es) running: stopped them"
+            )
         escaped = proc.adopted_orphans()
         if escaped:
             listed = "; ".join(f"{pid} {cmd}" for pid, cmd in escaped)
