@@ -76,6 +76,9 @@ class _Fanout:
     def wait(self, timeout: float | None = None) -> int | None:
         return None
 
+    def stop_leftovers(self, grace: float) -> int:
+        return 0  # each child's own execution stops its leftovers
+
     def close(self) -> None:
         pass
 
