@@ -26,6 +26,9 @@ def isolated_home(
         "MLFLOW_EXPERIMENT_NAME",
         "MLFLOW_EXPERIMENT_ID",
         "MLFLOW_RUN_ID",
+        # set in-process by tests that read a file store with MLflow's client; a later test
+        # (e.g. one checking which MLFLOW_* variables reach a container) must not inherit it
+        "MLFLOW_ALLOW_FILE_STORE",
     ):
         monkeypatch.delenv(var, raising=False)
     return home
