@@ -8,11 +8,12 @@ renamed into place: an interrupted build never sits where a ready env would.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import platform
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from mlproj.envs.buildlog import note, run_logged
 from mlproj.envs.local import PatchedEnv
 from mlproj.envs.progress import Progress
 from mlproj.envs.virtualenv import pipconf, pythons
+from mlproj.envs.virtualenv.lock import LOCK_NAME, VenvLock, count_pins, find_lock
 from mlproj.envs.virtualenv.request import VenvRequest, load_request
 from mlproj.envs.virtualenv.requirements import (
     ReferencedFile,
@@ -53,11 +55,15 @@ class VenvPlan:
     index: pipconf.UvIndexSettings
     files: tuple[ReferencedFile, ...]
     key: str
+    lock: VenvLock | None = None  # pinned requirements installed as they are (lock.py)
 
 
-def resolve(project: Project) -> VenvPlan:
+def resolve(project: Project, extra: Mapping[str, Any] | None = None) -> VenvPlan:
     """Read the env files, find the interpreter and the index settings, compute the key."""
     request = load_request(project)
+    locked = find_lock(request.env_file, request.project_dir, dict(extra or {}))
+    if locked is not None and locked.python and locked.origin == "recorded":
+        request = dataclasses.replace(request, python=locked.python)  # the exact interpreter
     uv = uv_binary()
     origin = str(request.env_file or project.directory)
     lines = [*request.build_dependencies, *request.dependencies]
@@ -68,7 +74,8 @@ def resolve(project: Project) -> VenvPlan:
     interpreter = pythons.find(request.python, uv)
     version = uv_version()
     doc = _key_document(request, interpreter, version, index, files)
-    return VenvPlan(request, interpreter, uv, version, index, files, cache.env_key(doc))
+    doc["lock_sha256"] = locked.sha256 if locked else None
+    return VenvPlan(request, interpreter, uv, version, index, files, cache.env_key(doc), locked)
 
 
 def _key_document(
@@ -191,9 +198,15 @@ def _builder(plan: VenvPlan, progress: Progress) -> Callable[[Path], None]:
         state = dest / STATE_DIR
         state.mkdir()
         python = str(dest / "bin" / "python")
+        if plan.lock is not None:
+            _install_locked(plan, dest, env, log, progress)
         for label, lines in (
-            ("build dependencies", req.build_dependencies),
-            ("requirements", req.dependencies),
+            ()
+            if plan.lock is not None
+            else (
+                ("build dependencies", req.build_dependencies),
+                ("requirements", req.dependencies),
+            )
         ):
             if not lines:
                 continue
@@ -226,6 +239,43 @@ def _builder(plan: VenvPlan, progress: Progress) -> Callable[[Path], None]:
         (state / FROZEN).write_text(frozen)
 
     return build
+
+
+def _install_locked(
+    plan: VenvPlan, dest: Path, env: dict[str, str], log: Path, progress: Progress
+) -> None:
+    """Install the pins as they are: `--no-deps`, so nothing is resolved or upgraded."""
+    assert plan.lock is not None
+    locked = dest / STATE_DIR / LOCK_NAME
+    text = plan.lock.path.read_text(encoding="utf-8")
+    locked.write_text(text, encoding="utf-8")
+    count = count_pins(text)
+    note(
+        log,
+        f"installing {count} locked packages from {plan.lock.path} "
+        f"({plan.lock.origin} lock; no dependency resolution)",
+    )
+    if not count:
+        return
+    with progress.step(f"installing {count} locked packages"):
+        run_logged(
+            [
+                plan.uv,
+                "pip",
+                "install",
+                "--no-deps",
+                "--compile-bytecode",
+                "--python",
+                str(dest / "bin" / "python"),
+                *plan.index.args,
+                "-r",
+                str(locked),
+            ],
+            log=log,
+            what=f"installing the locked packages of {plan.lock.path}",
+            env=env,
+            cwd=plan.request.project_dir,
+        )
 
 
 def _describe_lines(lines: tuple[str, ...], label: str) -> str:
@@ -281,6 +331,7 @@ def prepared_env(plan: VenvPlan, path: Path) -> PatchedEnv:
     }
     if lock_sha:
         tags["mlproj.env.lock_sha256"] = lock_sha
+    tags["mlproj.env.lockfile"] = plan.lock.origin if plan.lock else "none"
     patch = EnvPatch(
         set_vars={"VIRTUAL_ENV": str(path)},
         path_prepend=(str(path / "bin"),),
@@ -294,7 +345,7 @@ class VirtualenvManager:
     name = NAME
 
     def plan(self, project: Project, options: EnvOptions) -> dict[str, Any]:
-        plan = resolve(project)
+        plan = resolve(project, options.extra)
         return {
             "manager": NAME,
             "key": plan.key,
@@ -308,10 +359,11 @@ class VirtualenvManager:
             "build_log": str(cache.log_path(plan.key)),
             "index": plan.index.describe(),
             "warnings": list(plan.request.warnings),
+            "lock": str(plan.lock.path) if plan.lock else None,
         }
 
     def prepare(self, project: Project, options: EnvOptions) -> PatchedEnv:
-        plan = resolve(project)
+        plan = resolve(project, options.extra)
         return prepared_env(plan, build_or_reuse(plan))
 
 
