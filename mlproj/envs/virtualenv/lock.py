@@ -39,7 +39,7 @@ def find_lock(env_file: Path | None, project_dir: Path, extra: dict[str, Any]) -
         path = Path(given)
         return VenvLock(path, "recorded", _sha(path), extra.get(EXTRA_PYTHON))
     path = lock_path(env_file, project_dir)
-    if not path.is_file():
+    if extra.get("ignore_project_lock") or not path.is_file():
         return None
     header = _HEADER.match(path.read_text(encoding="utf-8").partition("\n")[0])
     if header is None or header.group(1) != env_file_sha(env_file):

@@ -158,7 +158,7 @@ def healthy(path: Path) -> bool:
 # -- building ------------------------------------------------------------------------------
 
 
-def _uv_env(plan: VenvPlan) -> dict[str, str]:
+def uv_env(plan: VenvPlan) -> dict[str, str]:
     env = dict(os.environ)
     env.pop("VIRTUAL_ENV", None)  # the target is always given with --python
     env.update(plan.index.env)
@@ -172,7 +172,7 @@ def _builder(plan: VenvPlan, progress: Progress) -> Callable[[Path], None]:
     req = plan.request
 
     def build(dest: Path) -> None:
-        env = _uv_env(plan)
+        env = uv_env(plan)
         note(
             log,
             f"env file: {req.env_file or '(none)'}; python {plan.interpreter.version} "
