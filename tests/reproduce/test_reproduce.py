@@ -75,6 +75,16 @@ def test_reproduce_from_a_file_git_url_on_a_fresh_cache_uses_the_recorded_lock(
     )
     assert data["environment"]["changed"] == {"mlpt-alpha": ["1.0", "2.0"]}
 
+    compared = run_cli(["runs", "compare", original, changed, "--tracking-uri", str(store)])
+    assert "* env " in compared.stdout  # the lock differs, so the row is shown and marked
+    assert "commit" not in compared.stdout  # the same commit: no row
+    as_json = json.loads(
+        run_cli(
+            ["runs", "compare", original, changed, "--json", "--tracking-uri", str(store)]
+        ).stdout
+    )
+    assert as_json["runs"][0]["tags"]["mlproj.source.uri"] == url
+
     # reproducing the drifted run with a tolerance that cannot cover the change fails
     worse = run_cli(
         ["reproduce", changed, "--tracking-uri", str(store), "-P", "lr=0.5", "--json"],
