@@ -27,6 +27,7 @@ from mlproj.sources.git.cmd import GitFailed, run_git
 from mlproj.tracking.base import Run, Store
 
 VENV_FROZEN = "environment/requirements.frozen.txt"
+VENV_HASHED = "environment/requirements.lock.txt"  # the same pins with sha256 hashes
 CONDA_LOCK = "environment/conda-lock.yml"
 
 
@@ -169,11 +170,12 @@ def _locked_env(
     if manager == "virtualenv":
         from mlproj.envs.virtualenv.lock import EXTRA_LOCK, EXTRA_PYTHON
 
-        path = _download(store, run, VENV_FROZEN, work)
+        artifact = VENV_HASHED if _has_artifact(store, run, VENV_HASHED) else VENV_FROZEN
+        path = _download(store, run, artifact, work)
         extra: dict[str, Any] = {EXTRA_LOCK: str(path)}
         if run.tags.get("mlproj.env.python"):
             extra[EXTRA_PYTHON] = run.tags["mlproj.env.python"]
-        return extra, VENV_FROZEN
+        return extra, artifact
     if manager == "conda":
         from mlproj.envs.conda.lockfile import EXTRA_LOCK as CONDA_EXTRA
         from mlproj.envs.conda.lockfile import lock_platforms
@@ -197,6 +199,13 @@ def _download(store: Store, run: Run, artifact: str, work: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(_artifact(store, run, artifact))
     return path
+
+
+def _has_artifact(store: Store, run: Run, artifact: str) -> bool:
+    try:
+        return artifact in store.list_artifacts(run.info.run_id, "environment")
+    except TrackingError:
+        return False
 
 
 def _artifact(store: Store, run: Run, artifact: str) -> bytes:

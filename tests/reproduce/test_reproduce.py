@@ -36,6 +36,8 @@ def test_reproduce_from_a_file_git_url_on_a_fresh_cache_uses_the_recorded_lock(
     assert tags["mlproj.reproducible"] == "true"
     assert tags["mlproj.source.uri"] == url
     assert tags["mlproj.source.subdir"] == "models/repro"
+    hashed = open_store(str(store)).read_artifact(original, "environment/requirements.lock.txt")
+    assert b"mlpt-alpha==1.0" in hashed and b"--hash=sha256:" in hashed
 
     publish(index, wheelhouse, "2.0")  # the index moved on: a fresh solve would take 2.0
     home = tmp_path / "colleague-home"
@@ -49,6 +51,7 @@ def test_reproduce_from_a_file_git_url_on_a_fresh_cache_uses_the_recorded_lock(
     assert again.returncode == 0, again.stdout + again.stderr
     assert "alpha 1.0" in again.stdout
     assert "reproduced (bit-identical)" in again.stdout
+    assert "from environment/requirements.lock.txt" in again.stderr  # pins with their hashes
     logs = _build_logs(home)
     assert "no dependency resolution" in logs  # the recorded pins, not a solve
     assert "installing the requirements" not in logs

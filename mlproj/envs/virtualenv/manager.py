@@ -24,7 +24,7 @@ from mlproj.envs.buildlog import note, run_logged
 from mlproj.envs.local import PatchedEnv
 from mlproj.envs.progress import Progress
 from mlproj.envs.virtualenv import pipconf, pythons
-from mlproj.envs.virtualenv.lock import LOCK_NAME, VenvLock, count_pins, find_lock
+from mlproj.envs.virtualenv.lock import LOCK_NAME, VenvLock, compile_lock, count_pins, find_lock
 from mlproj.envs.virtualenv.request import VenvRequest, load_request
 from mlproj.envs.virtualenv.requirements import (
     ReferencedFile,
@@ -41,6 +41,7 @@ from mlproj.spec.model import Project
 NAME = "virtualenv"
 STATE_DIR = ".mlproj"  # inside the env: the requirement files it was built from, the freeze
 FROZEN = "requirements.frozen.txt"
+HASHED = "requirements.lock.txt"  # the freeze with sha256 hashes, where the index gives them
 _KEY_SCHEMA = 1
 
 
@@ -237,8 +238,26 @@ def _builder(plan: VenvPlan, progress: Progress) -> Callable[[Path], None]:
             [plan.uv, "pip", "freeze", "--python", python], log=log, what="uv pip freeze", env=env
         )
         (state / FROZEN).write_text(frozen)
+        _write_hashed_lock(plan, state, env, log)
 
     return build
+
+
+def _write_hashed_lock(plan: VenvPlan, state: Path, env: dict[str, str], log: Path) -> None:
+    """The freeze again, with each file's sha256 from the index (`mlproj reproduce` checks
+    them). Every package is pinned, so this picks no version (uv drops hashes under
+    `--no-deps`, so it is not used); where the index cannot say (local paths, editables), the
+    run records the plain freeze alone."""
+    if plan.lock is not None and plan.lock.origin == "recorded":
+        return  # the recorded lock is already what the original run had
+    try:
+        hashed = compile_lock(
+            plan.uv, state / FROZEN, plan.interpreter.version, env, plan.index.args
+        )
+    except EnvError as exc:
+        note(log, f"no hashed lock: {exc.one_line()}")
+        return
+    (state / HASHED).write_text(hashed)
 
 
 def _install_locked(
@@ -338,6 +357,9 @@ def prepared_env(plan: VenvPlan, path: Path) -> PatchedEnv:
         unset_vars=("PYTHONHOME",),
     )
     artifacts = [(frozen, "environment")] if lock_sha else []
+    hashed = path / STATE_DIR / HASHED
+    if lock_sha and hashed.is_file():
+        artifacts.append((hashed, "environment"))
     return PatchedEnv(patch, tags=tags, artifacts=artifacts)
 
 
