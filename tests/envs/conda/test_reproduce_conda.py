@@ -65,3 +65,56 @@ def test_a_solved_conda_run_is_reproduced_from_its_recorded_lock(
     assert "lib version=2.0" in again.stdout
     logs = "".join(p.read_text() for p in (tmp_path / "home-c" / "logs").glob("*.log"))
     assert "reading conda-lock.yml (no solve)" in logs
+
+
+@pytest.mark.slow
+def test_a_packed_conda_bundle_runs_with_no_solve_on_a_fresh_cache(
+    channel: Path, tmp_path: Path
+) -> None:
+    work = tmp_path / "work"
+    write_conda_project(work, [channel.as_uri()], ["mlp-app"])
+    git("init", "-q", str(work))
+    git("add", "-A", cwd=work)
+    git("commit", "-q", "-m", "conda project", cwd=work)
+    bundle = tmp_path / "bundle.zip"
+    packed = run_cli(["pack", str(work), "-o", str(bundle), "--json"], cwd=tmp_path)
+    assert packed.returncode == 0, packed.stderr
+    assert json.loads(packed.stdout)["generated_locks"] == ["conda-lock.yml"]
+
+    chan.remove_repodata(channel)  # the bundle's lock names the package files themselves
+    ran = run_cli(
+        ["run", str(bundle), "--frozen", "--tracking-uri", str(tmp_path / "mlruns")],
+        cwd=tmp_path,
+        env={"MLPROJ_HOME": str(tmp_path / "fresh")},
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert "lib version=2.0" in ran.stdout
+
+
+def test_a_conda_lock_for_another_platform_is_refused_before_any_run(tmp_path: Path) -> None:
+    from mlproj.tracking.stores.file import FileStore
+
+    work = tmp_path / "work"
+    write_conda_project(work, ["conda-forge"], ["mlp-app"])
+    git("init", "-q", str(work))
+    git("add", "-A", cwd=work)
+    git("commit", "-q", "-m", "conda project", cwd=work)
+    commit = git("rev-parse", "HEAD", cwd=work)
+    store = FileStore((tmp_path / "mlruns").as_uri())
+    tags = {
+        "mlflow.source.git.commit": commit.strip(),
+        "mlproj.source.uri": work.as_uri(),
+        "mlproj.reproducible": "true",
+        "mlproj.env.manager": "conda",
+    }
+    info = store.create_run("0", user_id="colleague", start_time=1, tags=tags, run_name=None)
+    lock = "version: 1\nmetadata:\n  platforms: [osx-arm64]\n  content_hash: {}\npackage: []\n"
+    store.write_artifact(info.run_id, "environment/conda-lock.yml", lock.encode())
+    store.set_terminated(info.run_id, "FINISHED", 2)
+
+    refused = run_cli(
+        ["reproduce", info.run_id, "--tracking-uri", str(tmp_path / "mlruns")], cwd=tmp_path
+    )
+    assert refused.returncode == 1
+    assert "conda lock for osx-arm64, not for this machine" in refused.stderr
+    assert len(store.search_runs(["0"])) == 1
