@@ -77,7 +77,9 @@ def describe_source(fetched: FetchedProject, save_snapshot: bool) -> SourceRecor
     else:
         if SOURCE_SHA not in tags:
             files = snapshot.project_files(fetched.directory)
-            tags[SOURCE_SHA] = snapshot.content_sha256(fetched.directory, files)
+            content = snapshot.content_sha256(fetched.directory, files, snapshot.HASH_BUDGET)
+            if content is not None:
+                tags[SOURCE_SHA] = content
         reason = "source is a local path with no remote"
     if save_snapshot:
         reason = None  # the code itself is saved with the run
@@ -101,7 +103,9 @@ def _dirty_reason(untracked: tuple[str, ...], diff: str) -> str | None:
 def _snapshot(fetched: FetchedProject) -> tuple[bytes, str]:
     directory = fetched.directory
     files = snapshot.project_files(directory)
-    return snapshot.zip_directory(directory, files), snapshot.content_sha256(directory, files)
+    digest = snapshot.content_sha256(directory, files)
+    assert digest is not None  # no budget: always a digest
+    return snapshot.zip_directory(directory, files), digest
 
 
 def save_source(store: Store, run_id: str, fetched: FetchedProject, record: SourceRecord) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 IGNORE_FILE = ".mlprojignore"
 # never project code: VCS data, caches, and the default tracking store a run writes into
-ALWAYS_IGNORED = (".git", "mlruns", "__pycache__", "*.pyc", ".mlproj-cache")
+ALWAYS_IGNORED = (".git", "mlruns", "__pycache__", "*.pyc", ".venv")
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip entry can hold
 
 
@@ -70,9 +70,15 @@ def _walk(directory: Path) -> Iterable[str]:
             yield (base / name).as_posix()
 
 
-def content_sha256(directory: Path, files: Sequence[str]) -> str:
+HASH_BUDGET = 256 * 1024 * 1024  # a run does not read more than this to hash its directory
+
+
+def content_sha256(directory: Path, files: Sequence[str], budget: int | None = None) -> str | None:
     """sha256 over (path, executable bit, bytes) of each file, in order; names cannot collide
-    with contents because every field is length-prefixed."""
+    with contents because every field is length-prefixed. None when the files hold more than
+    `budget` bytes (a data directory inside the project must not slow every run down)."""
+    if budget is not None and sum((directory / rel).stat().st_size for rel in files) > budget:
+        return None
     digest = hashlib.sha256()
     for rel in files:
         data = (directory / rel).read_bytes()
