@@ -43,7 +43,7 @@ def platform_tags() -> dict[str, str]:
     return {
         PYTHON: platform.python_version(),
         PLATFORM: f"{sys.platform}-{platform.machine()}",
-        "mlproj.os": platform.platform(),
+        "mlproj.os": " ".join(platform.uname()[:3:2]),  # system, release (platform() is slow)
     }
 
 

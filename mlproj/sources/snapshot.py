@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
-import io
 import os
 import stat
-import zipfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -95,6 +93,9 @@ def _executable(path: Path) -> bool:
 
 def deterministic_zip(entries: Sequence[tuple[str, bytes, bool]]) -> bytes:
     """A zip of (name, bytes, executable) entries: sorted, fixed time stamps and modes."""
+    import io
+    import zipfile  # only --snapshot and pack write zips: not on every run's import path
+
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, data, executable in sorted(entries, key=lambda e: e[0]):
