@@ -9,6 +9,7 @@ by its manager (`environment/` artifacts, `mlproj.env.*` tags).
 from __future__ import annotations
 
 import hashlib
+import os
 import platform
 import sys
 from dataclasses import dataclass, field
@@ -40,10 +41,11 @@ class SourceRecord:
 
 
 def platform_tags() -> dict[str, str]:
+    uname = os.uname()  # platform.uname() would start a process to find the processor
     return {
         PYTHON: platform.python_version(),
-        PLATFORM: f"{sys.platform}-{platform.machine()}",
-        "mlproj.os": " ".join(platform.uname()[:3:2]),  # system, release (platform() is slow)
+        PLATFORM: f"{sys.platform}-{uname.machine}",
+        "mlproj.os": f"{uname.sysname} {uname.release}",
     }
 
 
