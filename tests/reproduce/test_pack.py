@@ -74,6 +74,13 @@ def test_a_bundle_runs_from_its_lock_on_a_fresh_cache_and_validates(
     [run] = open_store(str(store)).search_runs(["0"])
     assert run.tags["mlproj.bundle.sha256"] == hashlib.sha256(bundle.read_bytes()).hexdigest()
     assert run.tags["mlproj.env.lockfile"] == "project"
+    again = run_cli(
+        ["reproduce", run.info.run_id, "--tracking-uri", str(store)],
+        cwd=tmp_path,
+        env={"MLPROJ_HOME": str(tmp_path / "another-home")},
+    )
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "alpha 1.0" in again.stdout and "reproduced (bit-identical)" in again.stdout
 
     assert run_cli(["validate", str(bundle)]).returncode == 0
     tampered = tmp_path / "tampered.zip"
