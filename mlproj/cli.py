@@ -26,6 +26,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "runs": ("mlproj.commands.runs", "List, show, compare and follow recorded runs."),
     "env": ("mlproj.commands.env", "List, create and remove cached environments."),
     "lock": ("mlproj.commands.lock", "Write conda-lock.yml for a project's conda environment."),
+    "reproduce": (
+        "mlproj.commands.reproduce",
+        "Re-run a recorded run from its recorded source and lock; compare metrics.",
+    ),
+    "pack": (
+        "mlproj.commands.pack",
+        "Write a deterministic, self-contained zip of a project with its locks.",
+    ),
     # internal: the node-side step of a job submitted with -b slurm / kubernetes
     "_exec-run": ("mlproj.commands.exec_run", "Run a submitted run on this node (internal)."),
 }

@@ -53,6 +53,16 @@ ELSEWHERE = {
         "no API server can run here; tests/backends/kubernetes/test_kubernetes_submit.py runs "
         "it up to creating the Job"
     ),
+    "mlproj reproduce 3f2a9c1e --tracking-uri https://host/mlflow": (
+        "tests/reproduce/test_reproduce.py reproduces runs by id prefix and runs:/ID from another "
+        "store and cwd; tests/reproduce/test_runref.py parses UI URLs"
+    ),
+    "mlproj runs diff ./mlruns#3f2a9c1e https://host/#/experiments/1/runs/7b41d0aa": (
+        "tests/reproduce/test_reproduce.py diffs STORE#RUN_ID pairs; test_runref.py UI URLs"
+    ),
+    "mlproj pack . -v v1.2 -o cnn-v1.2.zip": "tests/reproduce/test_pack.py packs a repo twice",
+    "mlproj run cnn-v1.2.zip": "tests/reproduce/test_pack.py runs a bundle on a fresh cache",
+    "mlproj validate cnn-v1.2.zip": "tests/reproduce/test_pack.py validates a (tampered) bundle",
 }
 
 

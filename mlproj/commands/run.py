@@ -15,6 +15,7 @@ import click
 from mlproj.backends import BACKENDS
 from mlproj.envs import MANAGERS
 from mlproj.envs.base import EnvOptions
+from mlproj.errors import UsageError
 
 if TYPE_CHECKING:
     from mlproj.run.runner import RunRequest
@@ -198,6 +199,12 @@ def make_request(
     help="Backend config: a .json/.yaml file, a JSON object or key=value; repeatable.",
 )
 @click.option("--run-id", help="Record into this existing (not ended) run instead of a new one.")
+@click.option(
+    "--snapshot",
+    is_flag=True,
+    help="Save the project's code with the run (mlproj/source.zip), so that `mlproj reproduce` "
+    "can rebuild a non-git directory or a dirty tree with untracked files.",
+)
 @click.option("--detach", is_flag=True, help="Run in the background; print the run id.")
 @click.option("--dry-run", is_flag=True, help="Show what would run; build and record nothing.")
 @click.option("--json", "as_json", is_flag=True, help="With --dry-run or --detach: JSON output.")
@@ -207,6 +214,7 @@ def command(
     backend: str,
     backend_config: tuple[str, ...],
     run_id: str | None,
+    snapshot: bool,
     detach: bool,
     dry_run: bool,
     as_json: bool,
@@ -215,9 +223,11 @@ def command(
     """Run an entry point of the project at URI (a directory or a git URL, `#subdir` allowed)."""
     from mlproj.run import runner
 
+    _refuse_run_reference(uri)
     request = dataclasses.replace(
         make_request(uri, parse_pairs(params, "-P"), options, detach=detach),
         run_id=run_id,
+        snapshot=snapshot,
         backend=backend,
         backend_config=_backend_config(backend, backend_config, options["build_image"]),
     )
@@ -231,6 +241,17 @@ def command(
         return
     click.echo(f"mlproj: run {result.run_id} {result.status}", err=True)
     sys.exit(result.exit_code)
+
+
+def _refuse_run_reference(uri: str) -> None:
+    """`runs:/ID` or a UI run URL names a recorded run, which `reproduce` re-runs."""
+    from mlproj.commands.runref import looks_like_run_reference
+
+    if looks_like_run_reference(uri):
+        raise UsageError(
+            f"{uri} names a recorded run, not a project",
+            f"to run it again exactly as recorded, use `mlproj reproduce {uri}`",
+        )
 
 
 def _backend_config(backend: str, values: tuple[str, ...], build_image: bool) -> dict[str, object]:

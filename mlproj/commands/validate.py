@@ -34,8 +34,9 @@ def command(path: str, strict: bool, as_json: bool) -> None:
     """
     from mlproj.spec.validate import validate_path
 
+    bundle_problems = _bundle_problems(path)
     problems = validate_path(local_or_fetched(path), strict=strict)
-    errors = sum(p.severity == "error" for p in problems)
+    errors = sum(p.severity == "error" for p in problems) + len(bundle_problems)
     warnings = len(problems) - errors
     if as_json:
         click.echo(
@@ -45,6 +46,7 @@ def command(path: str, strict: bool, as_json: bool) -> None:
                     "valid": errors == 0,
                     "errors": errors,
                     "warnings": warnings,
+                    "bundle_problems": bundle_problems,
                     "problems": [
                         {
                             "file": str(p.file),
@@ -60,6 +62,8 @@ def command(path: str, strict: bool, as_json: bool) -> None:
             )
         )
     else:
+        for text in bundle_problems:
+            click.echo(f"{path}: error: {text}")
         for problem in problems:
             click.echo(str(problem))
         verdict = "invalid" if errors else "valid"
@@ -69,6 +73,24 @@ def command(path: str, strict: bool, as_json: bool) -> None:
         )
     if errors:
         sys.exit(1)
+
+
+def _bundle_problems(path: str) -> list[str]:
+    """A local zip with a `mlproj pack` manifest is checked against it (hashes, file list)."""
+    from mlproj.sources.zip.manifest import MANIFEST_NAME, check_bundle
+
+    bundle = Path(path)
+    if bundle.suffix != ".zip" or not bundle.is_file():
+        return []
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(bundle) as archive:
+            if MANIFEST_NAME not in archive.namelist():
+                return []  # a plain project zip: nothing to check it against
+    except zipfile.BadZipFile:
+        return ["not a zip archive"]
+    return check_bundle(bundle)
 
 
 def _count(n: int, word: str) -> str:

@@ -22,6 +22,7 @@ from mlproj import envs, proc, sources, spec
 from mlproj.envs.base import EnvOptions, PreparedEnv
 from mlproj.errors import MlprojError, ParamError, TrackingError
 from mlproj.proc import Execution, LaunchRequest, LogSink
+from mlproj.run import record
 from mlproj.run.ending import RunEnd, record_end
 from mlproj.run.logsink import LOG_ARTIFACT_DIR, TeeSink
 from mlproj.run.remote_params import Downloads
@@ -56,6 +57,9 @@ class RunRequest:
     backend: str = "local"  # -b/--backend; others go through run/submit.py
     backend_config: Mapping[str, Any] = field(default_factory=dict)
     strict_params: bool = False  # refuse -P names the entry point does not declare
+    snapshot: bool = False  # save the project's code with the run (run/record.py)
+    fetched: FetchedProject | None = None  # an already fetched source (`mlproj reproduce`)
+    extra_tags: Mapping[str, str] = field(default_factory=dict)  # e.g. mlproj.reproduces
 
 
 @dataclass(frozen=True)
@@ -86,7 +90,9 @@ class RunResult:
 
 def load_project(request: RunRequest) -> LoadedProject:
     """Fetch, validate and check the -P names (warn, or refuse with strict_params)."""
-    fetched = sources.fetch_project(request.uri, request.version, cwd=request.cwd)
+    fetched = request.fetched or sources.fetch_project(
+        request.uri, request.version, cwd=request.cwd
+    )
     project = spec.load_project(fetched.directory)
     for warning in spec.check_param_names(
         project, request.entry_point, request.params, strict=request.strict_params
@@ -183,7 +189,8 @@ def _record_and_run(
     store: Store, plan: Plan, request: RunRequest, downloads: Downloads
 ) -> tuple[RunResult, bool]:
     if request.run_id is not None:
-        info = _record_plan(store, existing_run(store, request.run_id), plan)
+        source = record.describe_source(plan.fetched, request.snapshot)
+        info = _record_plan(store, existing_run(store, request.run_id), plan, source, tag=True)
         store.set_tags(info.run_id, owner_tags())  # this process runs it now
     else:
         info = create_run(store, plan, request)
@@ -202,25 +209,34 @@ def create_run(
 ) -> RunInfo:
     """Create the run for `plan` with its params (and git diff); RUNNING until executed."""
     experiment_id = store.resolve_experiment(request.experiment_name, request.experiment_id)
+    source = record.describe_source(plan.fetched, request.snapshot)
+    created = creation_tags(plan.fetched, request.entry_point, request.argv)
     info = store.create_run(
         experiment_id,
         user_id=current_user(),
         start_time=_now_ms(),
         tags={
-            **creation_tags(plan.fetched, request.entry_point, request.argv),
+            **created,
+            **source.tags,
             **owner_tags(),  # this process runs it (tracking/owner.py)
+            **request.extra_tags,
             **(tags or {}),
         },
         run_name=run_name if run_name is not None else request.run_name,
     )
-    return _record_plan(store, info, plan)
+    return _record_plan(store, info, plan, source)
 
 
-def _record_plan(store: Store, info: RunInfo, plan: Plan) -> RunInfo:
-    """The plan's params (and git diff) on the run; the run ends FAILED if they cannot be."""
+def _record_plan(
+    store: Store, info: RunInfo, plan: Plan, source: record.SourceRecord, *, tag: bool = False
+) -> RunInfo:
+    """The plan's params, what rebuilds its source (run/record.py: `tag` for a run that exists
+    already) and the git diff on the run; the run ends FAILED if they cannot be recorded."""
     try:
         store.log_params(info.run_id, plan.command.params)
-        _save_git_diff(store, info, plan.fetched)
+        if tag:
+            store.set_tags(info.run_id, source.tags)
+        record.save_source(store, info.run_id, plan.fetched, source)
     except BaseException:
         store.set_terminated(info.run_id, "FAILED", _now_ms())
         raise
@@ -426,11 +442,6 @@ def _finalize(
         print(f"mlproj: warning: logs of run {run_id}: {sink.truncated}", file=sys.stderr)
     end = RunEnd(run_id, status, forced, _now_ms(), tags, sink.named_paths(), upload_logs)
     return record_end(store, end, lambda line: print(f"mlproj: {line}", file=sys.stderr)).status
-
-
-def _save_git_diff(store: Store, info: RunInfo, fetched: FetchedProject) -> None:
-    if fetched.git is not None and fetched.git.diff:
-        store.write_artifact(info.run_id, "mlproj/git.diff", fetched.git.diff.encode())
 
 
 def _now_ms() -> int:

@@ -14,6 +14,7 @@ class GitInfo:
     tag: str | None = None  # set when the user asked for a tag
     dirty: bool = False
     diff: str | None = None  # `git diff HEAD` of a dirty local work tree
+    untracked: tuple[str, ...] = ()  # untracked files of a dirty work tree (not in the diff)
 
 
 @dataclass(frozen=True)

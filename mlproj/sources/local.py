@@ -77,6 +77,7 @@ def inspect(repo: LocalRepo) -> GitInfo:
         repo_url=first_remote_url(repo.root),
         dirty=dirty,
         diff=_diff(repo.root, untracked) if dirty else None,
+        untracked=tuple(untracked),
     )
 
 

@@ -68,6 +68,10 @@ def test_code_in_the_container_logs_metrics_into_the_run(
     assert prepared.tags["mlflow.project.env"] == "docker"
     assert prepared.tags["mlflow.docker.image.uri"].startswith(f"mlproj-{project.name}:")
     assert prepared.tags["mlflow.docker.image.id"].startswith("sha256:")
+    # what rebuilds the image elsewhere: the base by id, the build context by its hash
+    assert prepared.tags["mlproj.docker.base_id"].startswith("sha256:")
+    digest = prepared.tags["mlproj.docker.context_sha256"]
+    assert prepared.tags["mlflow.docker.image.uri"].endswith(f":{digest[:12]}")
     assert containers_of(engine, info.run_id) == []
 
 

@@ -65,10 +65,13 @@ def test_cold_build_installs_and_activates(
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == [str(path), str(path / "bin" / "python"), "1.0", str(path)]
 
-    ((frozen, where),) = env.artifacts
-    assert where == "environment"
+    saved = {path.name: path for path, where in env.artifacts if where == "environment"}
+    assert sorted(saved) == ["requirements.frozen.txt", "requirements.lock.txt"]
+    frozen = saved["requirements.frozen.txt"]
     lines = frozen.read_text().splitlines()
     assert {"mlpt-alpha==1.0", "mlpt-beta==1.0", "mlpt-gamma==0.1"} <= set(lines)
+    hashed = saved["requirements.lock.txt"].read_text()  # the same pins, with the wheels' hashes
+    assert "mlpt-gamma==0.1" in hashed and hashed.count("--hash=sha256:") == 3
     assert env.tags["mlproj.env.lock_sha256"] == hashlib.sha256(frozen.read_bytes()).hexdigest()
 
     err = capsys.readouterr().err

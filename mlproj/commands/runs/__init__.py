@@ -161,6 +161,33 @@ def compare_command(tracking_uri: str | None, run_ids: tuple[str, ...], as_json:
         click.echo(compare.render_comparison(comparison, _style()))
 
 
+@command.command(name="diff")
+@_tracking_uri
+@click.argument("run_a", metavar="A")
+@click.argument("run_b", metavar="B")
+@click.option("--json", "as_json", is_flag=True, help="Print the differences as JSON.")
+def diff_command(tracking_uri: str | None, run_a: str, run_b: str, as_json: bool) -> None:
+    """Why two runs differ: params, source, environment packages, versions, metrics.
+
+    A and B are run ids (or prefixes) of the --tracking-uri store, or STORE_URI#RUN_ID, or
+    MLflow UI run URLs, so runs of two stores can be compared.
+    """
+    from mlproj.commands.runref import parse_run_ref
+    from mlproj.commands.runs import diff
+    from mlproj.tracking import lookup
+
+    sides = []
+    for text in (run_a, run_b):
+        ref = parse_run_ref(text, tracking_uri, allow_store=True)
+        store = _store(ref.tracking_uri)
+        sides.append(diff.Side(store, lookup.find_run(store, ref.run)))
+    data = diff.diff_runs(sides[0], sides[1])
+    if as_json:
+        _echo_json(data)
+    else:
+        click.echo(diff.render(data))
+
+
 @command.command(name="logs")
 @_tracking_uri
 @click.argument("run_id")

@@ -58,7 +58,12 @@ def comparison_dict(comparison: Comparison) -> dict[str, Any]:
 
     return {
         "runs": [
-            {"run_id": r.info.run_id, "run_name": r.info.run_name, "status": r.info.status}
+            {
+                "run_id": r.info.run_id,
+                "run_name": r.info.run_name,
+                "status": r.info.status,
+                "tags": dict(r.tags),
+            }
             for r in comparison.runs
         ],
         "params": {k: per_run(v) for k, v in comparison.params.items()},
@@ -68,6 +73,16 @@ def comparison_dict(comparison: Comparison) -> dict[str, Any]:
             for k, v in comparison.metrics.items()
         },
     }
+
+
+# (row label, tag, characters shown): what makes two runs of one project differ beyond params
+_SOURCE_ROWS = (
+    ("commit", "mlflow.source.git.commit", 12),
+    ("dirty", "mlproj.git.dirty", 5),
+    ("env", "mlproj.env.lock_sha256", 12),
+    ("env key", "mlproj.env.key", 12),
+    ("python", "mlproj.python.version", 12),
+)
 
 
 def render_comparison(comparison: Comparison, style: Style | None = None) -> str:
@@ -80,6 +95,11 @@ def render_comparison(comparison: Comparison, style: Style | None = None) -> str
         ["duration", *(fmt_duration(r.info.start_time, r.info.end_time) for r in runs)],
     ]
     highlight = set()
+    for label, tag, width in _SOURCE_ROWS:
+        values = [r.tags.get(tag) for r in runs]
+        if len(set(values)) > 1:  # shown only when the runs differ there
+            highlight.add(len(rows))
+            rows.append([label, *(fmt_text(v[:width] if v else v, 24) for v in values)])
     for key, values in comparison.params.items():
         if key in comparison.differing:
             highlight.add(len(rows))

@@ -49,6 +49,16 @@ def _section(title: str, values: Mapping[str, str]) -> list[str]:
     return lines
 
 
+def reproducible(tags: Mapping[str, str]) -> str:
+    """Whether `mlproj reproduce` can rebuild the run, and if not, why."""
+    flag = tags.get("mlproj.reproducible")
+    if flag == "true":
+        return "yes (mlproj reproduce)"
+    if flag == "false":
+        return f"no: {tags.get('mlproj.reproducible.reason', 'unknown reason')}"
+    return "unknown (recorded before mlproj kept a reproducibility record)"
+
+
 def render_details(details: RunDetails) -> str:
     info = details.run.info
     experiment = f"{info.experiment_id} ({details.experiment_name})"
@@ -64,6 +74,7 @@ def render_details(details: RunDetails) -> str:
         "started": fmt_time(info.start_time),
         "ended": ended,
         "artifact uri": info.artifact_uri,
+        "reproducible": reproducible(details.run.tags),
     }
     width = max(len(k) for k in header)
     lines = [f"{k.ljust(width)}  {v}" for k, v in header.items()]

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from rattler import RepoDataRecord
 
 LOCKFILE_NAME = "conda-lock.yml"
+EXTRA_LOCK = "conda_lock"  # EnvOptions.extra key: a recorded lock to install (`mlproj reproduce`)
 _CONDA_FILE_NAMES = ("conda.yml", "conda.yaml", "environment.yml", "environment.yaml")
 LockState = Literal["absent", "fresh", "stale"]
 _NAME = re.compile(r"^([A-Za-z0-9_.\-]+)\s*(.*)$")
@@ -79,6 +80,11 @@ def lock_status(conda_file: Path, platform: str) -> LockStatus:
     if custom.get(lockhash.PIP_OPTIONS_KEY) != lockhash.pip_options_digest(conda_file):
         return LockStatus(path, "stale", f"the pip options of {conda_file.name} changed")
     return LockStatus(path, "fresh")
+
+
+def lock_platforms(path: Path) -> list[str]:
+    """The platforms a lock file covers (read as plain YAML, without conda-lock)."""
+    return [str(p) for p in _read_metadata(path).get("platforms") or []]
 
 
 def locked_conda_records(lockfile: Path, platform: str) -> list[RepoDataRecord]:
@@ -251,6 +257,17 @@ def write_lockfile(conda_file: Path, solved: Sequence[PlatformLock]) -> Path:
     tmp.write_bytes(text)
     tmp.replace(path)
     return path
+
+
+def write_lock_copy(conda_file: Path, solved: PlatformLock, dest: Path) -> Path:
+    """A conda-lock.yml of `solved` at `dest` (not beside `conda_file`): what a run installed."""
+    import shutil
+
+    with tempfile.TemporaryDirectory(prefix="mlproj-lockcopy-") as scratch:
+        copy = Path(scratch) / conda_file.name
+        shutil.copyfile(conda_file, copy)
+        shutil.move(write_lockfile(copy, [solved]), dest)
+    return dest
 
 
 def _locked_dependencies(lock: PlatformLock) -> list[Any]:

@@ -90,10 +90,18 @@ def read_inputs(project: Project, options: EnvOptions) -> CondaInputs:
         env=env,
         platform=platform,
         channels=resolve_channels(env.channels, conda_file.parent),
-        lock=lockfiles.lock_status(conda_file, platform),
+        lock=_lock(conda_file, platform, options),
         exe=find_conda_exe(options.conda_exe),
         frozen=options.frozen,
     )
+
+
+def _lock(conda_file: Path, platform: str, options: EnvOptions) -> lockfiles.LockStatus:
+    """A recorded lock given by `mlproj reproduce` is installed as it is; else the project's."""
+    recorded = options.extra.get(lockfiles.EXTRA_LOCK)
+    if recorded:
+        return lockfiles.LockStatus(Path(recorded), "fresh")
+    return lockfiles.lock_status(conda_file, platform)
 
 
 def python_request(env: CondaEnv) -> str | None:
@@ -213,12 +221,19 @@ def _build(prefix: Path, inputs: CondaInputs, log: Path) -> None:
             f"conda file {inputs.conda_file}; installer {inputs.installer}; "
             f"platform {inputs.platform}; lockfile {_lock_word(inputs.lock)}"
         )
+        solved: list[Any] = []
         if inputs.exe is not None:
             _build_with_exe(prefix, inputs, inputs.exe, reporter)
         else:
-            _build_with_rattler(prefix, inputs, reporter)
+            solved = _build_with_rattler(prefix, inputs, reporter)
         reporter.step("recording installed packages")
         _write_records(prefix, inputs)
+        if solved:  # what was solved, as a lock a reproduction installs without solving
+            lockfiles.write_lock_copy(
+                inputs.conda_file,
+                lockfiles.PlatformLock(inputs.platform, tuple(solved)),
+                prefix / RECORDS_DIR / LOCK_COPY,
+            )
         scripts = [path.name for path in conda_activation.activation_scripts(prefix)]
         if scripts:
             reporter.detail(f"activation scripts not run: {scripts}")
@@ -230,9 +245,11 @@ def _build(prefix: Path, inputs: CondaInputs, log: Path) -> None:
         )
 
 
-def _build_with_rattler(prefix: Path, inputs: CondaInputs, reporter: BuildReporter) -> None:
+def _build_with_rattler(prefix: Path, inputs: CondaInputs, reporter: BuildReporter) -> list[Any]:
+    """Install; the solved records when there was a solve (none when a lock was installed)."""
+    solved = not inputs.lock.used
     if inputs.lock.used:
-        reporter.step(f"reading {inputs.lock.path.name}")
+        reporter.step(f"reading {inputs.lock.path.name} (no solve)")
         records = lockfiles.locked_conda_records(inputs.lock.path, inputs.platform)
     else:
         reporter.step(f"solving {inputs.conda_file.name}")
@@ -251,6 +268,7 @@ def _build_with_rattler(prefix: Path, inputs: CondaInputs, reporter: BuildReport
         prefix, conda_activation.conda_file_variables(inputs.conda_file)
     )
     _install_pip(prefix, inputs, reporter)
+    return list(records) if solved else []
 
 
 def _build_with_exe(

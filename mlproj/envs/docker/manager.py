@@ -86,12 +86,15 @@ class DockerManager:
         settings(project, options, decl.image, mount_code=False, env_source=os.environ)
         client = docker_engine.connect(streaming=True)
         base = docker_engine.base_image(client, decl.image)
+        context_digest = None
         if options.build_image:
             plan = docker_image.plan_image(project, decl.image, base.id)
             ready = docker_image.ensure_image(client, project, plan)
+            context_digest = plan.digest
         else:
             ready = ReadyImage(decl.image, str(base.id), built=False)
         tags = {
+            **_rebuild_tags(decl.image, base, context_digest),
             "mlflow.project.env": "docker",
             "mlflow.docker.image.uri": ready.tag,
             "mlflow.docker.image.id": ready.id,
@@ -100,6 +103,18 @@ class DockerManager:
         }
         shell = docker_shell.shell_for(client, str(base.id))
         return DockerPrepared(client, project, options, ready, shell, tags)
+
+
+def _rebuild_tags(base_name: str, base: Any, context_digest: str | None) -> dict[str, str]:
+    """What rebuilds the image elsewhere: the base by id and, when pulled from a registry, by
+    digest (a tag can move); the hash of the build context (project files + base id)."""
+    tags = {"mlproj.docker.base_image": base_name, "mlproj.docker.base_id": str(base.id)}
+    digests = (getattr(base, "attrs", None) or {}).get("RepoDigests") or []
+    if digests:
+        tags["mlproj.docker.base_digest"] = str(digests[0])
+    if context_digest:
+        tags["mlproj.docker.context_sha256"] = context_digest
+    return tags
 
 
 def _plan_images(client: Any, project: Project, options: EnvOptions, result: dict[str, Any]) -> str:

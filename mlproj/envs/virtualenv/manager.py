@@ -8,11 +8,12 @@ renamed into place: an interrupted build never sits where a ready env would.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import platform
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from mlproj.envs.buildlog import note, run_logged
 from mlproj.envs.local import PatchedEnv
 from mlproj.envs.progress import Progress
 from mlproj.envs.virtualenv import pipconf, pythons
+from mlproj.envs.virtualenv.lock import LOCK_NAME, VenvLock, compile_lock, count_pins, find_lock
 from mlproj.envs.virtualenv.request import VenvRequest, load_request
 from mlproj.envs.virtualenv.requirements import (
     ReferencedFile,
@@ -39,6 +41,7 @@ from mlproj.spec.model import Project
 NAME = "virtualenv"
 STATE_DIR = ".mlproj"  # inside the env: the requirement files it was built from, the freeze
 FROZEN = "requirements.frozen.txt"
+HASHED = "requirements.lock.txt"  # the freeze with sha256 hashes, where the index gives them
 _KEY_SCHEMA = 1
 
 
@@ -53,11 +56,15 @@ class VenvPlan:
     index: pipconf.UvIndexSettings
     files: tuple[ReferencedFile, ...]
     key: str
+    lock: VenvLock | None = None  # pinned requirements installed as they are (lock.py)
 
 
-def resolve(project: Project) -> VenvPlan:
+def resolve(project: Project, extra: Mapping[str, Any] | None = None) -> VenvPlan:
     """Read the env files, find the interpreter and the index settings, compute the key."""
     request = load_request(project)
+    locked = find_lock(request.env_file, request.project_dir, dict(extra or {}))
+    if locked is not None and locked.python and locked.origin == "recorded":
+        request = dataclasses.replace(request, python=locked.python)  # the exact interpreter
     uv = uv_binary()
     origin = str(request.env_file or project.directory)
     lines = [*request.build_dependencies, *request.dependencies]
@@ -68,7 +75,8 @@ def resolve(project: Project) -> VenvPlan:
     interpreter = pythons.find(request.python, uv)
     version = uv_version()
     doc = _key_document(request, interpreter, version, index, files)
-    return VenvPlan(request, interpreter, uv, version, index, files, cache.env_key(doc))
+    doc["lock_sha256"] = locked.sha256 if locked else None
+    return VenvPlan(request, interpreter, uv, version, index, files, cache.env_key(doc), locked)
 
 
 def _key_document(
@@ -151,7 +159,7 @@ def healthy(path: Path) -> bool:
 # -- building ------------------------------------------------------------------------------
 
 
-def _uv_env(plan: VenvPlan) -> dict[str, str]:
+def uv_env(plan: VenvPlan) -> dict[str, str]:
     env = dict(os.environ)
     env.pop("VIRTUAL_ENV", None)  # the target is always given with --python
     env.update(plan.index.env)
@@ -165,7 +173,7 @@ def _builder(plan: VenvPlan, progress: Progress) -> Callable[[Path], None]:
     req = plan.request
 
     def build(dest: Path) -> None:
-        env = _uv_env(plan)
+        env = uv_env(plan)
         note(
             log,
             f"env file: {req.env_file or '(none)'}; python {plan.interpreter.version} "
@@ -191,9 +199,15 @@ def _builder(plan: VenvPlan, progress: Progress) -> Callable[[Path], None]:
         state = dest / STATE_DIR
         state.mkdir()
         python = str(dest / "bin" / "python")
+        if plan.lock is not None:
+            _install_locked(plan, dest, env, log, progress)
         for label, lines in (
-            ("build dependencies", req.build_dependencies),
-            ("requirements", req.dependencies),
+            ()
+            if plan.lock is not None
+            else (
+                ("build dependencies", req.build_dependencies),
+                ("requirements", req.dependencies),
+            )
         ):
             if not lines:
                 continue
@@ -224,8 +238,63 @@ def _builder(plan: VenvPlan, progress: Progress) -> Callable[[Path], None]:
             [plan.uv, "pip", "freeze", "--python", python], log=log, what="uv pip freeze", env=env
         )
         (state / FROZEN).write_text(frozen)
+        _write_hashed_lock(plan, state, env, log)
 
     return build
+
+
+def _write_hashed_lock(plan: VenvPlan, state: Path, env: dict[str, str], log: Path) -> None:
+    """The freeze again, with each file's sha256 from the index (`mlproj reproduce` checks
+    them). Every package is pinned, so this picks no version (uv drops hashes under
+    `--no-deps`, so it is not used); where the index cannot say (local paths, editables), the
+    run records the plain freeze alone."""
+    if plan.lock is not None and plan.lock.origin == "recorded":
+        return  # the recorded lock is already what the original run had
+    try:
+        hashed = compile_lock(
+            plan.uv, state / FROZEN, plan.interpreter.version, env, plan.index.args
+        )
+    except EnvError as exc:
+        note(log, f"no hashed lock: {exc.one_line()}")
+        return
+    (state / HASHED).write_text(hashed)
+
+
+def _install_locked(
+    plan: VenvPlan, dest: Path, env: dict[str, str], log: Path, progress: Progress
+) -> None:
+    """Install the pins as they are: `--no-deps`, so nothing is resolved or upgraded."""
+    assert plan.lock is not None
+    locked = dest / STATE_DIR / LOCK_NAME
+    text = plan.lock.path.read_text(encoding="utf-8")
+    locked.write_text(text, encoding="utf-8")
+    count = count_pins(text)
+    note(
+        log,
+        f"installing {count} locked packages from {plan.lock.path} "
+        f"({plan.lock.origin} lock; no dependency resolution)",
+    )
+    if not count:
+        return
+    with progress.step(f"installing {count} locked packages"):
+        run_logged(
+            [
+                plan.uv,
+                "pip",
+                "install",
+                "--no-deps",
+                "--compile-bytecode",
+                "--python",
+                str(dest / "bin" / "python"),
+                *plan.index.args,
+                "-r",
+                str(locked),
+            ],
+            log=log,
+            what=f"installing the locked packages of {plan.lock.path}",
+            env=env,
+            cwd=plan.request.project_dir,
+        )
 
 
 def _describe_lines(lines: tuple[str, ...], label: str) -> str:
@@ -281,12 +350,16 @@ def prepared_env(plan: VenvPlan, path: Path) -> PatchedEnv:
     }
     if lock_sha:
         tags["mlproj.env.lock_sha256"] = lock_sha
+    tags["mlproj.env.lockfile"] = plan.lock.origin if plan.lock else "none"
     patch = EnvPatch(
         set_vars={"VIRTUAL_ENV": str(path)},
         path_prepend=(str(path / "bin"),),
         unset_vars=("PYTHONHOME",),
     )
     artifacts = [(frozen, "environment")] if lock_sha else []
+    hashed = path / STATE_DIR / HASHED
+    if lock_sha and hashed.is_file():
+        artifacts.append((hashed, "environment"))
     return PatchedEnv(patch, tags=tags, artifacts=artifacts)
 
 
@@ -294,7 +367,7 @@ class VirtualenvManager:
     name = NAME
 
     def plan(self, project: Project, options: EnvOptions) -> dict[str, Any]:
-        plan = resolve(project)
+        plan = resolve(project, options.extra)
         return {
             "manager": NAME,
             "key": plan.key,
@@ -308,10 +381,11 @@ class VirtualenvManager:
             "build_log": str(cache.log_path(plan.key)),
             "index": plan.index.describe(),
             "warnings": list(plan.request.warnings),
+            "lock": str(plan.lock.path) if plan.lock else None,
         }
 
     def prepare(self, project: Project, options: EnvOptions) -> PatchedEnv:
-        plan = resolve(project)
+        plan = resolve(project, options.extra)
         return prepared_env(plan, build_or_reuse(plan))
 
 

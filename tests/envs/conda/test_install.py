@@ -45,15 +45,19 @@ def test_records_the_installed_packages_with_hashes(channel: Path, tmp_path: Pat
     assert tags["mlflow.project.env"] == "conda"
     assert tags["mlproj.env.manager"] == "conda"
     assert tags["mlproj.env.lockfile"] == "absent"
-    [(explicit, where)] = prepared.artifacts
-    assert where == "environment" and explicit.name == "conda-explicit.txt"
+    # what was solved and installed, both as conda's explicit list and as a conda-lock.yml
+    # that `mlproj reproduce` installs without solving
+    saved = {path.name: path for path, where in prepared.artifacts if where == "environment"}
+    assert sorted(saved) == ["conda-explicit.txt", "conda-lock.yml"]
+    explicit, lock = saved["conda-explicit.txt"], saved["conda-lock.yml"]
     text = explicit.read_text()
     assert "@EXPLICIT" in text
     app_file = channel / "noarch" / chan.app().filename
     digest = hashlib.sha256(app_file.read_bytes()).hexdigest()
     assert f"{app_file.as_uri()}#{digest}" in text
     assert "mlp-lib-2.0-0.tar.bz2#" in text and "mlp-lib-1.0" not in text
-    assert tags["mlproj.env.lock_sha256"] == hashlib.sha256(explicit.read_bytes()).hexdigest()
+    assert "name: mlp-lib" in lock.read_text() and "md5:" in lock.read_text()
+    assert tags["mlproj.env.lock_sha256"] == hashlib.sha256(lock.read_bytes()).hexdigest()
 
 
 def test_a_cached_env_is_reused_without_touching_the_channel(channel: Path, tmp_path: Path) -> None:

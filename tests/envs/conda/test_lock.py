@@ -122,7 +122,10 @@ def test_a_stale_lock_is_warned_about_and_conda_yml_is_solved(
     assert f"warning: {lockfile} is stale" in err and "mlproj lock" in err
     assert "lib version=2.0" in launch(prepared, "mlp-app", project.directory)[1]
     assert prepared.tags["mlproj.env.lockfile"] == "stale"
-    assert "conda-lock.yml" not in {path.name for path, _ in prepared.artifacts}
+    # the run records a lock of what it solved (lib 2.0), not the stale file (lib 1.0)
+    recorded = {path.name: path for path, _ in prepared.artifacts}["conda-lock.yml"]
+    assert recorded.read_bytes() != lockfile.read_bytes()
+    assert "mlp-lib-2.0-0.tar.bz2" in recorded.read_text()
 
 
 def test_frozen_refuses_a_stale_lock(channel: Path, tmp_path: Path) -> None:

@@ -1,0 +1,94 @@
+"""Locked virtualenvs: pinned requirements installed as they are, without resolving anything.
+
+A lock is a requirements file of exact pins (`name==version`, `--hash=sha256:...` where the
+index gave one). It comes from one of two places:
+- `python_env.lock.txt` beside python_env.yaml (written by `mlproj pack`), used while its header
+  still names the sha256 of python_env.yaml (as conda-lock.yml beside conda.yml);
+- the `requirements.frozen.txt` a run recorded, given by `mlproj reproduce` (EnvOptions.extra).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlproj.errors import EnvError
+
+LOCK_NAME = "python_env.lock.txt"
+EXTRA_LOCK = "venv_lock"  # EnvOptions.extra key: a recorded lock to install instead of solving
+EXTRA_PYTHON = "venv_python"  # EnvOptions.extra key: the exact python version recorded
+_HEADER = re.compile(r"^# mlproj-lock: env-file-sha256=([0-9a-f]{64}|none) python=(\S+)$")
+
+
+@dataclass(frozen=True)
+class VenvLock:
+    path: Path
+    origin: str  # "recorded" or "project"
+    sha256: str
+    python: str | None  # the python version the pins were made for, when known
+
+
+def find_lock(env_file: Path | None, project_dir: Path, extra: dict[str, Any]) -> VenvLock | None:
+    """The lock to install from: the one given by `reproduce`, else a fresh project lock."""
+    given = extra.get(EXTRA_LOCK)
+    if given:
+        path = Path(given)
+        return VenvLock(path, "recorded", _sha(path), extra.get(EXTRA_PYTHON))
+    path = lock_path(env_file, project_dir)
+    if extra.get("ignore_project_lock") or not path.is_file():
+        return None
+    header = _HEADER.match(path.read_text(encoding="utf-8").partition("\n")[0])
+    if header is None or header.group(1) != env_file_sha(env_file):
+        return None  # stale or foreign: the env file is resolved as usual
+    return VenvLock(path, "project", _sha(path), header.group(2))
+
+
+def lock_path(env_file: Path | None, project_dir: Path) -> Path:
+    return (env_file.parent if env_file else project_dir) / LOCK_NAME
+
+
+def env_file_sha(env_file: Path | None) -> str:
+    return _sha(env_file) if env_file is not None else "none"
+
+
+def header(env_file: Path | None, python: str) -> str:
+    return f"# mlproj-lock: env-file-sha256={env_file_sha(env_file)} python={python}\n"
+
+
+def count_pins(text: str) -> int:
+    return sum(1 for line in text.splitlines() if line.strip() and not line.startswith(("#", " ")))
+
+
+def compile_lock(
+    uv: str, requirements: Path, python_version: str, env: dict[str, str], args: tuple[str, ...]
+) -> str:
+    """Pinned requirements with hashes for `requirements` (a solve: only `mlproj pack` does it)."""
+    argv = [
+        uv,
+        "pip",
+        "compile",
+        "--generate-hashes",
+        "--no-header",
+        "--no-annotate",
+        "--quiet",
+        "--python-version",
+        python_version,
+        *args,
+        str(requirements),
+    ]
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise EnvError(f"cannot lock {requirements}: uv pip compile failed: {tail}")
+    return done.stdout
+
+
+def _sha(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as exc:
+        raise EnvError(f"cannot read the lock {path}: {exc.strerror or exc}") from None
