@@ -26,6 +26,7 @@ from mlproj.run import record
 from mlproj.run.ending import RunEnd, record_end
 from mlproj.run.logsink import LOG_ARTIFACT_DIR, TeeSink
 from mlproj.run.remote_params import Downloads
+from mlproj.run.status import exit_code_tags, final_status
 from mlproj.run.supervise import Interrupted, Outcome, forwarding_signals, supervise
 from mlproj.run.tags import creation_tags, current_user
 from mlproj.sources.base import FetchedProject
@@ -427,14 +428,11 @@ def _finalize(
     error: BaseException | None,
 ) -> str:
     """Record the terminal status exactly once (run/ending.py: retried, or kept for `runs sync`
-    when the store is away); a terminal status set by the child is kept."""
-    if (outcome is not None and outcome.signal is not None) or isinstance(error, KeyboardInterrupt):
-        status, forced = "KILLED", True
-    elif outcome is None:
-        status, forced = "FAILED", True
-    else:  # a terminal status the child set itself is kept
-        status, forced = ("FINISHED" if outcome.exit_code == 0 else "FAILED"), False
-    tags: dict[str, str] = {}
+    when the store is away), decided by how the command ended (run/status.py) and written
+    over whatever the child's own mlflow set, as `mlflow run` does."""
+    status = final_status(outcome, interrupted=isinstance(error, KeyboardInterrupt))
+    forced = True
+    tags: dict[str, str] = exit_code_tags(outcome)
     if isinstance(error, MlprojError):
         tags["mlproj.error"] = error.one_line()[:5000]
     if sink.truncated is not None:

@@ -156,7 +156,9 @@ def test_child_logs_metrics_into_the_same_run(tmp_path: Path, store: Path) -> No
     assert history[0].value == 0.9
 
 
-def test_terminal_status_set_by_the_child_is_kept(tmp_path: Path, store: Path) -> None:
+def test_the_exit_code_decides_over_a_status_the_child_set(tmp_path: Path, store: Path) -> None:
+    """As in `mlflow run`: the child ended its run KILLED and exited 0, so the run is FINISHED
+    (tests/run/test_run_status.py runs the other cases of the corpus's status_cases)."""
     proj = write_project(
         tmp_path / "proj",
         'entry_points:\n  main:\n    command: "python child.py"\n',
@@ -170,7 +172,7 @@ def test_terminal_status_set_by_the_child_is_kept(tmp_path: Path, store: Path) -
     )
     result = run_cli(["run", str(proj), "--env-manager", "local", "--tracking-uri", str(store)])
     assert result.returncode == 0, result.stderr
-    assert only_run(store).info.status == "KILLED"
+    assert only_run(store).info.status == "FINISHED"
 
 
 def test_relative_tracking_uri_reaches_the_child_as_absolute(tmp_path: Path) -> None:

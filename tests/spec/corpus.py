@@ -17,6 +17,8 @@ class Case:
     entry_points: tuple[str, ...]
     # (entry point, -P values, the command mlproj and MLflow render; {dir} = project dir)
     runs: tuple[tuple[str, dict[str, str], str], ...] = field(default_factory=tuple)
+    # (entry point, final status, mlproj's exit code): run for real, local env, real mlflow
+    statuses: tuple[tuple[str, str, int], ...] = field(default_factory=tuple)
 
 
 CASES = [
@@ -214,6 +216,18 @@ CASES = [
                 "python train.py -r 0.1 -n '$(whoami)' {dir}/MLproject models:/m/1",
             ),
             ("validate.py", {}, "python validate.py --strict"),
+        ),
+    ),
+    Case(
+        "status_cases",
+        "local",
+        None,
+        ("crash_after_logging", "ends_itself_killed", "dies_by_signal", "clean_exit"),
+        statuses=(
+            ("crash_after_logging", "FAILED", 2),
+            ("ends_itself_killed", "FINISHED", 0),
+            ("dies_by_signal", "KILLED", 137),
+            ("clean_exit", "FINISHED", 0),
         ),
     ),
 ]

@@ -1,0 +1,4 @@
+import mlflow
+
+mlflow.log_metric("m", 1)
+mlflow.end_run(status="KILLED")
