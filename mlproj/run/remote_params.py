@@ -1,5 +1,6 @@
 """Remote values of `path` parameters (`runs:/...`, `http(s)://...`, `s3://...`), downloaded
-into a private directory for one run, as MLflow does; removed again when the run ends."""
+into a private directory for one run, as MLflow does. A temp directory is removed when the run
+ends; under a `--storage-dir` the user chose, the downloads are kept (as MLflow keeps them)."""
 
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ class Downloads:
             ) from None
 
     def cleanup(self) -> None:
-        if self._root is not None:
+        if self._root is not None and self._storage_dir is None:
             shutil.rmtree(self._root, ignore_errors=True)
             self._root = None
 

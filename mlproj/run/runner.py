@@ -23,6 +23,7 @@ from mlproj.envs.base import EnvOptions, PreparedEnv
 from mlproj.errors import MlprojError, ParamError, TrackingError
 from mlproj.proc import Execution, LaunchRequest, LogSink
 from mlproj.run import record
+from mlproj.run.childenv import experiment_name_env
 from mlproj.run.ending import RunEnd, record_end
 from mlproj.run.logsink import LOG_ARTIFACT_DIR, TeeSink
 from mlproj.run.remote_params import Downloads
@@ -414,9 +415,8 @@ class RunExecution:
 
 def child_environment(store: Store, info: RunInfo) -> dict[str, str]:
     env = dict(os.environ)
-    env.pop("MLFLOW_EXPERIMENT_NAME", None)  # would contradict the run's experiment id
     env.update(run_child_env(store, info))
-    return env
+    return experiment_name_env(env, store, info.experiment_id)
 
 
 def _finalize(

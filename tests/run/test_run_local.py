@@ -282,3 +282,31 @@ def test_parameters_a_store_would_refuse_create_no_run(
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr
     assert not list(store.glob("*/*/meta.yaml"))
+
+
+SHOW_EXPERIMENT = """
+    import os, mlflow
+    print("NAME", os.environ.get("MLFLOW_EXPERIMENT_NAME"))
+    with mlflow.start_run() as run:  # resumes the run mlproj created, in its experiment
+        print("EXPERIMENT", run.info.experiment_id)
+"""
+
+
+@pytest.mark.parametrize("cli_name", [None, "from-cli"])
+def test_mlflow_experiment_name_reaches_the_child_naming_the_runs_experiment(
+    tmp_path: Path, store: Path, cli_name: str | None
+) -> None:
+    proj = write_project(
+        tmp_path / "proj",
+        'entry_points:\n  main:\n    command: "python show.py"\n',
+        {"show.py": SHOW_EXPERIMENT},
+    )
+    args = ["run", str(proj), "--env-manager", "local", "--tracking-uri", str(store)]
+    if cli_name:
+        args += ["--experiment-name", cli_name]
+    result = run_cli(args, env={"MLFLOW_EXPERIMENT_NAME": "from-env"})
+    assert result.returncode == 0, result.stderr
+    expected = cli_name or "from-env"
+    assert f"NAME {expected}\n" in result.stdout
+    experiment = mlflow_client(store).get_experiment_by_name(expected)
+    assert f"EXPERIMENT {experiment.experiment_id}\n" in result.stdout

@@ -147,7 +147,17 @@ def test_http_value_is_downloaded_into_the_storage_dir(
     path, out = _run(consumer, store, http_file, "--storage-dir", str(storage))
     assert "CONTENT a,b\n1,2" in out
     assert Path(path).name == "table.csv" and str(storage) in path
-    assert not Path(path).exists()
+    # the user asked for that directory: the download stays there, as with `mlflow run`
+    assert Path(path).read_text() == "a,b\n1,2\n"
+
+
+def test_without_storage_dir_downloads_go_to_a_temp_dir_removed_after(
+    tmp_path: Path, store: Path, http_file: str
+) -> None:
+    _, consumer = _projects(tmp_path)
+    path, out = _run(consumer, store, http_file)
+    assert "CONTENT a,b\n1,2" in out
+    assert Path(path).name == "table.csv" and not Path(path).exists()
 
 
 def test_dry_run_downloads_nothing(tmp_path: Path, store: Path, http_file: str) -> None:
