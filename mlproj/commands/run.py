@@ -122,6 +122,13 @@ PROJECT_OPTIONS = (
         help="Where remote values of path parameters (runs:/, https://, s3://) are "
         "downloaded for the run [default: a temp dir, removed afterwards].",
     ),
+    click.option(
+        "--no-type-check",
+        is_flag=True,
+        envvar="MLPROJ_NO_TYPE_CHECK",
+        help="Pass -P values of int/float/bool/uri parameters unchecked, as MLflow does "
+        "[env: MLPROJ_NO_TYPE_CHECK=1].",
+    ),
 )
 
 
@@ -168,6 +175,7 @@ def make_request(
         argv=("mlproj", *sys.argv[1:]),
         storage_dir=options["storage_dir"],
         strict_params=options["strict_params"],
+        type_check=not options["no_type_check"],
     )
 
 

@@ -62,6 +62,7 @@ class RunRequest:
     snapshot: bool = False  # save the project's code with the run (run/record.py)
     fetched: FetchedProject | None = None  # an already fetched source (`mlproj reproduce`)
     extra_tags: Mapping[str, str] = field(default_factory=dict)  # e.g. mlproj.reproduces
+    type_check: bool = True  # False: -P values of typed parameters are passed unchecked
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,12 @@ def plan_for(
 ) -> Plan:
     """One set of -P values checked and rendered into a command; raises ParamError."""
     command = spec.resolve_command(
-        loaded.project, request.entry_point, params, request.cwd, fetch=fetch
+        loaded.project,
+        request.entry_point,
+        params,
+        request.cwd,
+        fetch=fetch,
+        type_check=request.type_check,
     )
     _check_loggable(command.params)
     return Plan(loaded.fetched, loaded.project, command, loaded.env_options)

@@ -8,6 +8,7 @@ stay with that entry point (`EntryPoint.error`), so the others still run.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from pathlib import Path
@@ -98,6 +99,14 @@ def analyze(
             "it (the name tags the image)",
         )
     entry_points = _EntryPoints(directory, problems).read(root)
+    if not entry_points and not any(p.severity == "error" for p in problems.items):
+        # MLflow runs only scripts (`-e train.py`) from such a project; `-e main` fails
+        declared = root.get("entry_points")
+        problems.defer_at(
+            declared[0] if declared else root,
+            "the MLproject declares no entry points, so `mlproj run` without `-e SCRIPT.py` "
+            "fails; add `entry_points: {main: {command: ...}}`",
+        )
     databricks = root.get("databricks_spark_job")
     if databricks:
         problems.warn_at(
@@ -108,23 +117,48 @@ def analyze(
 
 
 def unknown_keys(
-    node: Map, known: tuple[str, ...], where: str, problems: Problems, top_level: bool = False
+    node: Map,
+    known: tuple[str, ...],
+    where: str,
+    problems: Problems,
+    top_level: bool = False,
+    glued_consequence: str = "",
 ) -> None:
     """Warn about each key that is not in `known`, suggesting the closest known one."""
     for key, value in node.pairs:
         if key.value in known or (top_level and str(key.value).startswith("x-")):
             continue  # x-* keys: extension fields that hold anchors, as in compose files
-        glued = _GLUED_KEY.match(key.text) if isinstance(key.value, str) else None
-        if glued and "default" in known and isinstance(value, Scalar) and value.value is None:
+        glued = _glued(key, value) if "default" in known else None
+        if glued:
             problems.warn_at(
                 key,
                 f"'{key.text}' is read as one key because there is no "
-                f"space after ':'; write '{glued[1]}: {glued[2]}'",
+                f"space after ':'{glued_consequence}; write '{glued[1]}: {glued[2]}'",
             )
             continue
         problems.warn_at(
             key, f"unknown key '{key.text}' {where}, ignored{did_you_mean(str(key.value), known)}"
         )
+
+
+def _glued(key: Node, value: Node) -> re.Match[str] | None:
+    """`type:int` read as one key with no value (no space after ':')."""
+    if not isinstance(key, Scalar) or not isinstance(key.value, str):
+        return None
+    if not isinstance(value, Scalar) or value.value is not None:
+        return None
+    return _GLUED_KEY.match(key.text)
+
+
+def _glued_effect(decl: Map) -> str:
+    """What a glued `type:`/`default:` makes of the parameter: 'required and untyped', ''."""
+    glued = {m[1] for m in (_glued(k, v) for k, v in decl.pairs) if m}
+    lost = []
+    if "default" in glued and decl.value("default") is None:
+        lost.append("required")
+    if "type" in glued and decl.value("type") is None:
+        lost.append("untyped")
+    return " and ".join(lost)
 
 
 def _project_name(root: Map, problems: Problems) -> str | None:
@@ -364,7 +398,9 @@ class _EntryPoints:
                 f"`type` and `default`, not {kind_name(decl)}{fix}",
             )
             return None
-        unknown_keys(decl, PARAM_KEYS, f"in {where}", self.problems)
+        effect = _glued_effect(decl)
+        consequence = f"; the parameter is therefore {effect}" if effect else ""
+        unknown_keys(decl, PARAM_KEYS, f"in {where}", self.problems, glued_consequence=consequence)
         type_node = decl.value("type")
         type_name = "string"
         if isinstance(type_node, Scalar) and isinstance(type_node.value, str):
@@ -375,7 +411,14 @@ class _EntryPoints:
                 f"the type of {where} should be a type name, "
                 f"not {kind_name(type_node)}; treated as string",
             )
-        return self.typed(name, type_name, type_node or decl, decl.value("default"))
+        param = self.typed(name, type_name, type_node or decl, decl.value("default"))
+        if effect:
+            note = (
+                f"it is {effect} because its declaration has no space after ':' "
+                "(`mlproj validate` shows where)"
+            )
+            param = dataclasses.replace(param, note=note)
+        return param
 
     def typed(self, name: str, type_name: str, type_node: Node, default: Node | None) -> Parameter:
         kind = kind_of(type_name)
@@ -383,11 +426,14 @@ class _EntryPoints:
             self.problems.warn_at(type_node, unknown_type_message(type_name))
         value = None if default is None else yamltree.to_python(default)
         param = Parameter(name, type_name, kind or "string", value)
-        if default is not None:
-            self.check_default(param, default)
+        if default is not None and not self.check_default(param, default):
+            # the project's own default breaks its type (MLflow's BertNewsClassification:
+            # int `devices` defaulting to "auto"): any value is passed, as MLflow passes it
+            param = dataclasses.replace(param, kind="string")
         return param
 
-    def check_default(self, param: Parameter, node: Node) -> None:
+    def check_default(self, param: Parameter, node: Node) -> bool:
+        """Warn about a default that is probably a mistake; False when it breaks the type."""
         value = param.default
         if isinstance(node, Scalar) and node.plain and value in ("None", "NULL", "Null"):
             self.problems.warn_at(
@@ -416,8 +462,12 @@ class _EntryPoints:
             if reason:
                 self.problems.warn_at(
                     node,
-                    f"default {str(value)!r} of {param.kind} parameter '{param.name}' is {reason}",
+                    f"default {str(value)!r} of {param.kind} parameter '{param.name}' is "
+                    f"{reason}; the parameter is therefore treated as untyped (any -P value "
+                    "is passed through, as MLflow does)",
                 )
+                return False
+        return True
 
     def check_path_default(self, name: str, value: str, node: Node) -> None:
         local = local_path(value)

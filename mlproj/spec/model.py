@@ -19,6 +19,9 @@ class Parameter:
     type: str  # as written in the MLproject (e.g. "integer"); see `kind` for the canonical one
     kind: ParamKind  # canonical type; unknown types are treated as "string"
     default: object = None  # the YAML value as loaded; None means "required" (MLflow's rule)
+    # Why the declaration does not mean what it seems to (`{type:int, default:1}` without
+    # spaces), for run's error about a missing value; `mlproj validate` warns about it.
+    note: str | None = None
 
     @property
     def required(self) -> bool:

@@ -110,21 +110,25 @@ def resolve_command(
     cwd: Path,
     *,
     fetch: RemoteFetch | None = None,
+    type_check: bool = True,
 ) -> ResolvedCommand:
     """Check the values and render the command; raise ParamError naming every problem.
 
-    A `path` value with a remote scheme goes to `fetch`; without one it is refused."""
+    A `path` value with a remote scheme goes to `fetch`; without one it is refused.
+    `type_check=False` passes -P values of int/float/bool/uri parameters unchecked."""
     ep = get_entry_point(project, entry_point)
-    missing = [p.name for p in ep.parameters if p.name not in user_params and p.required]
+    missing = [p for p in ep.parameters if p.name not in user_params and p.required]
     problems = []
     if missing:
-        names = ", ".join(f"'{name}'" for name in missing)
+        names = ", ".join(f"'{p.name}'" for p in missing)
         problems.append(f"No value given for missing parameters: {names}")
+        # `{type:int, default:1}`: the user believes there is a default; say why there is none
+        problems.extend(f"'{p.name}': {p.note}" for p in missing if p.note)
     for_command: dict[str, str] = {}
     logged: dict[str, str] = {}
     for param in ep.parameters:
         try:
-            value = _value(param, user_params, project.directory, cwd, fetch)
+            value = _value(param, user_params, project.directory, cwd, fetch, type_check)
         except ParamError as exc:
             problems.append(exc.message)
             continue
@@ -133,12 +137,23 @@ def resolve_command(
     if problems:
         raise ParamError(
             "; ".join(problems),
-            "pass each one as -P name=value" if missing and len(problems) == 1 else None,
+            _hint(missing, problems),
         )
     text = render(ep.command, {k: shlex.quote(v) for k, v in for_command.items()})
     extras = {k: v for k, v in user_params.items() if ep.parameter(k) is None}
     parts = [text, *(f"--{shlex.quote(k)} {shlex.quote(v)}" for k, v in extras.items())]
     return ResolvedCommand(ep.name, " ".join(parts), {**logged, **extras})
+
+
+TYPE_CHECK_OFF = "to pass it anyway: --no-type-check, or MLPROJ_NO_TYPE_CHECK=1"
+
+
+def _hint(missing: list[Parameter], problems: list[str]) -> str | None:
+    if any(p.startswith("invalid value") for p in problems):
+        return TYPE_CHECK_OFF
+    if missing and len(problems) == 1:
+        return "pass each one as -P name=value"
+    return None
 
 
 def _value(
@@ -147,13 +162,14 @@ def _value(
     project_dir: Path,
     cwd: Path,
     fetch: RemoteFetch | None,
+    type_check: bool,
 ) -> tuple[str, str] | None:
     """(value to log, value for the command), or None when the parameter has no value."""
     if param.name in user_params:
         raw = user_params[param.name]
         if param.kind == "path":
             return raw, _existing_path(param, raw, cwd, fetch)
-        reason = value_problem(param.kind, raw)
+        reason = value_problem(param.kind, raw) if type_check else None
         if reason:
             raise ParamError(
                 f"invalid value {raw!r} for {param.type} parameter '{param.name}': {reason}"

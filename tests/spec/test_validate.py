@@ -56,7 +56,10 @@ CASES: list[tuple[str, dict[str, str | bytes], list[tuple[str, int, int, str, st
     (
         "docker project without a name",
         {"MLproject": "docker_env: {image: i}\n"},
-        [("MLproject", 1, 1, "warning", "has no `name:`")],
+        [
+            ("MLproject", 1, 1, "warning", "has no `name:`"),
+            ("MLproject", 1, 1, "error", "declares no entry points"),
+        ],
     ),
     (
         "parameters left empty",
@@ -127,7 +130,8 @@ CASES: list[tuple[str, dict[str, str | bytes], list[tuple[str, int, int, str, st
                 11,
                 "warning",
                 "'type:int' is read as one key because there is no "
-                "space after ':'; write 'type: int'",
+                "space after ':'; the parameter is therefore required and untyped; "
+                "write 'type: int'",
             ),
             ("MLproject", 4, 21, "warning", "write 'default: 10'"),
         ],
@@ -164,6 +168,7 @@ CASES: list[tuple[str, dict[str, str | bytes], list[tuple[str, int, int, str, st
         {"MLproject": "version: 1\nname: x\nentry_point: {}\n"},
         [
             ("MLproject", 1, 1, "warning", "unknown key 'version' at the top level"),
+            ("MLproject", 1, 1, "error", "declares no entry points"),
             ("MLproject", 3, 1, "warning", "did you mean 'entry_points'?"),
         ],
     ),
@@ -245,6 +250,7 @@ CASES: list[tuple[str, dict[str, str | bytes], list[tuple[str, int, int, str, st
             "python_env.yaml": "python: 3.10\ndependencies: numpy\npackages: []\n",
         },
         [
+            ("MLproject", 1, 1, "error", "declares no entry points"),
             ("python_env.yaml", 1, 9, "error", 'quote it: python: "3.10"'),
             ("python_env.yaml", 2, 15, "error", "`dependencies` must be a list"),
             ("python_env.yaml", 3, 1, "error", "unknown key 'packages'"),
