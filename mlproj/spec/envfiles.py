@@ -7,6 +7,7 @@ keeps the start-up path light and lets each message name the line and the fix.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from mlproj.spec import yamltree
@@ -23,7 +24,8 @@ def load_python_env(path: Path) -> PythonEnv:
     problems = Problems(path)
     env = check_python_env(path, yamltree.load(path, problems), problems)
     raise_first_error(problems.items)
-    return env
+    warnings = tuple(f"{p.file.name}:{p.line}: {p.message}" for p in problems.items)
+    return dataclasses.replace(env, warnings=warnings) if warnings else env
 
 
 def load_conda_env(path: Path) -> CondaEnv:
@@ -88,13 +90,52 @@ def check_python_env(path: Path, root: Node | None, problems: Problems) -> Pytho
         )
     return PythonEnv(
         python=version,
-        build_dependencies=_strings(
-            data.value("build_dependencies"), "build_dependencies", problems, "pip"
-        ),
-        dependencies=_strings(
-            data.value("dependencies"), "dependencies", problems, "-r requirements.txt"
-        ),
+        build_dependencies=_build_dependencies(data.value("build_dependencies"), problems),
+        dependencies=_python_env_dependencies(data.value("dependencies"), problems),
     )
+
+
+def _build_dependencies(node: Node | None, problems: Problems) -> tuple[str, ...]:
+    """A list; a mapping (`{pip: "24.0"}`) is taken as MLflow takes it: its keys are installed."""
+    if not isinstance(node, Map):
+        return _strings(node, "build_dependencies", problems, "pip")
+    names = [k.text for k, _ in node.pairs]
+    pinned = [
+        f"{k.text}=={v.value}"
+        for k, v in node.pairs
+        if isinstance(v, Scalar) and v.value is not None
+    ]
+    fix = f"; to pin them write a list: [{', '.join(pinned)}]" if pinned else ""
+    problems.warn_at(
+        node,
+        f"`build_dependencies` is a mapping, not a list; as MLflow does, its keys are installed "
+        f"({', '.join(names)}) and the values ignored{fix}",
+    )
+    return tuple(names)
+
+
+def _python_env_dependencies(node: Node | None, problems: Problems) -> tuple[str, ...]:
+    """pip requirement lines; conda.yaml's `- pip: [...]` sub-list gets the fixed text."""
+    if isinstance(node, Seq):
+        for item in node.items:
+            if isinstance(item, Map) and [k.value for k, _ in item.pairs] == ["pip"]:
+                problems.error_at(
+                    item,
+                    "this is conda.yaml syntax; python_env dependencies are a flat list of pip "
+                    f"requirements: write `dependencies: [{', '.join(_flattened(node))}]`",
+                )
+                return ()
+    return _strings(node, "dependencies", problems, "-r requirements.txt")
+
+
+def _flattened(node: Seq) -> list[str]:
+    """The items of a python_env `dependencies` list with any `pip:` sub-list spliced in."""
+    flat: list[str] = []
+    for item in node.items:
+        inner = item.pairs[0][1] if isinstance(item, Map) and item.pairs else item
+        parts = inner.items if isinstance(inner, Seq) else [inner]
+        flat.extend(part.text for part in parts if isinstance(part, Scalar))
+    return flat
 
 
 def check_conda_env(path: Path, root: Node | None, problems: Problems) -> CondaEnv:

@@ -76,6 +76,7 @@ class PythonEnv:
     python: str | None = None  # a version request such as "3.11" or "3.11.7"; None = any
     build_dependencies: tuple[str, ...] = ()
     dependencies: tuple[str, ...] = ()  # pip requirement lines, "-r file" allowed
+    warnings: tuple[str, ...] = ()  # what was accepted but not as written (shown at build)
 
 
 @dataclass(frozen=True)

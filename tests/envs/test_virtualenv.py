@@ -172,6 +172,20 @@ dependencies:
     assert "mlproj: warning: conda.yaml: conda packages numpy>=1.26 are not installed" in err
 
 
+@pytest.mark.usefixtures("offline")
+def test_build_dependencies_mapping_installs_its_keys_and_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = f'python: "{PY}"\nbuild_dependencies: {{mlpt-alpha: "1.0"}}\ndependencies: []\n'
+    proj = project(tmp_path / "m", "python_env.yaml", text)
+    assert virtualenv.MANAGER.plan(proj, OPTIONS)["warnings"]
+    env = virtualenv.MANAGER.prepare(proj, OPTIONS)
+    assert "mlpt-alpha==2.0" in env.artifacts[0][0].read_text()  # the key, as MLflow installs
+    err = capsys.readouterr().err
+    assert "its keys are installed (mlpt-alpha) and the values ignored" in err
+    assert "to pin them write a list: [mlpt-alpha==1.0]" in err
+
+
 @pytest.mark.usefixtures("no_pip_config")
 def test_pip_conf_file_is_honoured(
     tmp_path: Path, wheelhouse: Path, monkeypatch: pytest.MonkeyPatch

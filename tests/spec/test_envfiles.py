@@ -17,6 +17,22 @@ def test_python_env(tmp_path: Path) -> None:
     assert load_python_env(f) == PythonEnv("3.11", ("pip",), ("-r req.txt",))
 
 
+def test_build_dependencies_as_a_mapping_install_its_keys_with_a_warning(
+    tmp_path: Path,
+) -> None:
+    f = tmp_path / "python_env.yaml"
+    f.write_text('python: "3.11"\nbuild_dependencies: {pip: "24.0", wheel: null}\n')
+    env = load_python_env(f)  # MLflow runs it (installing the keys): so does mlproj
+    assert env.build_dependencies == ("pip", "wheel")
+    assert env.warnings == (
+        "python_env.yaml:2: `build_dependencies` is a mapping, not a list; as MLflow does, its "
+        "keys are installed (pip, wheel) and the values ignored; to pin them write a list: "
+        "[pip==24.0]",
+    )
+    problems = validate_path(tmp_path / "python_env.yaml")
+    assert [p.severity for p in problems] == ["warning"]
+
+
 def test_python_env_all_optional(tmp_path: Path) -> None:
     f = tmp_path / "python_env.yaml"
     f.write_text("python:\ndependencies:\n")
@@ -35,6 +51,11 @@ def test_python_env_all_optional(tmp_path: Path) -> None:
         ("dependencies: numpy\n", ":1:15: `dependencies` must be a list"),
         ("dependencies: [numpy, 2]\n", ":1:23: entries of `dependencies` must be strings"),
         ("[pip]\n", ":1:1: python_env.yaml is a list, not a mapping"),
+        (
+            "dependencies:\n  - numpy\n  - pip:\n      - torch==2.3\n      - -r req.txt\n",
+            ":3:5: this is conda.yaml syntax; python_env dependencies are a flat list of pip "
+            "requirements: write `dependencies: [numpy, torch==2.3, -r req.txt]`",
+        ),
     ],
 )
 def test_python_env_errors(tmp_path: Path, text: str, words: str) -> None:

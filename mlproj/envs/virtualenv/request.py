@@ -49,6 +49,7 @@ def load_request(project: Project) -> VenvRequest:
         env.python,
         env.build_dependencies,
         env.dependencies,
+        env.warnings,
     )
 
 
