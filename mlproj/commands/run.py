@@ -123,6 +123,11 @@ PROJECT_OPTIONS = (
         "downloaded for the run [default: a temp dir, removed afterwards].",
     ),
     click.option(
+        "--no-python-downloads",
+        is_flag=True,
+        help="Never install a Python that a python_env asks for [also UV_PYTHON_DOWNLOADS=never].",
+    ),
+    click.option(
         "--no-type-check",
         is_flag=True,
         envvar="MLPROJ_NO_TYPE_CHECK",
@@ -157,6 +162,7 @@ def make_request(
         shm_size=options["shm_size"],
         network=options["network"],
         keep_container=options["keep_container"],
+        python_downloads=not options["no_python_downloads"],
     )
     return RunRequest(
         uri=uri,

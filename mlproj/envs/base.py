@@ -41,6 +41,7 @@ class EnvOptions:
     manager: str  # the selected manager name (see envs.select_manager)
     frozen: bool = False  # refuse a stale conda-lock.yml instead of warning
     conda_exe: str | None = None  # use this conda/mamba/micromamba instead of py-rattler
+    python_downloads: bool = True  # False = `--no-python-downloads`: never install a Python
     # docker
     build_image: bool = True  # False = `--no-build`: run the base image, code mounted read-only
     docker_args: tuple[tuple[str, str | None], ...] = ()  # -A name=value / -A flag

@@ -129,14 +129,17 @@ def test_constraint_and_requirement_files_are_used(tmp_path: Path) -> None:
 
 
 @pytest.mark.usefixtures("offline")
-def test_missing_python_lists_the_versions_found(tmp_path: Path) -> None:
+def test_missing_python_lists_the_versions_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("UV_PYTHON_DOWNLOADS", "never")  # tests/envs/test_pythons.py: installs
     proj = project(tmp_path / "p", "python_env.yaml", 'python: "2.7"\ndependencies: []\n')
     with pytest.raises(EnvError) as info:
         virtualenv.MANAGER.prepare(proj, OPTIONS)
     text = info.value.one_line()
     assert "no Python matching '2.7'" in text
     assert platform.python_version() in text.split("found:")[1]
-    assert "never downloads" in text
+    assert "downloads are off" in text and "uv python install 2.7" in text
     assert cache.list_envs() == []
 
 

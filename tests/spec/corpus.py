@@ -19,6 +19,8 @@ class Case:
     runs: tuple[tuple[str, dict[str, str], str], ...] = field(default_factory=tuple)
     # (entry point, final status, mlproj's exit code): run for real, local env, real mlflow
     statuses: tuple[tuple[str, str, int], ...] = field(default_factory=tuple)
+    # words of each warning `validate --strict` reports (the project runs anyway)
+    validate_warnings: tuple[str, ...] = ()
 
 
 CASES = [
@@ -229,5 +231,27 @@ CASES = [
             ("dies_by_signal", "KILLED", 137),
             ("clean_exit", "FINISHED", 0),
         ),
+    ),
+    Case(
+        "python_env_py310",
+        "python",
+        "python_env.yaml",
+        ("main",),
+        (("main", {}, "python show_version.py"),),
+    ),
+    Case(
+        "python_env_exact_patch",
+        "python",
+        "python_env.yaml",
+        ("main",),
+        (("main", {}, "python show_version.py"),),
+    ),
+    Case(
+        "python_env_build_mapping",
+        "python",
+        "python_env.yaml",
+        ("main",),
+        (("main", {}, "python show_version.py"),),
+        validate_warnings=("its keys are installed (pip) and the values ignored",),
     ),
 ]

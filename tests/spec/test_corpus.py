@@ -30,7 +30,10 @@ def test_loads(case: Case) -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_validates_strictly(case: Case) -> None:
-    assert validate_path(PROJECTS / case.name, strict=True) == []
+    problems = validate_path(PROJECTS / case.name, strict=True)
+    assert len(problems) == len(case.validate_warnings), problems
+    for problem, words in zip(problems, case.validate_warnings, strict=True):
+        assert words in problem.message
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)

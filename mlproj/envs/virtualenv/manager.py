@@ -59,8 +59,11 @@ class VenvPlan:
     lock: VenvLock | None = None  # pinned requirements installed as they are (lock.py)
 
 
-def resolve(project: Project, extra: Mapping[str, Any] | None = None) -> VenvPlan:
-    """Read the env files, find the interpreter and the index settings, compute the key."""
+def resolve(
+    project: Project, extra: Mapping[str, Any] | None = None, *, install_python: bool = True
+) -> VenvPlan:
+    """Read the env files, find (or install) the interpreter and the index settings, compute
+    the key. Raises pythons.PythonMissing when no interpreter matches and none was installed."""
     request = load_request(project)
     locked = find_lock(request.env_file, request.project_dir, dict(extra or {}))
     if locked is not None and locked.python and locked.origin == "recorded":
@@ -72,7 +75,8 @@ def resolve(project: Project, extra: Mapping[str, Any] | None = None) -> VenvPla
     index = pipconf.uv_settings(
         pipconf.read_pip_config(), project_sets_index=sets_index(all_lines(lines, files))
     )
-    interpreter = pythons.find(request.python, uv)
+    install = install_python and pythons.downloads_allowed()
+    interpreter = pythons.find(request.python, uv, install=install)
     version = uv_version()
     doc = _key_document(request, interpreter, version, index, files)
     doc["lock_sha256"] = locked.sha256 if locked else None
@@ -363,11 +367,41 @@ def prepared_env(plan: VenvPlan, path: Path) -> PatchedEnv:
     return PatchedEnv(patch, tags=tags, artifacts=artifacts)
 
 
+def _plan_without_python(
+    project: Project, options: EnvOptions, missing: pythons.PythonMissing
+) -> dict[str, Any]:
+    """What a dry run shows when the interpreter is not there yet: that one would be
+    installed (and how), or that the run would fail because downloads are off."""
+    request = load_request(project)
+    allowed = options.python_downloads and pythons.downloads_allowed()
+    return {
+        "manager": NAME,
+        "env_file": str(request.env_file) if request.env_file else None,
+        "source": request.source,
+        "python_request": request.python,
+        "python": None,
+        "interpreter": None,
+        "found": missing.found,
+        "python_install": (
+            f"would be installed with: {missing.commands[0]}"
+            if allowed
+            else f"downloads are off; the run fails unless you run: {missing.commands[0]}"
+        ),
+        "cached": False,
+        "warnings": list(request.warnings),
+    }
+
+
 class VirtualenvManager:
     name = NAME
 
     def plan(self, project: Project, options: EnvOptions) -> dict[str, Any]:
-        plan = resolve(project, options.extra)
+        try:
+            plan = resolve(
+                project, options.extra, install_python=False
+            )  # a dry run installs nothing
+        except pythons.PythonMissing as missing:
+            return _plan_without_python(project, options, missing)
         return {
             "manager": NAME,
             "key": plan.key,
@@ -385,7 +419,7 @@ class VirtualenvManager:
         }
 
     def prepare(self, project: Project, options: EnvOptions) -> PatchedEnv:
-        plan = resolve(project, options.extra)
+        plan = resolve(project, options.extra, install_python=options.python_downloads)
         return prepared_env(plan, build_or_reuse(plan))
 
 

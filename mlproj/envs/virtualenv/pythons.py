@@ -1,10 +1,12 @@
-"""Find an installed Python interpreter that satisfies a `python:` request (never download one).
+"""Find a Python interpreter that satisfies a `python:` request, or install one.
 
-Discovery asks uv, with downloads off: it sees PATH, pyenv shims, uv-managed installs and the
-like. `uv python find` answers first; it gives up at the first broken candidate (a pyenv shim of
-an inactive version), so then `uv python list --only-installed` is read and the newest match
-taken, and its versions are what a "not found" error lists. Asking uv costs 0.1-1.5 s, so answers
-are remembered in the cache for an hour, and re-checked with a stat of the interpreter each use.
+Interpreters are looked for where people keep them (discover.py: pyenv's `versions/`, asdf,
+uv-managed installs, PATH), an exact patch match preferred; then uv is asked (`uv python find`,
+`uv python list`, downloads off), which probes every candidate and costs 0.1-10 s. Answers are
+remembered in the cache for an hour and re-checked with a stat of the interpreter each use.
+When nothing matches, the interpreter is installed as MLflow's managers would: `uv python
+install` (which honours UV_PYTHON_INSTALL_MIRROR), then `pyenv install`, unless downloads are
+off (`--no-python-downloads`, UV_PYTHON_DOWNLOADS=never); the error then names the commands.
 """
 
 from __future__ import annotations
@@ -13,17 +15,22 @@ import json
 import os
 import platform
 import re
+import shutil
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from mlproj import proc
+from mlproj.envs.virtualenv import discover
+from mlproj.envs.virtualenv.discover import Interpreter
 from mlproj.errors import EnvError
 from mlproj.paths import cache_root
 
+__all__ = ["Interpreter", "PythonMissing", "current", "downloads_allowed", "find", "locate"]
+
 _REMEMBER_SECONDS = 3600.0
+
 _OPS: dict[str, Callable[[tuple[int, ...], tuple[int, ...]], bool]] = {
     ">=": lambda v, w: v >= w,
     "<=": lambda v, w: v <= w,
@@ -31,12 +38,6 @@ _OPS: dict[str, Callable[[tuple[int, ...], tuple[int, ...]], bool]] = {
     "<": lambda v, w: v < w,
 }
 _CLAUSE = re.compile(r"^(==|=|!=|~=|>=|<=|>|<)?\s*(\d+(?:\.\d+)*)(\.\*)?$")
-
-
-@dataclass(frozen=True)
-class Interpreter:
-    version: str  # x.y.z
-    path: str  # an executable that runs it
 
 
 def current() -> Interpreter:
@@ -80,22 +81,107 @@ def _clause_ok(have: tuple[int, ...], op: str, want: tuple[int, ...], star: bool
     return _OPS[op](have, padded)
 
 
-def find(request: str | None, uv: str) -> Interpreter:
-    """An installed interpreter matching `request` (None: the one running mlproj).
+class PythonMissing(EnvError):
+    """No interpreter matches and none was installed; `found` and `commands` say more."""
 
-    uv's own choice first (`uv python find`: the first match in its search order, as a
-    hand-run `uv venv --python X` would take); when uv cannot answer, the newest match of all
-    the interpreters it lists.
-    """
+    def __init__(self, request: str, found: list[str], commands: list[str], why: str) -> None:
+        how = " or ".join(f"`{c}`" for c in commands)
+        super().__init__(
+            f"no Python matching {request!r} is installed (found: {', '.join(found) or 'none'})"
+            f"; {why}",
+            f"install it with {how}, or change `python:`" if how else "change `python:`",
+        )
+        self.request = request
+        self.found = found
+        self.commands = commands
+
+
+def downloads_allowed(no_downloads_flag: bool = False) -> bool:
+    """--no-python-downloads or UV_PYTHON_DOWNLOADS=never (or manual) turn installing off."""
+    setting = os.environ.get("UV_PYTHON_DOWNLOADS", "")
+    return not no_downloads_flag and setting not in ("never", "manual")
+
+
+def find(request: str | None, uv: str, *, install: bool = True) -> Interpreter:
+    """An interpreter matching `request` (None: the one running mlproj), installed with the
+    user's tools when none is there and `install`; else PythonMissing."""
     if request is None:
         return current()
+    found = locate(request, uv)
+    if isinstance(found, Interpreter):
+        return found
+    if not install:
+        raise PythonMissing(request, found, install_commands(request, uv), "downloads are off")
+    return _install(request, uv, found)
+
+
+def locate(request: str, uv: str) -> Interpreter | list[str]:
+    """An installed match (nothing downloaded), or the versions found when there is none."""
     clauses = parse_request(request)  # a bad request fails before any slow listing
     remembered = _recall(request)
     if remembered is not None:
         return remembered
-    best = _uv_find(uv, _uv_request(clauses), request) or _newest(uv, request)
+    scanned = [current(), *discover.scan()]
+    best = _best(scanned, request) or _uv_find(uv, _uv_request(clauses), request)
+    if best is None:
+        listed = installed(uv)
+        best = _best(listed, request)
+        if best is None:
+            versions = {i.version for i in [*scanned, *listed]}
+            return sorted(versions, key=_version_tuple, reverse=True)
     _remember(request, best)
     return best
+
+
+def _best(candidates: list[Interpreter], request: str) -> Interpreter | None:
+    """An exact patch match first (`3.10.13` asked and there), else the newest match; of
+    equals, the first found (discovery order: this one, pyenv, asdf, uv-managed, PATH)."""
+    # uv builds virtualenvs for Python 3.6 and newer only (older ones lack `-I`)
+    fitting = [
+        i for i in candidates if matches(i.version, request) and _version_tuple(i.version) >= (3, 6)
+    ]
+    if not fitting:
+        return None
+    exact = [i for i in fitting if i.version == request.strip()]
+    return exact[0] if exact else max(fitting, key=lambda i: _version_tuple(i.version))
+
+
+def _plain_version(target: str) -> bool:
+    return re.fullmatch(r"\d+\.\d+(\.\d+)?", target) is not None
+
+
+def install_commands(request: str, uv: str) -> list[str]:
+    """The exact commands that would install `request`, for a person to run."""
+    target = _uv_request(parse_request(request))
+    uv_cmd = "uv" if shutil.which("uv") else uv
+    quoted = target if _plain_version(target) else f"'{target}'"
+    commands = [f"{uv_cmd} python install {quoted}"]
+    if shutil.which("pyenv") and _plain_version(target):
+        commands.append(f"pyenv install {target}")
+    return commands
+
+
+def _install(request: str, uv: str, found: list[str]) -> Interpreter:
+    """`uv python install` (it honours UV_PYTHON_INSTALL_MIRROR), then `pyenv install`."""
+    target = _uv_request(parse_request(request))
+    attempts = [[uv, "python", "install", target]]
+    pyenv = shutil.which("pyenv")
+    if pyenv and _plain_version(target):
+        attempts.append([pyenv, "install", "--skip-existing", target])
+    failures = []
+    for argv in attempts:
+        print(f"mlproj: installing Python {target}: {' '.join(argv)}", file=sys.stderr)
+        env = {k: v for k, v in os.environ.items() if k != "UV_PYTHON_DOWNLOADS"}
+        done = proc.run_quiet(argv, env=env)
+        if done.returncode == 0:
+            located = locate(request, uv)
+            if isinstance(located, Interpreter):
+                return located
+        lines = (done.stderr or done.stdout or "").strip().splitlines()
+        last = lines[-1].strip() if lines else f"exit status {done.returncode}"
+        failures.append(f"`{Path(argv[0]).name} {argv[1]}` failed: {last}")
+    why = "installing it failed: " + "; ".join(failures)
+    raise PythonMissing(request, found, install_commands(request, uv), why)
 
 
 def _uv_request(clauses: list[tuple[str, tuple[int, ...], bool]]) -> str:
@@ -125,18 +211,6 @@ def _uv_find(uv: str, uv_request: str, request: str) -> Interpreter | None:
     if probe.returncode != 0 or not version or not matches(version, request):
         return None
     return Interpreter(version, path)
-
-
-def _newest(uv: str, request: str) -> Interpreter:
-    found = installed(uv)
-    fitting = [i for i in found if matches(i.version, request)]
-    if not fitting:
-        versions = sorted({i.version for i in found}, key=_version_tuple, reverse=True)
-        raise EnvError(
-            f"no Python matching {request!r} is installed (found: {', '.join(versions) or 'none'})",
-            "install that version (mlproj never downloads Python), or change `python:`",
-        )
-    return max(fitting, key=lambda i: _version_tuple(i.version))  # max keeps the first of ties
 
 
 def installed(uv: str) -> list[Interpreter]:
