@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "mlproj.commands.pack",
         "Write a deterministic, self-contained zip of a project with its locks.",
     ),
+    "ui": ("mlproj.commands.ui", "Start MLflow's UI on mlproj's tracking store."),
     # internal: the node-side step of a job submitted with -b slurm / kubernetes
     "_exec-run": ("mlproj.commands.exec_run", "Run a submitted run on this node (internal)."),
 }
@@ -87,7 +88,10 @@ def main(argv: list[str] | None = None) -> Any:
         exc.show()
         sys.exit(exc.exit_code)
     except MlprojError as exc:
-        click.echo(f"mlproj: error: {exc.one_line()}", err=True)
+        if exc.hint_line and exc.hint:
+            click.echo(f"mlproj: error: {exc.message}\n  fix: {exc.hint}", err=True)
+        else:
+            click.echo(f"mlproj: error: {exc.one_line()}", err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("mlproj: interrupted", err=True)

@@ -12,3 +12,6 @@ apt_install() {
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 apt_install git
+# Headless Chromium for tests/tracking/test_ui.py: it opens `mlproj ui` on 127.0.0.1 through
+# chromium-driver (Selenium, from the test extra), as a person would; nothing is started here.
+apt_install chromium chromium-driver

@@ -33,14 +33,33 @@ def _absolute_file_uri(path: str) -> str:
     return Path(os.path.expanduser(path)).resolve().as_uri()
 
 
+MLFLOW_DB = "mlflow.db"  # MLflow 3's default store, in the working directory
+
+
+def default_tracking_uri() -> str:
+    """`./mlruns`, unless `./mlflow.db` (MLflow 3's default) is here: runs go beside the ones
+    MLflow wrote rather than into a second store. It is read through the mlflow package."""
+    if not os.path.isfile(MLFLOW_DB):
+        return DEFAULT_TRACKING_URI
+    import importlib.util
+
+    if importlib.util.find_spec("mlflow") is None:
+        raise TrackingError(
+            f"./{MLFLOW_DB} (MLflow's default store) is in this directory, and reading it "
+            "needs the mlflow package",
+            "pip install 'mlproj[mlflow]', or pass --tracking-uri ./mlruns to use a file store",
+        )
+    return f"sqlite:///{MLFLOW_DB}"
+
+
 def resolve_tracking_uri(cli_uri: str | None) -> str:
     """The tracking URI to use, always absolute: `--tracking-uri` beats `MLFLOW_TRACKING_URI`,
-    which beats the default `./mlruns` file store.
+    which beats `./mlflow.db` when it exists, which beats the default `./mlruns` file store.
 
     Relative paths become `file:///abs/path` and a relative `sqlite:///x.db` becomes
     `sqlite:////abs/x.db`, so a child process in another directory logs to the same store.
     """
-    uri = cli_uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+    uri = cli_uri or os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri()
     scheme = scheme_of(uri)
     if scheme == "":
         return _absolute_file_uri(uri)

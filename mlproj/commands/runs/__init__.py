@@ -122,9 +122,12 @@ def list_command(
             click.echo(run.info.run_id)
         return
     if not result.runs:
-        click.echo(f"no runs found in {store.uri}", err=True)
+        hint = f"; {result.hint}" if result.hint else ""
+        click.echo(f"no runs found in {store.uri}{hint}", err=True)
         return
-    click.echo(listing.render_list(result, _style()))
+    from mlproj.commands.runs.table import terminal_width
+
+    click.echo(listing.render_list(result, _style(), width=terminal_width()))
     if result.total > len(result.runs):
         click.echo(
             f"showing {len(result.runs)} of {result.total} runs; --limit 0 shows all", err=True
@@ -276,3 +279,26 @@ def sync_command(tracking_uri: str | None) -> None:
     click.echo(f"{done} run ending(s) delivered, {len(failures)} still waiting", err=True)
     if failures:
         raise SystemExit(1)
+
+
+@command.command(name="migrate")
+@click.option(
+    "--from",
+    "source",
+    default="./mlruns",
+    show_default=True,
+    metavar="URI",
+    help="The file store to read.",
+)
+@click.option("--to", "target", required=True, metavar="URI", help="e.g. sqlite:///mlflow.db")
+def migrate_command(source: str, target: str) -> None:
+    """Move a file store into a SQLite store (MLflow's migration), then read every run back."""
+    from mlproj.tracking import resolve_tracking_uri
+    from mlproj.tracking.migrate import migrate_file_store
+
+    done = migrate_file_store(resolve_tracking_uri(source), resolve_tracking_uri(target))
+    click.echo(
+        f"migrated {done.runs} runs in {done.experiments} experiments to {target}; "
+        "every run read back and compared",
+        err=True,
+    )
