@@ -7,6 +7,9 @@ class MlprojError(Exception):
     """A user-facing error: `message` says what is wrong, `hint` how to fix it."""
 
     exit_code = 1
+    # True: the CLI prints the hint as a line of its own (`  fix: ...`), for errors whose
+    # cause alone is a long line (an unreachable conda channel)
+    hint_line = False
 
     def __init__(self, message: str, hint: str | None = None) -> None:
         super().__init__(message)

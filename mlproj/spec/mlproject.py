@@ -141,6 +141,17 @@ def unknown_keys(
         )
 
 
+_SPELLINGS = {".yaml": ".yml", ".yml": ".yaml"}
+
+
+def _other_spelling(path: Path) -> str:
+    """` There is conda.yml: did you mean it?` when only the extension differs."""
+    other = _SPELLINGS.get(path.suffix)
+    if other and path.with_suffix(other).is_file():
+        return f" There is {path.with_suffix(other).name} beside it: did you mean that file?"
+    return ""
+
+
 def _glued(key: Node, value: Node) -> re.Match[str] | None:
     """`type:int` read as one key with no value (no space after ':')."""
     if not isinstance(key, Scalar) or not isinstance(key.value, str):
@@ -225,7 +236,9 @@ class _Environment:
         what = "python_env file" if kind == "python" else "conda environment file"
         if not path.exists():
             self.problems.error_at(
-                value, f"Project specified {what} {path}, but no such file was found."
+                value,
+                f"Project specified {what} {path}, but no such file was found."
+                f"{_other_spelling(path)}",
             )
         elif not path.is_file():
             self.problems.error_at(value, f"the {what} {path} is not a file")

@@ -187,3 +187,24 @@ def test_the_commands_work_against_a_tracking_server(server_url: str) -> None:
     assert [r["run_name"] for r in json.loads(listed.stdout)] == ["served"], listed.stderr
     assert cli("logs", info.run_id[:10], "--stream", "stdout").stdout == "served output\n"
     assert json.loads(cli("show", info.run_id, "--json").stdout)["artifacts"] == ["logs/stdout.txt"]
+
+
+def test_a_filter_on_a_metric_no_run_has_names_the_metrics_there_are(
+    populated: Populated,
+) -> None:
+    result = populated.cli("list", "--filter", "metrics.val_acc > 0.6")
+    assert result.returncode == 0
+    assert "no runs found in" in result.stderr
+    assert "no run has the metric 'val_acc'; metrics recorded: acc" in result.stderr
+    params = populated.cli("list", "--filter", "params.learning_rate = '0.1'")
+    assert "no run has the parameter 'learning_rate'; params recorded: lr, opt" in params.stderr
+
+
+def test_the_runs_table_fits_the_terminal_width(populated: Populated) -> None:
+    wide = run_cli(["runs", "list", "--tracking-uri", populated.store.uri], env={"COLUMNS": "300"})
+    assert "params.lr" in wide.stdout.splitlines()[0]
+    narrow = run_cli(["runs", "list", "--tracking-uri", populated.store.uri], env={"COLUMNS": "70"})
+    lines = narrow.stdout.splitlines()
+    assert all(len(line) <= 70 for line in lines), lines
+    assert lines[0].split()[:2] == ["RUN", "ID"] and "params.lr" not in lines[0]
+    assert "more column" in lines[-1] and "--json" in lines[-1]

@@ -24,6 +24,7 @@ class RunList:
     total: int  # runs that matched, before --limit
     experiment_names: dict[str, str]  # id -> name
     columns: tuple[Field, ...]  # params / metrics / tags shown next to the fixed columns
+    hint: str | None = None  # why nothing matched, when a filtered key exists in no run
 
 
 def _columns(runs: Sequence[Run], referenced: Sequence[Field]) -> tuple[Field, ...]:
@@ -57,7 +58,29 @@ def list_runs(
         total=total,
         experiment_names={e.experiment_id: e.name for e in chosen},
         columns=_columns(selected, referenced),
+        hint=None if selected else _unknown_keys_hint(runs, flt.fields),
     )
+
+
+_KIND_WORDS = {
+    "metric": ("metric", "metrics"),
+    "param": ("parameter", "params"),
+    "tag": ("tag", "tags"),
+}
+
+
+def _unknown_keys_hint(runs: Sequence[Run], fields: Sequence[Field]) -> str | None:
+    """`metrics.val_acc > 0.6` on runs without val_acc: say which names the runs do have."""
+    for field in fields:
+        if field.kind not in _KIND_WORDS:
+            continue
+        have = sorted({k for r in runs for k in getattr(r, f"{field.kind}s")})
+        if field.key in have:
+            continue
+        word, plural = _KIND_WORDS[field.kind]
+        names = ", ".join(have[:20]) + (", ..." if len(have) > 20 else "") if have else "none"
+        return f"no run has the {word} '{field.key}'; {plural} recorded: {names}"
+    return None
 
 
 def run_dict(run: Run, experiment_name: str | None = None) -> dict[str, Any]:
@@ -88,7 +111,7 @@ def _cell(run: Run, field: Field) -> str:
     return fmt_text(value, 24)
 
 
-def render_list(result: RunList, style: Style | None = None) -> str:
+def render_list(result: RunList, style: Style | None = None, width: int | None = None) -> str:
     several = len({r.info.experiment_id for r in result.runs}) > 1
     headers = ["RUN ID", "NAME", "STATUS", "STARTED", "DURATION"]
     headers += ["EXPERIMENT"] if several else []
@@ -106,4 +129,4 @@ def render_list(result: RunList, style: Style | None = None) -> str:
         row += [fmt_text(result.experiment_names.get(info.experiment_id), 20)] if several else []
         row += [_cell(run, f) for f in result.columns]
         rows.append(row)
-    return render(headers, rows, style=style or Style())
+    return render(headers, rows, style=style or Style(), width=width, keep=5)

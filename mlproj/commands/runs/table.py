@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime
 import math
+import os
+import shutil
+import sys
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
@@ -62,13 +65,24 @@ def render(
     *,
     highlight: Collection[int] = (),
     style: Style = Style(),
+    width: int | None = None,
+    keep: int = 1,
 ) -> str:
     """Columns padded to their widest cell. Rows whose index is in `highlight` are coloured
-    (terminal) or get a `*` in a leading marker column (pipes, files)."""
+    (terminal) or get a `*` in a leading marker column (pipes, files). With `width` (the
+    terminal's), columns after the first `keep` are left out from the right until it fits,
+    and the last line says how many."""
     marker = bool(highlight) and not style.color
     widths = [len(h) for h in headers]
     for row in rows:
         widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
+    shown = len(headers)
+    if width:
+        while shown > keep and sum(widths[:shown]) + 2 * (shown - 1) + 2 * marker > width:
+            shown -= 1
+    hidden = len(headers) - shown
+    headers, widths = headers[:shown], widths[:shown]
+    rows = [row[:shown] for row in rows]
 
     def line(cells: Sequence[str], lead: str) -> str:
         text = "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
@@ -79,4 +93,17 @@ def render(
         hot = index in highlight
         text = line(row, "*" if hot else " ")
         out.append(style.mark(text) if hot and style.color else text)
+    if hidden:
+        out.append(
+            f"({hidden} more column{'s' if hidden > 1 else ''}: widen the terminal or use --json)"
+        )
     return "\n".join(out)
+
+
+def terminal_width() -> int | None:
+    """The width tables must fit: the terminal's, or $COLUMNS; None for a pipe without it."""
+    if os.environ.get("COLUMNS", "").isdigit():
+        return int(os.environ["COLUMNS"])
+    if sys.stdout.isatty():
+        return shutil.get_terminal_size().columns
+    return None

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from mlproj.envs.conda.progress import BuildReporter
+from mlproj.envs.conda.reach import unreachable
 from mlproj.errors import EnvError
 from mlproj.paths import cache_dir
 
@@ -205,6 +206,16 @@ def _solve_error(exc: BaseException, what: str, reporter: BuildReporter) -> EnvE
             f"cannot solve {what}: {_short(exc)}",
             f"check the package names and versions; full log: {reporter.log}",
         )
+    reach = unreachable(str(exc)) if kind in ("FetchRepoDataError", "GatewayError") else None
+    if reach is not None:  # the cause first; the fix on a line of its own (hint_line)
+        error = EnvError(
+            f"cannot reach the conda channel {reach[0]}: {reach[1]}",
+            "check `channels:` and MLPROJ_CHANNEL_ALIAS (or MLPROJ_DEFAULT_CHANNELS), or use "
+            "--env-manager virtualenv to install the python pin and pip section from a Python "
+            f"index; full log: {reporter.log}",
+        )
+        error.hint_line = True
+        return error
     if kind in ("FetchRepoDataError", "GatewayError"):
         return EnvError(
             f"cannot read a conda channel of {what}: {_short(exc)}",
