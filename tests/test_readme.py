@@ -42,6 +42,8 @@ MLFLOW_UI = "MLFLOW_ALLOW_FILE_STORE=true mlflow ui --backend-store-uri ./mlruns
 ELSEWHERE = {
     "bash .ci/run": "is CI itself",
     "mlproj run examples/cnn_project -P epochs=2": "needs conda-forge; its plan is checked below",
+    "mlproj ui": "tests/tracking/test_ui.py opens it in headless Chromium",
+    "mlproj runs migrate --to sqlite:///mlflow.db": "tests/tracking/test_ui.py runs it",
     "mlproj run https://host/team/repo.git#models/cnn -v v1.2 -e main -P epochs=2": (
         "tests/run/test_run_git.py runs this shape over a git daemon"
     ),

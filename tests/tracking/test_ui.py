@@ -202,8 +202,11 @@ def test_mlflow_ui_shows_the_example_runs_and_a_metric_chart(
 ) -> None:
     from selenium.webdriver.common.by import By
 
-    shots = tmp_path / "screenshots"
-    shots.mkdir()
+    # under the test's tmp dir; MLPROJ_TEST_ARTIFACTS keeps them where CI collects artifacts
+    # (pytest removes all but its last three tmp dirs, and parallel sessions share them)
+    keep = os.environ.get("MLPROJ_TEST_ARTIFACTS")
+    shots = Path(keep) / "mlproj-ui" if keep else tmp_path / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
     print(f"\nscreenshots of `mlproj ui`: {shots}")
     # MLflow 3 opens an experiment on its GenAI traces; the runs table is the "Model training" view
     browser.get(f"{ui}/#/experiments/0/runs?workflowType=machine_learning")
