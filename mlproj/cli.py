@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import importlib
+import os
 import sys
 import traceback
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import click
 
 from mlproj import __version__
+from mlproj._util.redact import redact
 from mlproj.errors import MlprojError
 
 # verb -> (module, one-line help shown by `mlproj --help` without importing the module)
@@ -68,9 +70,10 @@ def _write_crash_log(exc: BaseException) -> str | None:
     try:
         from mlproj.paths import cache_dir
 
-        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-        path = cache_dir("crash") / f"crash-{stamp}.log"
-        path.write_text("".join(traceback.format_exception(exc)))
+        # microseconds and pid: two crashes in one second never share a file
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+        path = cache_dir("crash") / f"crash-{stamp}-{os.getpid()}.log"
+        path.write_text(redact("".join(traceback.format_exception(exc))))
         return str(path)
     except OSError:
         return None
@@ -101,7 +104,8 @@ def main(argv: list[str] | None = None) -> Any:
     except Exception as exc:  # the unexpected: one line here, the traceback in a crash log
         where = _write_crash_log(exc)
         detail = f"; details in {where}" if where else ""
-        click.echo(f"mlproj: internal error: {type(exc).__name__}: {exc}{detail}", err=True)
+        text = redact(f"{type(exc).__name__}: {exc}")
+        click.echo(f"mlproj: internal error: {text}{detail}", err=True)
         sys.exit(1)
     # without standalone mode, click returns `ctx.exit(n)` codes instead of exiting
     if isinstance(result, int):

@@ -9,6 +9,7 @@ import socket
 from collections.abc import Sequence
 
 from mlproj import __version__
+from mlproj._util.redact import redact
 from mlproj.sources.base import FetchedProject
 from mlproj.sources.uri import scrub
 
@@ -66,7 +67,8 @@ def creation_tags(
         "mlflow.project.backend": backend,
         "mlproj.version": __version__,
         "mlproj.host": socket.gethostname(),
-        "mlproj.command": scrub(shlex.join(redact_docker_env(argv))),  # no tokens, no secrets
+        # no tokens, no secrets
+        "mlproj.command": redact(scrub(shlex.join(redact_docker_env(argv)))),
     }
     git = fetched.git
     if git is not None:

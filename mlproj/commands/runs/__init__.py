@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
+from mlproj._util.redact import redact
 from mlproj.tracking.base import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -123,7 +124,7 @@ def list_command(
         return
     if not result.runs:
         hint = f"; {result.hint}" if result.hint else ""
-        click.echo(f"no runs found in {store.uri}{hint}", err=True)
+        click.echo(f"no runs found in {redact(store.uri)}{hint}", err=True)
         return
     from mlproj.commands.runs.table import terminal_width
 
