@@ -19,6 +19,7 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.resolver import Resolver
 
+from mlproj._util.regular_file import read_regular
 from mlproj.spec.problems import Problem, ProblemError, Problems
 
 MAX_BYTES = 1 << 20  # MLproject and env files are a few KiB; anything this big is a mistake
@@ -125,8 +126,7 @@ def _position(data: bytes, offset: int) -> tuple[int, int]:
 def read_text(file: Path) -> str:
     """The file's text, refusing what cannot be an MLproject/env file (with the reason)."""
     try:
-        with file.open("rb") as handle:
-            data = handle.read(MAX_BYTES + 1)
+        data = read_regular(file, MAX_BYTES + 1)  # never blocks on a FIFO or /proc/self/fd/0
     except OSError as exc:
         raise _fatal(file, 0, 0, f"cannot read the file: {exc.strerror}") from None
     if len(data) > MAX_BYTES:
