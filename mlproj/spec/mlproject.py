@@ -87,7 +87,7 @@ def analyze(
             problems.error_at(
                 root,
                 f"the MLproject must be a mapping of keys "
-                f"({', '.join(TOP_KEYS)}), not {kind_name(root)}",
+                f"({', '.join(TOP_KEYS)}), not {yamltree.kind_only(root)}",
             )
         return Project(directory, None, default_env(directory), {}, spec_file)
     unknown_keys(root, TOP_KEYS, "at the top level", problems, top_level=True)

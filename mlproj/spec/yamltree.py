@@ -99,6 +99,28 @@ def kind_name(node: Node | None) -> str:
     return f"a {type(value).__name__} ({node.text})"
 
 
+def kind_only(node: Node | None) -> str:
+    """What a node is, without its text: a whole file that is not a mapping may be any file
+    (`MLproject -> /etc/passwd`), and errors never echo a file's contents."""
+    if node is None:
+        return "nothing"
+    if isinstance(node, Map):
+        return "a mapping"
+    if isinstance(node, Seq):
+        return "a list"
+    assert isinstance(node, Scalar)
+    value = node.value
+    if value is None:
+        return "an empty value"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return f"a string ({len(value)} characters)"
+    return f"a {type(value).__name__}"
+
+
 def to_python(node: Node) -> Any:
     """The plain value of a node (dicts, lists, scalars), as yaml.safe_load gives it."""
     if isinstance(node, Scalar):
