@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from mlproj._util.redact import redact
+from mlproj.commands.argtext import require_experiment_name, require_utf8
 from mlproj.backends import BACKENDS
 from mlproj.envs import MANAGERS
 from mlproj.envs.base import EnvOptions
@@ -161,6 +162,16 @@ def make_request(
     """A RunRequest from the values of PROJECT_OPTIONS (as click passes them)."""
     from mlproj.run.runner import RunRequest
 
+    for value in params.items():
+        require_utf8("-P", "=".join(value))
+    for value in options["docker_args"]:
+        require_utf8("-A", value)
+    for option in ("run_name", "experiment_name", "experiment_id", "entry_point", "version"):
+        require_utf8(f"--{option.replace('_', '-')}", options[option])
+    for option in ("tracking_uri", "storage_dir"):
+        require_utf8(f"--{option.replace('_', '-')}", options[option])
+    require_utf8("URI", uri)
+    require_experiment_name(options["experiment_name"])
     if options["experiment_name"] and options["experiment_id"]:
         raise click.UsageError("Specify only one of 'experiment-name' or 'experiment-id' options.")
     env_options = EnvOptions(

@@ -401,7 +401,31 @@ def parse(file: Path, text: str, problems: Problems | None = None) -> Node | Non
         raise _syntax_error(file, text, exc) from None
     except RecursionError:  # not expected from the iterative composer; never a traceback
         raise _fatal(file, 0, 0, "the file is nested too deeply") from None
+    _refuse_nul(file, composer.root)
     return composer.root
+
+
+def _refuse_nul(file: Path, root: Node | None) -> None:
+    """A NUL byte (YAML's "\\0") cannot be in a command, argument, path or environment value:
+    the OS refuses it at exec time, after the run exists. Refuse it here, naming where."""
+    stack = [root] if root is not None else []
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Scalar):
+            if isinstance(node.value, str) and "\0" in node.value:
+                raise _fatal(
+                    file,
+                    node.line,
+                    node.col,
+                    "the value holds a NUL byte (\\0), which no command, path or "
+                    "environment variable can contain",
+                    "remove the \\0 escape",
+                )
+        elif isinstance(node, Seq):
+            stack.extend(node.items)
+        elif isinstance(node, Map):
+            for key, value in node.pairs:
+                stack.extend((key, value))
 
 
 def load(file: Path, problems: Problems | None = None) -> Node | None:
