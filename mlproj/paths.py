@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from mlproj.errors import MlprojError
+
 
 def cache_root() -> Path:
     """`$MLPROJ_HOME`, else `$XDG_CACHE_HOME/mlproj`, else `~/.cache/mlproj`."""
@@ -19,5 +21,11 @@ def cache_root() -> Path:
 def cache_dir(*parts: str) -> Path:
     """A sub-directory of the cache root, created on demand."""
     path = cache_root().joinpath(*parts)
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # read-only or full MLPROJ_HOME, a file in the way
+        raise MlprojError(
+            f"cannot create mlproj's cache directory {path}: {exc.strerror or exc}",
+            "set MLPROJ_HOME to a writable directory",
+        ) from None
     return path
