@@ -75,8 +75,15 @@ def _write_crash_log(exc: BaseException) -> str | None:
         path = cache_dir("crash") / f"crash-{stamp}-{os.getpid()}.log"
         path.write_text(redact("".join(traceback.format_exception(exc))))
         return str(path)
-    except OSError:
+    except (OSError, MlprojError):  # a read-only or full MLPROJ_HOME: no log, still one line
         return None
+
+
+def _internal_error(exc: BaseException) -> None:
+    where = _write_crash_log(exc)
+    detail = f"; details in {where}" if where else ""
+    text = redact(f"{type(exc).__name__}: {exc}")
+    click.echo(f"mlproj: internal error: {text}{detail}", err=True)
 
 
 def main(argv: list[str] | None = None) -> Any:
@@ -101,11 +108,17 @@ def main(argv: list[str] | None = None) -> Any:
         sys.exit(130)
     except BrokenPipeError:
         sys.exit(1)
+    except OSError as exc:
+        from mlproj.paths import cache_write_error
+
+        known = cache_write_error(exc)
+        if known is None:
+            _internal_error(exc)
+        else:
+            click.echo(f"mlproj: error: {known.one_line()}", err=True)
+        sys.exit(1)
     except Exception as exc:  # the unexpected: one line here, the traceback in a crash log
-        where = _write_crash_log(exc)
-        detail = f"; details in {where}" if where else ""
-        text = redact(f"{type(exc).__name__}: {exc}")
-        click.echo(f"mlproj: internal error: {text}{detail}", err=True)
+        _internal_error(exc)
         sys.exit(1)
     # without standalone mode, click returns `ctx.exit(n)` codes instead of exiting
     if isinstance(result, int):

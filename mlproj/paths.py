@@ -29,3 +29,20 @@ def cache_dir(*parts: str) -> Path:
             "set MLPROJ_HOME to a writable directory",
         ) from None
     return path
+
+
+def cache_write_error(exc: OSError) -> MlprojError | None:
+    """An OSError on a path under the cache root as a one-line error (None: elsewhere).
+
+    Many parts create folders under the cache root; a read-only or full MLPROJ_HOME must be one
+    clear error wherever it is met, not an internal error."""
+    if not exc.filename:
+        return None
+    try:
+        Path(os.path.abspath(exc.filename)).relative_to(cache_root())
+    except ValueError:
+        return None
+    return MlprojError(
+        f"cannot write to mlproj's cache at {exc.filename}: {exc.strerror or exc}",
+        "set MLPROJ_HOME to a writable directory with free space",
+    )

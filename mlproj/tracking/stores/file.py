@@ -135,6 +135,8 @@ class FileStore:
         for name in entries:
             if name.startswith(".") or name == "models" or not _RUN_ID.match(name):
                 continue
+            if name == DEFAULT_EXPERIMENT_ID:  # the store itself is broken without it
+                check_experiment_dir(os.path.join(self.root, name))
             problem = experiment_problem(os.path.join(self.root, name))
             if problem:
                 self._damaged(os.path.join(self.root, name), problem)
