@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Write a deterministic, self-contained zip of a project with its locks.",
     ),
     "ui": ("mlproj.commands.ui", "Start MLflow's UI on mlproj's tracking store."),
+    "cache": ("mlproj.commands.cache", "Prune cached environments, checkouts, zips and images."),
     # internal: the node-side step of a job submitted with -b slurm / kubernetes
     "_exec-run": ("mlproj.commands.exec_run", "Run a submitted run on this node (internal)."),
 }

@@ -40,6 +40,7 @@ def lease_checkout(cache: RepoCache, sha: str, version: str | None) -> Path:
         if fd is None:
             continue  # another run is using this one
         path = cache.checkouts / name
+        os.utime(cache.checkouts / f".{name}.lease")  # last used, for `mlproj cache prune`
         try:
             if not _reuse(cache, path, sha, version):
                 _build(cache, path, sha, version)
