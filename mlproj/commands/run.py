@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from mlproj._util.redact import redact
-from mlproj.commands.argtext import require_experiment_name, require_utf8
 from mlproj.backends import BACKENDS
+from mlproj.commands.argtext import require_experiment_name, require_utf8
 from mlproj.envs import MANAGERS
 from mlproj.envs.base import EnvOptions
 from mlproj.errors import UsageError
