@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import importlib
+import os
 import sys
 import traceback
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import click
 
 from mlproj import __version__
+from mlproj._util.redact import redact
 from mlproj.errors import MlprojError
 
 # verb -> (module, one-line help shown by `mlproj --help` without importing the module)
@@ -35,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Write a deterministic, self-contained zip of a project with its locks.",
     ),
     "ui": ("mlproj.commands.ui", "Start MLflow's UI on mlproj's tracking store."),
+    "cache": ("mlproj.commands.cache", "Prune cached environments, checkouts, zips and images."),
     # internal: the node-side step of a job submitted with -b slurm / kubernetes
     "_exec-run": ("mlproj.commands.exec_run", "Run a submitted run on this node (internal)."),
 }
@@ -68,12 +71,20 @@ def _write_crash_log(exc: BaseException) -> str | None:
     try:
         from mlproj.paths import cache_dir
 
-        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-        path = cache_dir("crash") / f"crash-{stamp}.log"
-        path.write_text("".join(traceback.format_exception(exc)))
+        # microseconds and pid: two crashes in one second never share a file
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+        path = cache_dir("crash") / f"crash-{stamp}-{os.getpid()}.log"
+        path.write_text(redact("".join(traceback.format_exception(exc))))
         return str(path)
-    except OSError:
+    except (OSError, MlprojError):  # a read-only or full MLPROJ_HOME: no log, still one line
         return None
+
+
+def _internal_error(exc: BaseException) -> None:
+    where = _write_crash_log(exc)
+    detail = f"; details in {where}" if where else ""
+    text = redact(f"{type(exc).__name__}: {exc}")
+    click.echo(f"mlproj: internal error: {text}{detail}", err=True)
 
 
 def main(argv: list[str] | None = None) -> Any:
@@ -98,10 +109,17 @@ def main(argv: list[str] | None = None) -> Any:
         sys.exit(130)
     except BrokenPipeError:
         sys.exit(1)
+    except OSError as exc:
+        from mlproj.paths import cache_write_error
+
+        known = cache_write_error(exc)
+        if known is None:
+            _internal_error(exc)
+        else:
+            click.echo(f"mlproj: error: {known.one_line()}", err=True)
+        sys.exit(1)
     except Exception as exc:  # the unexpected: one line here, the traceback in a crash log
-        where = _write_crash_log(exc)
-        detail = f"; details in {where}" if where else ""
-        click.echo(f"mlproj: internal error: {type(exc).__name__}: {exc}{detail}", err=True)
+        _internal_error(exc)
         sys.exit(1)
     # without standalone mode, click returns `ctx.exit(n)` codes instead of exiting
     if isinstance(result, int):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from mlproj._util.redact import redact
+
 
 class MlprojError(Exception):
     """A user-facing error: `message` says what is wrong, `hint` how to fix it."""
@@ -12,6 +14,8 @@ class MlprojError(Exception):
     hint_line = False
 
     def __init__(self, message: str, hint: str | None = None) -> None:
+        message = redact(message)  # a tracking URI's password never reaches a terminal or log
+        hint = redact(hint) if hint else hint
         super().__init__(message)
         self.message = message
         self.hint = hint

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from mlproj.errors import MlprojError
+
 
 def cache_root() -> Path:
     """`$MLPROJ_HOME`, else `$XDG_CACHE_HOME/mlproj`, else `~/.cache/mlproj`."""
@@ -19,5 +21,28 @@ def cache_root() -> Path:
 def cache_dir(*parts: str) -> Path:
     """A sub-directory of the cache root, created on demand."""
     path = cache_root().joinpath(*parts)
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # read-only or full MLPROJ_HOME, a file in the way
+        raise MlprojError(
+            f"cannot create mlproj's cache directory {path}: {exc.strerror or exc}",
+            "set MLPROJ_HOME to a writable directory",
+        ) from None
     return path
+
+
+def cache_write_error(exc: OSError) -> MlprojError | None:
+    """An OSError on a path under the cache root as a one-line error (None: elsewhere).
+
+    Many parts create folders under the cache root; a read-only or full MLPROJ_HOME must be one
+    clear error wherever it is met, not an internal error."""
+    if not exc.filename:
+        return None
+    try:
+        Path(os.path.abspath(exc.filename)).relative_to(cache_root())
+    except ValueError:
+        return None
+    return MlprojError(
+        f"cannot write to mlproj's cache at {exc.filename}: {exc.strerror or exc}",
+        "set MLPROJ_HOME to a writable directory with free space",
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -12,7 +13,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from mlproj._util.redact import redact
 from mlproj.backends import BACKENDS
+from mlproj.commands.argtext import require_experiment_name, require_utf8
 from mlproj.envs import MANAGERS
 from mlproj.envs.base import EnvOptions
 from mlproj.errors import UsageError
@@ -36,6 +39,14 @@ def parse_pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
             raise click.UsageError(f"Repeated parameter: {name!r}")
         result[name] = value
     return result
+
+
+def check_grace(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    """A finite number of seconds >= 0: `nan` or `inf` would make a run that ignores SIGTERM
+    unkillable (no deadline is ever reached)."""
+    if not math.isfinite(value) or value < 0:
+        raise click.BadParameter(f"{value} is not a number of seconds >= 0", ctx, param)
+    return value
 
 
 def parse_docker_args(values: tuple[str, ...]) -> tuple[tuple[str, str | None], ...]:
@@ -82,6 +93,7 @@ PROJECT_OPTIONS = (
     click.option(
         "--grace",
         type=float,
+        callback=check_grace,
         default=10.0,
         show_default=True,
         help="Seconds between forwarding a signal and killing the run's processes.",
@@ -150,6 +162,16 @@ def make_request(
     """A RunRequest from the values of PROJECT_OPTIONS (as click passes them)."""
     from mlproj.run.runner import RunRequest
 
+    for value in params.items():
+        require_utf8("-P", "=".join(value))
+    for value in options["docker_args"]:
+        require_utf8("-A", value)
+    for option in ("run_name", "experiment_name", "experiment_id", "entry_point", "version"):
+        require_utf8(f"--{option.replace('_', '-')}", options[option])
+    for option in ("tracking_uri", "storage_dir"):
+        require_utf8(f"--{option.replace('_', '-')}", options[option])
+    require_utf8("URI", uri)
+    require_experiment_name(options["experiment_name"])
     if options["experiment_name"] and options["experiment_id"]:
         raise click.UsageError("Specify only one of 'experiment-name' or 'experiment-id' options.")
     env_options = EnvOptions(
@@ -281,7 +303,7 @@ def _backend_config(backend: str, values: tuple[str, ...], build_image: bool) ->
 
 def _print_plan(plan: dict[str, object], as_json: bool) -> None:
     if as_json:
-        click.echo(json.dumps(plan, indent=2, default=str))
+        click.echo(redact(json.dumps(plan, indent=2, default=str)))
         return
     click.echo(f"command:     {plan['command']}")
     click.echo(f"entry point: {plan['entry_point']}")
@@ -290,7 +312,7 @@ def _print_plan(plan: dict[str, object], as_json: bool) -> None:
     _print_tree(plan["parameters"], indent=2)
     click.echo("environment:")
     _print_tree(plan["env"], indent=2)
-    click.echo(f"tracking:    {plan['tracking_uri']}")
+    click.echo(f"tracking:    {redact(str(plan['tracking_uri']))}")
 
 
 def _print_tree(value: object, indent: int) -> None:

@@ -157,6 +157,14 @@ def prune(older_than_seconds: float) -> list[CachedEnv]:
     return removed
 
 
+def remove_if_free(env: CachedEnv) -> bool:
+    """Delete `env` unless a build or a run holds its lock (`mlproj cache prune`)."""
+    with _try_locked(env.key) as got:
+        if got:
+            _discard(env.path)
+    return got
+
+
 # -- building ------------------------------------------------------------------------------
 
 

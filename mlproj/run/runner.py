@@ -328,9 +328,10 @@ def _execute(
 
 
 def exit_code_of(outcome: Outcome) -> int:
-    """Our exit code for a run's outcome: 130 after a signal we forwarded, else the child's."""
+    """Our exit code for a run's outcome: 128 + the signal we forwarded (130 for SIGINT, 143 for
+    SIGTERM, as a shell reports), else the child's."""
     if outcome.signal is not None:
-        return 130
+        return 128 + outcome.signal
     if outcome.exit_code < 0:
         return 128 - outcome.exit_code
     return outcome.exit_code

@@ -36,8 +36,10 @@ class SignalState:
         self.execution: Execution | None = None
         self.received: int | None = None
         self.received_at: float | None = None
+        self.count = 0  # a second signal means "stop now", whatever the grace period
 
     def handle(self, signum: int, frame: FrameType | None) -> None:
+        self.count += 1
         if self.received is None:
             self.received = signum
             self.received_at = time.monotonic()
@@ -70,7 +72,9 @@ def supervise(execution: Execution, state: SignalState, grace: float) -> Outcome
         code = execution.wait(timeout=0.2)
         if code is not None:
             break
-        if state.received_at is not None and time.monotonic() - state.received_at > grace:
+        if state.count >= 2 or (
+            state.received_at is not None and not time.monotonic() - state.received_at <= grace
+        ):  # `not <=`: a nan grace kills at once instead of never
             execution.kill()
             killed = True
             code = execution.wait()

@@ -9,6 +9,7 @@ import socket
 from collections.abc import Sequence
 
 from mlproj import __version__
+from mlproj._util.redact import redact
 from mlproj.sources.base import FetchedProject
 from mlproj.sources.uri import scrub
 
@@ -21,18 +22,37 @@ def current_user() -> str:
 
 
 _DOCKER_ARG_OPTIONS = ("-A", "--docker-args")
-_ENV_ARG_NAMES = ("e", "env")
+
+
+def _redact_docker_arg(value: str) -> str:
+    """`env=NAME=secret` -> `env=NAME=***`; names spelt as the docker args parser reads them."""
+    name, sep, rest = value.partition("=")
+    canonical = name.strip().lstrip("-").replace("_", "-").lower()
+    if sep and canonical in ("e", "env") and "=" in rest:
+        return f"{name}={rest.partition('=')[0]}=***"
+    return value
 
 
 def redact_docker_env(argv: Sequence[str]) -> list[str]:
-    """`-A env=NAME=secret` keeps `NAME` but not its value in anything we record."""
+    """`-A env=NAME=secret` keeps `NAME` but not its value in anything we record.
+
+    Every spelling click accepts: `-A V`, `-AV`, `--docker-args V`, `--docker-args=V`. A
+    token that is really another option's value (`-e -A`) only costs an over-redaction."""
     result: list[str] = []
-    for index, arg in enumerate(argv):
-        name, sep, value = arg.partition("=")
-        if index and argv[index - 1] in _DOCKER_ARG_OPTIONS and sep and name in _ENV_ARG_NAMES:
-            variable, has_value, _ = value.partition("=")
-            arg = f"{name}={variable}=***" if has_value else arg
-        result.append(arg)
+    takes_value = False
+    for arg in argv:
+        if takes_value:
+            result.append(_redact_docker_arg(arg))
+            takes_value = False
+        elif arg in _DOCKER_ARG_OPTIONS:
+            result.append(arg)
+            takes_value = True
+        elif arg.startswith("--docker-args="):
+            result.append("--docker-args=" + _redact_docker_arg(arg[len("--docker-args=") :]))
+        elif arg.startswith("-A"):
+            result.append("-A" + _redact_docker_arg(arg[2:]))
+        else:
+            result.append(arg)
     return result
 
 
@@ -47,7 +67,8 @@ def creation_tags(
         "mlflow.project.backend": backend,
         "mlproj.version": __version__,
         "mlproj.host": socket.gethostname(),
-        "mlproj.command": scrub(shlex.join(redact_docker_env(argv))),  # no tokens, no secrets
+        # no tokens, no secrets
+        "mlproj.command": redact(scrub(shlex.join(redact_docker_env(argv)))),
     }
     git = fetched.git
     if git is not None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from mlproj.spec import yamltree
 from mlproj.spec.model import CondaEnv, PythonEnv
 from mlproj.spec.problems import Problems, did_you_mean, raise_first_error
-from mlproj.spec.yamltree import Map, Node, Scalar, Seq, kind_name
+from mlproj.spec.yamltree import Map, Node, Scalar, Seq, kind_name, kind_only
 
 PYTHON_ENV_KEYS = ("python", "build_dependencies", "dependencies")
 CONDA_KEYS = ("name", "channels", "dependencies", "prefix", "variables")
@@ -39,7 +39,7 @@ def load_conda_env(path: Path) -> CondaEnv:
 def _root(path: Path, root: Node | None, keys: tuple[str, ...], problems: Problems) -> Map:
     if isinstance(root, Map):
         return root
-    what = "empty" if root is None else f"{kind_name(root)}, not a mapping"
+    what = "empty" if root is None else f"{kind_only(root)}, not a mapping"
     problems.error(
         root.line if root else 0,
         root.col if root else 0,

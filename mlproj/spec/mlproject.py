@@ -13,6 +13,7 @@ import os
 import re
 from pathlib import Path
 
+from mlproj._util.regular_file import read_regular
 from mlproj.errors import SpecError
 from mlproj.spec import yamltree
 from mlproj.spec.model import DockerEnv, EntryPoint, EnvDecl, EnvKind, Parameter, Project
@@ -86,7 +87,7 @@ def analyze(
             problems.error_at(
                 root,
                 f"the MLproject must be a mapping of keys "
-                f"({', '.join(TOP_KEYS)}), not {kind_name(root)}",
+                f"({', '.join(TOP_KEYS)}), not {yamltree.kind_only(root)}",
             )
         return Project(directory, None, default_env(directory), {}, spec_file)
     unknown_keys(root, TOP_KEYS, "at the top level", problems, top_level=True)
@@ -538,7 +539,6 @@ def _text(node: Scalar) -> str:
 
 def is_lfs_pointer(path: Path) -> bool:
     try:
-        with path.open("rb") as handle:
-            return handle.read(len(yamltree.LFS_POINTER)) == yamltree.LFS_POINTER
+        return read_regular(path, len(yamltree.LFS_POINTER)) == yamltree.LFS_POINTER
     except OSError:
         return False

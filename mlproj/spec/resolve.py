@@ -22,8 +22,19 @@ def _script_command(name: str) -> str | None:
     if extension == ".sh":
         return f"{os.environ.get('SHELL', 'bash')} {shlex.quote(name)}"
     if extension == ".R":
-        return f"Rscript -e \"mlflow::mlflow_source('{shlex.quote(name)}')\" --args"
+        return _r_command(name)
     return None
+
+
+def _r_command(name: str) -> str:
+    """MLflow's Rscript line; a name that is not shell-plain is quoted for R and bash both.
+
+    MLflow pastes a shell-quoted name inside a double-quoted shell string, where `$(...)`
+    and a `"` in the name would be run or break the line: we never do that."""
+    if shlex.quote(name) == name:  # plain: the exact text MLflow writes
+        return f"Rscript -e \"mlflow::mlflow_source('{name}')\" --args"
+    r_string = "'" + name.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    return f"Rscript -e {shlex.quote(f'mlflow::mlflow_source({r_string})')} --args"
 
 
 def get_entry_point(project: Project, name: str) -> EntryPoint:

@@ -19,6 +19,7 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.resolver import Resolver
 
+from mlproj._util.regular_file import read_regular
 from mlproj.spec.problems import Problem, ProblemError, Problems
 
 MAX_BYTES = 1 << 20  # MLproject and env files are a few KiB; anything this big is a mistake
@@ -98,6 +99,28 @@ def kind_name(node: Node | None) -> str:
     return f"a {type(value).__name__} ({node.text})"
 
 
+def kind_only(node: Node | None) -> str:
+    """What a node is, without its text: a whole file that is not a mapping may be any file
+    (`MLproject -> /etc/passwd`), and errors never echo a file's contents."""
+    if node is None:
+        return "nothing"
+    if isinstance(node, Map):
+        return "a mapping"
+    if isinstance(node, Seq):
+        return "a list"
+    assert isinstance(node, Scalar)
+    value = node.value
+    if value is None:
+        return "an empty value"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return f"a string ({len(value)} characters)"
+    return f"a {type(value).__name__}"
+
+
 def to_python(node: Node) -> Any:
     """The plain value of a node (dicts, lists, scalars), as yaml.safe_load gives it."""
     if isinstance(node, Scalar):
@@ -125,8 +148,7 @@ def _position(data: bytes, offset: int) -> tuple[int, int]:
 def read_text(file: Path) -> str:
     """The file's text, refusing what cannot be an MLproject/env file (with the reason)."""
     try:
-        with file.open("rb") as handle:
-            data = handle.read(MAX_BYTES + 1)
+        data = read_regular(file, MAX_BYTES + 1)  # never blocks on a FIFO or /proc/self/fd/0
     except OSError as exc:
         raise _fatal(file, 0, 0, f"cannot read the file: {exc.strerror}") from None
     if len(data) > MAX_BYTES:
@@ -379,7 +401,31 @@ def parse(file: Path, text: str, problems: Problems | None = None) -> Node | Non
         raise _syntax_error(file, text, exc) from None
     except RecursionError:  # not expected from the iterative composer; never a traceback
         raise _fatal(file, 0, 0, "the file is nested too deeply") from None
+    _refuse_nul(file, composer.root)
     return composer.root
+
+
+def _refuse_nul(file: Path, root: Node | None) -> None:
+    """A NUL byte (YAML's "\\0") cannot be in a command, argument, path or environment value:
+    the OS refuses it at exec time, after the run exists. Refuse it here, naming where."""
+    stack = [root] if root is not None else []
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Scalar):
+            if isinstance(node.value, str) and "\0" in node.value:
+                raise _fatal(
+                    file,
+                    node.line,
+                    node.col,
+                    "the value holds a NUL byte (\\0), which no command, path or "
+                    "environment variable can contain",
+                    "remove the \\0 escape",
+                )
+        elif isinstance(node, Seq):
+            stack.extend(node.items)
+        elif isinstance(node, Map):
+            for key, value in node.pairs:
+                stack.extend((key, value))
 
 
 def load(file: Path, problems: Problems | None = None) -> Node | None:

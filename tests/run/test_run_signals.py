@@ -1,4 +1,4 @@
-"""Ctrl-C / SIGTERM / SIGHUP: the whole process group stops, the run ends KILLED, exit 130."""
+"""Ctrl-C / SIGTERM / SIGHUP: the whole process group stops, the run ends KILLED, exit 128+N."""
 
 from __future__ import annotations
 
@@ -80,7 +80,7 @@ def test_signal_stops_the_group_and_marks_killed(tmp_path: Path, store: Path, si
     child, grandchild = (int(p) for p in pids.read_text().split())
     proc.send_signal(sig)
     _, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 130, stderr
+    assert proc.returncode == 128 + sig, stderr
     # the child may print its own KeyboardInterrupt traceback; mlproj itself prints none
     assert "mlproj/" not in stderr and "internal error" not in stderr
     assert only_run(store).info.status == "KILLED"
@@ -99,7 +99,7 @@ def test_a_child_ignoring_signals_is_killed_after_the_grace_period(
     started = time.monotonic()
     proc.send_signal(signal.SIGTERM)
     proc.communicate(timeout=60)
-    assert proc.returncode == 130
+    assert proc.returncode == 128 + signal.SIGTERM
     assert time.monotonic() - started < 30
     assert only_run(store).info.status == "KILLED"
     deadline = time.monotonic() + 5
@@ -141,7 +141,7 @@ def test_sigterm_during_an_env_build_ends_killed_and_the_next_run_rebuilds(
     builder_pid = int(building.read_text())
     proc.send_signal(signal.SIGTERM)
     _, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 130, stderr
+    assert proc.returncode == 128 + signal.SIGTERM, stderr
     assert only_run(store).info.status == "KILLED"
     deadline = time.monotonic() + 10
     while _alive(builder_pid) and time.monotonic() < deadline:

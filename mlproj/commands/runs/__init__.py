@@ -10,6 +10,8 @@ from typing import Any, TypeVar
 
 import click
 
+from mlproj._util.redact import redact
+from mlproj.commands.runs.damage import warn_damage
 from mlproj.tracking.base import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -116,22 +118,41 @@ def list_command(
     if as_json:
         names = result.experiment_names
         _echo_json([listing.run_dict(r, names.get(r.info.experiment_id)) for r in result.runs])
+        warn_damage(store)
         return
     if quiet:  # for scripts: mlproj runs compare $(mlproj runs list -q --limit 2)
         for run in result.runs:
             click.echo(run.info.run_id)
+        warn_damage(store)
         return
     if not result.runs:
         hint = f"; {result.hint}" if result.hint else ""
-        click.echo(f"no runs found in {store.uri}{hint}", err=True)
+        click.echo(f"no runs found in {redact(store.uri)}{hint}", err=True)
+        warn_damage(store)
         return
     from mlproj.commands.runs.table import terminal_width
 
     click.echo(listing.render_list(result, _style(), width=terminal_width()))
+    warn_damage(store)
     if result.total > len(result.runs):
         click.echo(
             f"showing {len(result.runs)} of {result.total} runs; --limit 0 shows all", err=True
         )
+
+
+@command.command(name="doctor")
+@_tracking_uri
+@click.option("--fix", is_flag=True, help="Repair what can be repaired; nothing is deleted.")
+def doctor_command(tracking_uri: str | None, fix: bool) -> None:
+    """Check a file store: damaged files, hidden experiments, orphaned RUNNING runs.
+
+    \b
+    Exit 0 when nothing is left to fix, 1 otherwise. --fix rebuilds a damaged meta.yaml (the
+    damaged copy is kept beside it) and marks KILLED a RUNNING run whose owner (an mlproj on
+    this host) is provably gone; a run without owner information is only reported."""
+    from mlproj.commands.runs.damage import doctor
+
+    raise SystemExit(doctor(_store(tracking_uri), fix))
 
 
 @command.command(name="show")
@@ -142,11 +163,13 @@ def show_command(tracking_uri: str | None, run_id: str, as_json: bool) -> None:
     """Show a run: info, params, latest metrics, tags and artifacts."""
     from mlproj.commands.runs import show
 
-    details = show.run_details(_store(tracking_uri), run_id)
+    store = _store(tracking_uri)
+    details = show.run_details(store, run_id)
     if as_json:
         _echo_json(show.details_dict(details))
     else:
         click.echo(show.render_details(details))
+    warn_damage(store)
 
 
 @command.command(name="compare")

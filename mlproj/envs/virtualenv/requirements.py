@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlproj._util.regular_file import read_regular
 from mlproj.errors import EnvError
 
 _FILE_OPTIONS = {"-r": "-r", "--requirement": "-r", "-c": "-c", "--constraint": "-c"}
@@ -73,7 +74,7 @@ def all_lines(lines: Sequence[str], files: Sequence[ReferencedFile]) -> list[str
     """The lines and the lines of every referenced file (to look for options)."""
     out = list(lines)
     for ref in files:
-        out += ref.path.read_text(encoding="utf-8", errors="replace").splitlines()
+        out += read_regular(ref.path).decode("utf-8", "replace").splitlines()
     return out
 
 
@@ -97,7 +98,7 @@ def _walk(lines: Sequence[str], base: Path, origin: str, seen: dict[Path, Refere
         if path in seen:
             continue
         try:
-            data = path.read_bytes()
+            data = read_regular(path)  # a FIFO must not hang the run
         except OSError as exc:
             raise EnvError(
                 f"{origin}: `{line.strip()}` names {path}, which cannot be read "

@@ -40,6 +40,7 @@ def lease_checkout(cache: RepoCache, sha: str, version: str | None) -> Path:
         if fd is None:
             continue  # another run is using this one
         path = cache.checkouts / name
+        os.utime(cache.checkouts / f".{name}.lease")  # last used, for `mlproj cache prune`
         try:
             if not _reuse(cache, path, sha, version):
                 _build(cache, path, sha, version)
@@ -151,7 +152,11 @@ def _init_submodules(cache: RepoCache, work: Path, sha: str, version: str | None
     if cache.local:  # git refuses file:// submodules by default; a local project may use them
         config += ["-c", "protocol.file.allow=always"]
     try:
-        run_git([*config, "submodule", "update", "--init", "--recursive", "--force"], cwd=work)
+        run_git(
+            [*config, "submodule", "update", "--init", "--recursive", "--force"],
+            cwd=work,
+            trusted=True,  # our checkout; the fetch may need the user's credentials
+        )
     except GitFailed as exc:
         shown = f"version '{version}'" if version else sha[:12]
         raise SourceError(

@@ -27,8 +27,43 @@ _REPO_LOCATION_VARS = (
     "GIT_CEILING_DIRECTORIES",
     "GIT_DISCOVERY_ACROSS_FILESYSTEM",
 )
-# Never run hooks (a user's global core.hooksPath) or ask about a detached HEAD in our checkouts.
-SAFE_CONFIG = ("-c", "core.hooksPath=/dev/null", "-c", "advice.detachedHead=false")
+# On every call: never run hooks (ours or a repository's), an fsmonitor program or a pager;
+# never ask about a detached HEAD in our checkouts.
+SAFE_CONFIG = (
+    "--no-pager",
+    "-c",
+    "core.hooksPath=/dev/null",
+    "-c",
+    "core.fsmonitor=false",
+    "-c",
+    "core.pager=cat",
+    "-c",
+    "advice.detachedHead=false",
+)
+# In a repository mlproj did not create, its own config must not run programs either (git's
+# safe.directory thinking): no credential helper, askpass or ssh command from it. Our calls
+# there never touch the network, so nothing is lost. Filter and diff drivers are per name:
+# see _driver_overrides.
+_UNTRUSTED_CONFIG = (
+    "-c",
+    "credential.helper=",
+    "-c",
+    "core.askPass=",
+    "-c",
+    "core.sshCommand=ssh",
+    "-c",
+    "core.editor=false",
+    "-c",
+    "sequence.editor=false",
+)
+# Driver keys whose values are programs; an empty value turns each off (tested in
+# tests/hardening/test_git_config.py). diff.external is not here: git runs an empty one and
+# fails, so `git diff` calls pass --no-ext-diff --no-textconv instead.
+_DRIVER_PROGRAM_KEYS = {
+    "filter": ("clean", "smudge", "process"),
+    "diff": ("textconv", "command"),
+    "merge": ("driver",),
+}
 
 
 class GitFailed(SourceError):
@@ -91,19 +126,64 @@ def git_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def _driver_overrides(cwd: Path) -> list[str]:
+    """`-c` pairs that empty every filter/diff/merge driver program the repo's config defines.
+
+    Reading config runs nothing; the names cannot be wildcarded, so they are listed first."""
+    proc = subprocess.run(
+        [
+            "git",
+            *SAFE_CONFIG,
+            "config",
+            "-z",
+            "--name-only",
+            "--get-regexp",
+            r"^(filter|diff|merge)\.",
+        ],
+        cwd=cwd,
+        env=git_env(),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        check=False,
+    )
+    drivers: dict[tuple[str, str], None] = {}
+    for key in proc.stdout.decode("utf-8", "replace").split("\0"):
+        section, _, rest = key.partition(".")
+        driver = rest.rpartition(".")[0]
+        if driver and section.lower() in _DRIVER_PROGRAM_KEYS:
+            drivers[(section.lower(), driver)] = None
+    pairs: list[str] = []
+    for section, driver in drivers:
+        for name in _DRIVER_PROGRAM_KEYS[section]:
+            pairs += ["-c", f"{section}.{driver}.{name}="]
+        if section == "filter":
+            pairs += ["-c", f"filter.{driver}.required=false"]
+    return pairs
+
+
 def run_git(
     args: Sequence[str],
     *,
     cwd: Path | None = None,
     env: Mapping[str, str] | None = None,
     check: bool = True,
+    trusted: bool = False,
 ) -> str:
-    """Run `git ARGS`; return stdout (undecodable bytes replaced). Raises GitFailed."""
-    argv = ["git", *SAFE_CONFIG, *args]
+    """Run `git ARGS`; return stdout (undecodable bytes replaced). Raises GitFailed.
+
+    `trusted`: the repository is one mlproj made (its config is ours), so the user's credential
+    helpers and ssh command apply. Without `cwd`, git runs from `/`: the process's own working
+    directory may be inside a repository whose config would otherwise be read."""
+    argv = ["git", *SAFE_CONFIG]
+    if not trusted:
+        argv += _UNTRUSTED_CONFIG
+        if cwd is not None:
+            argv += _driver_overrides(cwd)
+    argv += args
     try:
         proc = subprocess.run(
             argv,
-            cwd=cwd,
+            cwd=cwd if cwd is not None else "/",
             env=git_env(env),
             stdin=subprocess.DEVNULL,
             capture_output=True,

@@ -34,7 +34,7 @@ def ls_remote(url: str, version: str | None, shown: str) -> RemoteRefs:
     else:
         patterns = [f"refs/heads/{version}", f"refs/tags/{version}", f"refs/tags/{version}^{{}}"]
     try:
-        out = run_git(["ls-remote", "--symref", url, *patterns])
+        out = run_git(["ls-remote", "--symref", url, *patterns], trusted=True)
     except GitFailed as exc:
         raise SourceError(
             f"cannot reach {describe(shown, version)}: {exc.detail}",

@@ -191,6 +191,7 @@ def _lease_copy(archive: _Archive) -> Path:
         if fd is None:
             continue  # another run is using this copy
         path = root / name
+        os.utime(root / f".{name}.lease")  # last used, for `mlproj cache prune`
         listing = root / f".{name}.files"
         try:
             if not _intact(path, listing):

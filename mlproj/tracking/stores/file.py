@@ -24,6 +24,14 @@ from mlproj.errors import TrackingError, UsageError
 from mlproj.tracking import names
 from mlproj.tracking.base import TERMINAL_STATUSES, Experiment, Metric, Run, RunInfo
 from mlproj.tracking.stores import local_artifacts, metafile
+from mlproj.tracking.stores.file_checks import (
+    being_created,
+    check_experiment_dir,
+    check_store_root,
+    experiment_problem,
+    run_meta_problem,
+    writing,
+)
 from mlproj.tracking.stores.file_read import (
     lazy_metrics,
     lazy_values,
@@ -90,13 +98,22 @@ class FileStore:
     def __init__(self, uri: str) -> None:
         self.uri = uri
         self.root = local_artifacts.local_path(uri)
+        check_store_root(self.root)
+        # damaged files met while reading (path -> what is wrong): skipped, then named in a
+        # warning by the command, so one bad file never hides the rest of the store
+        self.damage: dict[str, str] = {}
+
+    def _damaged(self, path: str, what: str) -> None:
+        self.damage.setdefault(path, what)
 
     # -- experiments ------------------------------------------------------------------------
 
     def _exp_dir(self, experiment_id: str) -> str:
         if not _RUN_ID.match(experiment_id):
             raise TrackingError(f"invalid experiment id {experiment_id!r}")
-        return os.path.join(self.root, experiment_id)
+        path = os.path.join(self.root, experiment_id)
+        check_experiment_dir(path)
+        return path
 
     def _experiment(self, experiment_id: str) -> Experiment | None:
         meta = read_meta(os.path.join(self._exp_dir(experiment_id), _META))
@@ -117,6 +134,12 @@ class FileStore:
         found = []
         for name in entries:
             if name.startswith(".") or name == "models" or not _RUN_ID.match(name):
+                continue
+            if name == DEFAULT_EXPERIMENT_ID:  # the store itself is broken without it
+                check_experiment_dir(os.path.join(self.root, name))
+            problem = experiment_problem(os.path.join(self.root, name))
+            if problem:
+                self._damaged(os.path.join(self.root, name), problem)
                 continue
             exp = self._experiment(name)
             if exp is not None and exp.lifecycle_stage == "active":
@@ -165,6 +188,7 @@ class FileStore:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
+    @writing
     def _ensure_root(self) -> None:
         """Create the store as MLflow does: the root, `.trash` and the Default experiment."""
         if os.path.isfile(os.path.join(self.root, DEFAULT_EXPERIMENT_ID, _META)):
@@ -185,6 +209,7 @@ class FileStore:
                 return True
         return False
 
+    @writing
     def resolve_experiment(self, name: str | None, experiment_id: str | None) -> str:
         if name is not None and experiment_id is not None:
             raise UsageError("give either an experiment name or an experiment id, not both")
@@ -229,6 +254,7 @@ class FileStore:
                     return candidate
         raise TrackingError(f"run {run_id} not found in {self.uri}")
 
+    @writing
     def create_run(
         self,
         experiment_id: str,
@@ -301,10 +327,15 @@ class FileStore:
 
     def _meta(self, run_dir: str) -> dict[str, Any]:
         meta = read_meta(os.path.join(run_dir, _META))
-        if meta is None:
-            raise TrackingError(f"run directory {run_dir} has no readable meta.yaml")
+        problem = run_meta_problem(run_dir, meta)
+        if meta is None or problem:
+            raise TrackingError(
+                f"run {os.path.basename(run_dir)}: {os.path.join(run_dir, _META)} is {problem}",
+                "`mlproj runs doctor` lists the store's problems; `--fix` repairs what it can",
+            )
         return meta
 
+    @writing
     def log_params(self, run_id: str, params: Mapping[str, str]) -> None:
         run_dir = self._run_dir(run_id)
         for key, value in params.items():
@@ -321,6 +352,7 @@ class FileStore:
                 continue
             self._write_value(run_dir, "params", key, value)
 
+    @writing
     def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
         run_dir = self._run_dir(run_id)
         for key, value in tags.items():
@@ -331,6 +363,7 @@ class FileStore:
             meta["run_name"] = tags[RUN_NAME_TAG]
             self._write_meta(run_dir, meta)
 
+    @writing
     def log_metrics(self, run_id: str, metrics: Sequence[Metric]) -> None:
         run_dir = self._run_dir(run_id)
         lines: dict[str, list[str]] = {}
@@ -348,6 +381,7 @@ class FileStore:
             finally:
                 os.close(fd)
 
+    @writing
     def set_terminated(self, run_id: str, status: str, end_time: int) -> None:
         if status not in TERMINAL_STATUSES:
             raise TrackingError(f"{status!r} is not a terminal run status")
@@ -360,12 +394,13 @@ class FileStore:
 
     def _load_run(self, run_dir: str, meta: Mapping[str, Any]) -> Run:
         """A run whose params, tags and metrics are read lazily (see file_read.py)."""
-        tags = lazy_values(os.path.join(run_dir, "tags"))
+        report = self._damaged
+        tags = lazy_values(os.path.join(run_dir, "tags"), report)
         return Run(
             info=_run_info(meta, tags),
-            params=lazy_values(os.path.join(run_dir, "params")),
+            params=lazy_values(os.path.join(run_dir, "params"), report),
             tags=tags,
-            metrics=lazy_metrics(os.path.join(run_dir, "metrics")),
+            metrics=lazy_metrics(os.path.join(run_dir, "metrics"), report),
         )
 
     def get_run(self, run_id: str) -> Run:
@@ -387,6 +422,15 @@ class FileStore:
                     continue
                 run_dir = os.path.join(exp_dir, name)
                 meta = read_meta(os.path.join(run_dir, _META))
+                problem = run_meta_problem(run_dir, meta)
+                if (
+                    problem
+                    and os.path.isdir(run_dir)
+                    and not (meta is None and being_created(run_dir))
+                ):
+                    self._damaged(os.path.join(run_dir, _META), problem)
+                if problem:
+                    continue
                 if meta is None or meta.get("lifecycle_stage", "active") != "active":
                     continue
                 if str(meta.get("experiment_id")) != experiment_id:

@@ -7,7 +7,6 @@ reads 1,000 meta.yaml files plus the files of the runs actually shown, instead o
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import time
@@ -43,8 +42,17 @@ def read_meta(path: str) -> dict[str, Any] | None:
     return None
 
 
-def read_values(folder: str, prefix: str = "") -> dict[str, str]:
-    """Every file under `folder` as key -> content; sub-folders give `a/b` keys."""
+Report = Callable[[str, str], None]  # (path, what is wrong) of a damaged file
+
+
+def _ignore(path: str, what: str) -> None:
+    pass
+
+
+def read_values(folder: str, prefix: str = "", report: Report = _ignore) -> dict[str, str]:
+    """Every file under `folder` as key -> content; sub-folders give `a/b` keys.
+
+    A file that is not UTF-8 is left out and reported: one damaged tag must not hide a run."""
     values: dict[str, str] = {}
     try:
         entries = os.scandir(folder)
@@ -55,10 +63,14 @@ def read_values(folder: str, prefix: str = "") -> dict[str, str]:
         for entry in entries:
             name = entry.name
             if entry.is_dir():
-                values.update(read_values(entry.path, f"{prefix}{name}/"))
+                values.update(read_values(entry.path, f"{prefix}{name}/", report))
             elif not name.startswith(TMP_PREFIX):
-                with contextlib.suppress(FileNotFoundError):  # deleted since the listing
+                try:
                     values[prefix + name] = read(entry.path)
+                except FileNotFoundError:  # deleted since the listing
+                    pass
+                except UnicodeDecodeError as exc:
+                    report(entry.path, f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x})")
     return values
 
 
@@ -91,12 +103,16 @@ def latest_value(text: str) -> float | None:
     return None if best is None else best[2]
 
 
-def _read_one(folder: str, key: str) -> str | None:
+def _read_one(folder: str, key: str, report: Report) -> str | None:
     if not _SAFE_KEY.match(key):
         return None
+    path = os.path.join(folder, key)
     try:
-        return metafile.read_text(os.path.join(folder, key))
+        return metafile.read_text(path)
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return None
+    except UnicodeDecodeError as exc:
+        report(path, f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x})")
         return None
 
 
@@ -106,17 +122,23 @@ class LazyFolder(Mapping[str, T]):
     `parse` turns a file's text into the value; None leaves the key out (e.g. an empty metric).
     """
 
-    __slots__ = ("_all", "_folder", "_parse", "_some")
+    __slots__ = ("_all", "_folder", "_parse", "_report", "_some")
 
-    def __init__(self, folder: str, parse: Callable[[str], T | None]) -> None:
+    def __init__(
+        self, folder: str, parse: Callable[[str], T | None], report: Report = _ignore
+    ) -> None:
         self._folder = folder
         self._parse = parse
+        self._report = report
         self._all: dict[str, T] | None = None
         self._some: dict[str, T | None] = {}
 
     def _load(self) -> dict[str, T]:
         if self._all is None:
-            parsed = {k: self._parse(text) for k, text in read_values(self._folder).items()}
+            parsed = {
+                k: self._parse(text)
+                for k, text in read_values(self._folder, report=self._report).items()
+            }
             self._all = {k: v for k, v in parsed.items() if v is not None}
         return self._all
 
@@ -124,7 +146,7 @@ class LazyFolder(Mapping[str, T]):
         if self._all is not None:
             return self._all[key]
         if key not in self._some:
-            text = _read_one(self._folder, key)
+            text = _read_one(self._folder, key, self._report)
             self._some[key] = None if text is None else self._parse(text)
         value = self._some[key]
         if value is None:
@@ -141,14 +163,14 @@ class LazyFolder(Mapping[str, T]):
         return repr(self._load())
 
 
-def lazy_values(folder: str) -> LazyFolder[str]:
+def lazy_values(folder: str, report: Report = _ignore) -> LazyFolder[str]:
     """Params or tags: the raw file contents."""
-    return LazyFolder(folder, _as_is)
+    return LazyFolder(folder, _as_is, report)
 
 
-def lazy_metrics(folder: str) -> LazyFolder[float]:
+def lazy_metrics(folder: str, report: Report = _ignore) -> LazyFolder[float]:
     """Metrics: the latest value of each metric file."""
-    return LazyFolder(folder, latest_value)
+    return LazyFolder(folder, latest_value, report)
 
 
 def _as_is(text: str) -> str:
