@@ -52,12 +52,16 @@ def owner_tags() -> dict[str, str]:
     }
 
 
+def owner_checkable(tags: Mapping[str, str]) -> bool:
+    """Does the run name an owner on this host (whose liveness can therefore be checked)?"""
+    return tags.get(OWNER_TAG, "").count(":") == 2 and tags.get(HOST_TAG) == socket.gethostname()
+
+
 def owner_gone(tags: Mapping[str, str]) -> str | None:
     """Why the run's owner is certainly gone, or None (alive, elsewhere, or unknown)."""
-    owner = tags.get(OWNER_TAG, "")
-    if owner.count(":") != 2 or tags.get(HOST_TAG) != socket.gethostname():
+    if not owner_checkable(tags):
         return None  # not recorded, or another machine: we cannot tell
-    pid_text, start, boot = owner.split(":")
+    pid_text, start, boot = tags[OWNER_TAG].split(":")
     if not pid_text.isdigit():
         return None
     if boot and boot != _boot_id():

@@ -15,13 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from mlproj.tracking.owner import HOST_TAG, OWNER_TAG, owner_tags
 from mlproj.tracking.stores.file import FileStore
-from mlproj.tracking.stores.file_doctor import (
-    OWNER_HOST,
-    OWNER_PID,
-    OWNER_START,
-    process_start_ticks,
-)
 from tests.conftest import run_cli
 
 MLPROJECT = "name: p\nentry_points:\n  main:\n    command: 'true'\n"
@@ -115,11 +110,12 @@ def test_doctor_kills_only_runs_whose_owner_is_provably_gone(tmp_path: Path) -> 
     dead = subprocess.Popen(["true"])
     dead.wait()
     host = socket.gethostname()
-    gone = _running(root, {OWNER_HOST: host, OWNER_PID: str(dead.pid), OWNER_START: "1"})
-    me = str(process_start_ticks(os.getpid()))
-    alive = _running(root, {OWNER_HOST: host, OWNER_PID: str(os.getpid()), OWNER_START: me})
+    mine = owner_tags()
+    boot = mine[OWNER_TAG].split(":")[2]
+    gone = _running(root, {OWNER_TAG: f"{dead.pid}:1:{boot}", HOST_TAG: host})
+    alive = _running(root, mine)
     unknown = _running(root, {})
-    elsewhere = _running(root, {OWNER_HOST: "other-host", OWNER_PID: "1", OWNER_START: "1"})
+    elsewhere = _running(root, {OWNER_TAG: f"1:1:{boot}", HOST_TAG: "other-host"})
     fixed = run_cli(["runs", "doctor", "--fix", "--tracking-uri", str(root)], cwd=tmp_path)
     assert "marked KILLED" in fixed.stdout
     store = FileStore(root.as_uri())

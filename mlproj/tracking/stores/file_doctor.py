@@ -2,20 +2,20 @@
 
 Repairs never delete: a damaged meta.yaml is kept beside the new one as
 `meta.yaml.damaged-<time>`; a file that is not UTF-8 is reported and left alone. A RUNNING run
-is marked KILLED only when its owner is provably gone: its `mlproj.owner.*` tags name this host
-and a pid that is no longer the process that started it. Without owner tags (runs started by
-MLflow, or by an mlproj that did not record them) the run is reported and left RUNNING.
+is marked KILLED only when its owner is provably gone (tracking/owner.py: its `mlproj.owner` tag
+names a process on this host that is no longer the one that started the run). Without owner tags
+(runs started by MLflow, or by an older mlproj) the run is reported and left RUNNING.
 """
 
 from __future__ import annotations
 
 import os
-import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlproj.tracking.owner import END_REASON_TAG, owner_checkable, owner_gone
 from mlproj.tracking.stores import metafile
 from mlproj.tracking.stores.file_checks import (
     being_created,
@@ -24,10 +24,6 @@ from mlproj.tracking.stores.file_checks import (
 )
 from mlproj.tracking.stores.file_read import parse_metric_line, read_meta
 
-# The owner of a running run (written by the run pipeline): host name, pid, and the pid's start
-# time in clock ticks after boot (field 22 of /proc/<pid>/stat), so a reused pid is not taken
-# for the owner.
-OWNER_HOST, OWNER_PID, OWNER_START = "mlproj.owner.host", "mlproj.owner.pid", "mlproj.owner.start"
 DOCTOR_TAG = "mlproj.doctor"
 _RESERVED = frozenset({"tags", "datasets", "traces", "models"})
 _RUNNING, _FAILED, _KILLED = 1, 4, 5
@@ -38,29 +34,6 @@ class Finding:
     path: str
     problem: str
     fixed: str | None = None  # what --fix did; None: reported only
-
-
-def process_start_ticks(pid: int) -> int | None:
-    """When `pid` started (clock ticks after boot), None when there is no such process."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            fields = handle.read().rsplit(b")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return int(fields[19]) if len(fields) > 19 and fields[0] != b"Z" else None
-
-
-def owner_gone(tags: dict[str, str]) -> bool | None:
-    """True: the owner is provably gone; False: it still runs; None: cannot tell."""
-    host, pid, start = tags.get(OWNER_HOST), tags.get(OWNER_PID), tags.get(OWNER_START)
-    if not (host and pid and pid.isdigit()) or host != socket.gethostname():
-        return None
-    started = process_start_ticks(int(pid))
-    if started is None:
-        return True
-    if start and start.isdigit():
-        return started != int(start)
-    return None  # the pid is alive and nothing says it is another process
 
 
 def examine(root: str, fix: bool) -> list[Finding]:
@@ -117,19 +90,18 @@ def _run(run_dir: str, fix: bool) -> Iterator[Finding]:
 def _running(
     run_dir: str, meta: dict[str, object], tags: dict[str, str], fix: bool
 ) -> Iterator[Finding]:
-    gone = owner_gone(tags)
     path = os.path.join(run_dir, "meta.yaml")
-    if gone is None:
+    if not owner_checkable(tags):
         yield Finding(
             path,
-            "RUNNING with no owner this host can check (no mlproj.owner.* tags, or another "
+            "RUNNING with no owner this host can check (no mlproj.owner tag, or another "
             "host): left as is",
         )
-    elif gone:
+    elif (reason := owner_gone(tags)) is not None:
         fixed = None
         if fix:
-            note = f"owner pid {tags.get(OWNER_PID)} on {tags.get(OWNER_HOST)} is gone"
-            _write_tag(run_dir, DOCTOR_TAG, f"marked KILLED by mlproj runs doctor: {note}")
+            _write_tag(run_dir, END_REASON_TAG, reason)
+            _write_tag(run_dir, DOCTOR_TAG, f"marked KILLED by mlproj runs doctor: {reason}")
             _write_meta(run_dir, {**meta, "status": _KILLED, "end_time": _now_ms()})
             fixed = "marked KILLED"
         yield Finding(path, "RUNNING, but the mlproj that owned it is gone", fixed)
