@@ -159,7 +159,8 @@ def test_sweep_the_example_then_see_it_nested(checkout: Path) -> None:
 
 def _check_mlflow_ui(cwd: Path, expected_runs: int) -> None:
     """`mlflow ui` as the README writes it serves our runs (default 127.0.0.1:5000)."""
-    env, argv = {}, []
+    env: dict[str, str] = {}
+    argv: list[str] = []
     for word in shlex.split(MLFLOW_UI):
         if "=" in word and not argv:
             key, _, value = word.partition("=")

@@ -116,7 +116,12 @@ def test_unhealthy_build_is_refused_and_unhealthy_env_rebuilt() -> None:
     path = cache.ensure_env("test", key, _build, health=_healthy)
     (path / "payload").unlink()  # the env broke after it was built
     rebuilt: list[Path] = []
-    cache.ensure_env("test", key, lambda p: (rebuilt.append(p), _build(p))[0], health=_healthy)
+
+    def build_again(p: Path) -> None:
+        rebuilt.append(p)
+        _build(p)
+
+    cache.ensure_env("test", key, build_again, health=_healthy)
     assert len(rebuilt) == 1 and _healthy(path)
 
 
@@ -178,7 +183,7 @@ def test_list_remove_prune() -> None:
 
 
 def test_ambiguous_prefix_is_refused() -> None:
-    made = []
+    made: list[str] = []
     i = 0
     while len({k[0] for k in made}) == len(made) and i < 100:  # two keys sharing a first char
         made.append(_key(f"amb{i}"))

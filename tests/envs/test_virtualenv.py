@@ -19,6 +19,7 @@ from mlproj.envs import cache
 from mlproj.envs.base import EnvOptions
 from mlproj.envs.virtualenv import manager as virtualenv
 from mlproj.errors import EnvError
+from mlproj.paths import cache_root
 from mlproj.spec.model import Project
 from tests.envs.conftest import project, run_in
 from tests.envs.pkgs import make_source
@@ -215,7 +216,7 @@ def test_without_pip_config_the_local_package_is_not_found(
         virtualenv.MANAGER.prepare(proj, OPTIONS)
     text = info.value.one_line()
     assert "mlpt-gamma" in text and "full log:" in text
-    assert str(cache.cache_root() / "logs") in text
+    assert str(cache_root() / "logs") in text
     assert cache.list_envs() == []
 
 

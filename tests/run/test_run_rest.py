@@ -57,6 +57,7 @@ def test_run_against_a_tracking_server(tmp_path: Path, server: str) -> None:
     assert result.returncode == 0, result.stderr
     client = MlflowClient(tracking_uri=server)
     experiment = client.get_experiment_by_name("team")
+    assert experiment is not None
     (run,) = client.search_runs([experiment.experiment_id])
     assert run.info.status == "FINISHED"
     assert run.data.params == {"lr": "0.01"}
