@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -10,13 +11,13 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.conftest import REPO_ROOT, run_cli
+from tests.conftest import REPO_ROOT
+from tests.helpers import run_cli, wait_until
 
 README = REPO_ROOT / "README.md"
 
@@ -178,17 +179,17 @@ def _check_mlflow_ui(cwd: Path, expected_runs: int) -> None:
     )
     try:
         base = "http://127.0.0.1:5000/api/2.0/mlflow"
-        deadline = time.monotonic() + 90
-        while True:
-            assert proc.poll() is None, "mlflow ui exited"
-            try:
-                reply = requests.post(
-                    f"{base}/runs/search", json={"experiment_ids": ["0"]}, timeout=5
+        replies: list[requests.Response] = []
+
+        def answered() -> bool:
+            with contextlib.suppress(requests.ConnectionError):
+                replies.append(
+                    requests.post(f"{base}/runs/search", json={"experiment_ids": ["0"]}, timeout=5)
                 )
-                break
-            except requests.ConnectionError:
-                assert time.monotonic() < deadline, "mlflow ui did not come up"
-                time.sleep(0.5)
+            return bool(replies)
+
+        wait_until(answered, 90, 0.5, what="`mlflow ui` answers on 127.0.0.1:5000", process=proc)
+        reply = replies[0]
         assert reply.status_code == 200, reply.text
         runs = reply.json()["runs"]
         assert len(runs) == expected_runs

@@ -18,7 +18,6 @@ from mlproj.errors import EnvError
 from mlproj.proc import LaunchRequest
 from mlproj.spec.model import Project
 from mlproj.tracking import open_store, run_child_env
-from tests.conftest import run_cli
 from tests.docker.conftest import (
     BASE_IMAGE,
     SECRET,
@@ -27,6 +26,7 @@ from tests.docker.conftest import (
     options,
     with_docker,
 )
+from tests.helpers import run_cli, wait_until
 
 pytestmark = pytest.mark.docker
 
@@ -160,7 +160,7 @@ def test_sigterm_stops_the_container_and_close_leaves_none(
     execution, sink = launch(prepared, "echo started; sleep 60", run_id)
     try:
         assert execution.wait(timeout=1.0) is None
-        _wait_for(lambda: "started" in sink.stdout)
+        wait_until(lambda: "started" in sink.stdout, 20, what="the container printed 'started'")
         started = time.monotonic()
         execution.send_signal(signal.SIGTERM)
         code = execution.wait(timeout=20)
@@ -177,7 +177,7 @@ def test_kill_stops_a_command_that_ignores_sigterm(
     prepared = MANAGER.prepare(project, options())
     execution, sink = launch(prepared, "trap '' TERM; echo started; sleep 60 & wait", run_id)
     try:
-        _wait_for(lambda: "started" in sink.stdout)
+        wait_until(lambda: "started" in sink.stdout, 20, what="the container printed 'started'")
         execution.send_signal(signal.SIGTERM)
         assert execution.wait(timeout=1.5) is None  # ignored
         execution.kill()
@@ -289,13 +289,6 @@ def test_an_image_without_bash_runs_the_command_with_sh(
     assert prepared.shell == "sh"
     code, sink = run_to_end(prepared, "echo $0; test -e /usr/bin/bash || echo no-bash", run_id)
     assert (code, sink.stdout) == (0, "sh\nno-bash\n")
-
-
-def _wait_for(condition: Any, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 @pytest.fixture

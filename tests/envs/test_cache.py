@@ -15,6 +15,7 @@ import pytest
 
 from mlproj.envs import cache
 from mlproj.errors import EnvError
+from tests.helpers import wait_until
 
 # A builder process: builds env KEY with a build function that counts its calls in COUNTER and
 # sleeps SLEEP seconds halfway (so that a test can run several at once or kill one mid-build).
@@ -148,10 +149,7 @@ def test_concurrent_processes_build_once(tmp_path: Path, relocatable: bool) -> N
 def test_killed_build_is_rebuilt_cleanly(tmp_path: Path, relocatable: bool) -> None:
     key, counter = _key("killed"), tmp_path / "count"
     victim = _spawn(key, counter, 30, relocatable)
-    deadline = time.monotonic() + 20
-    while not counter.exists() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert counter.exists(), "the builder never started"
+    wait_until(counter.exists, 20, 0.02, what="the builder started", process=victim)
     os.kill(victim.pid, signal.SIGKILL)
     victim.wait(timeout=10)
     assert not cache.is_ready(key)

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from mlproj.envs import cache
-from tests.conftest import run_cli
+from tests.helpers import needs_uv, run_cli
 
 
+@needs_uv
 @pytest.mark.usefixtures("offline")
 def test_create_list_rm(tmp_path: Path) -> None:
     proj = tmp_path / "proj"

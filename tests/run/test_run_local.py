@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
-from tests.run.conftest import mlflow_client, only_run, write_project
+from tests.helpers import run_cli, write_project
+from tests.run.conftest import mlflow_client, only_run
 
 GREETER = """
     name: greeter

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
-from tests.run.conftest import mlflow_client, write_project
+from tests.helpers import run_cli, write_project
+from tests.run.conftest import mlflow_client
 
 PRODUCER = """
     import os, mlflow

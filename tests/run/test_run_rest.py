@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
-from tests.run.conftest import write_project
+from tests.helpers import run_cli, write_project
 from tests.tracking.conftest import mlflow_server
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from mlproj.tracking import run_child_env
 from mlproj.tracking.base import Metric, Store
 from mlproj.tracking.stores.file import FileStore
 from mlproj.tracking.stores.rest import RestStore
+from tests.helpers import now_ms
 
 CHILD = """
 import mlflow
@@ -25,10 +25,6 @@ with mlflow.start_run() as run:
     mlflow.set_tag("child", "1")
 print(run.info.run_id)
 """
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def finished_run(store: Store, experiment: str) -> str:

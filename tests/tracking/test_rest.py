@@ -15,8 +15,7 @@ import pytest
 
 from mlproj.errors import TrackingError
 from mlproj.tracking.stores.rest import RestStore
-
-from .conftest import free_port
+from tests.helpers import free_port
 
 RUN = {
     "info": {"run_id": "a" * 32, "experiment_id": "1", "run_name": "r", "status": "FINISHED",

@@ -14,7 +14,7 @@ import pytest
 from mlproj.tracking.base import Metric
 from mlproj.tracking.stores.file import FileStore
 from mlproj.tracking.stores.rest import RestStore
-from tests.conftest import run_cli
+from tests.helpers import run_cli
 
 T0 = 1_790_000_000_000
 
