@@ -151,7 +151,7 @@ def test_killed_build_is_rebuilt_cleanly(tmp_path: Path, relocatable: bool) -> N
     victim = _spawn(key, counter, 30, relocatable)
     wait_until(counter.exists, 20, 0.02, what="the builder started", process=victim)
     os.kill(victim.pid, signal.SIGKILL)
-    victim.wait(timeout=10)
+    victim.communicate(timeout=10)  # reaps it and closes its pipes
     assert not cache.is_ready(key)
     assert cache.list_envs() == []
 
