@@ -339,12 +339,12 @@ def test_cli_sigterm_ends_the_run_killed_and_removes_the_container(
         assert line == b"sleeping\n"
         child.send_signal(signal.SIGTERM)
         started = time.monotonic()
-        child.wait(timeout=60)
+        child.communicate(timeout=60)  # waits, and closes the pipes
         assert time.monotonic() - started < 15
     finally:
         if child.poll() is None:
             child.kill()
-            child.wait()
+            child.communicate()
     assert child.returncode != 0
     (run,) = open_store((tmp_path / "mlruns").as_uri()).search_runs(["0"])
     assert run.info.status == "KILLED"
