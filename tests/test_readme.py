@@ -42,6 +42,9 @@ MLFLOW_UI = "MLFLOW_ALLOW_FILE_STORE=true mlflow ui --backend-store-uri ./mlruns
 # Commands tested elsewhere or not runnable here, and why.
 ELSEWHERE = {
     "bash .ci/run": "is CI itself",
+    'python -m pytest -m "not slow and not docker and not postgres and not examples"': (
+        "is the fast lane of the test suite this test belongs to"
+    ),
     "mlproj run examples/cnn_project -P epochs=2": "needs conda-forge; its plan is checked below",
     "mlproj ui": "tests/tracking/test_ui.py opens it in headless Chromium",
     "mlproj runs migrate --to sqlite:///mlflow.db": "tests/tracking/test_ui.py runs it",
@@ -103,6 +106,7 @@ def checkout(tmp_path: Path) -> Path:
     return tmp_path
 
 
+@pytest.mark.examples  # runs README commands in a copy of the repository
 def test_fast_readme_commands(checkout: Path) -> None:
     for command in FAST:
         result = _mlproj(command, checkout)

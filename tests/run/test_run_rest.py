@@ -19,6 +19,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
+@pytest.mark.slow  # starts a real `mlflow server` (seconds)
 def test_run_against_a_tracking_server(tmp_path: Path, server: str) -> None:
     from mlflow.tracking import MlflowClient
 

@@ -142,10 +142,12 @@ def check_child_logged_into_the_run(store: Store, tmp_path: Path) -> None:
     assert not (elsewhere / "mlruns").exists()
 
 
+@pytest.mark.slow  # the child imports mlflow (seconds)
 def test_a_child_process_logs_into_our_file_store_run(tmp_path: Path) -> None:
     store = FileStore((tmp_path / "mlruns").as_uri())
     check_child_logged_into_the_run(store, tmp_path)
 
 
+@pytest.mark.slow  # starts a real `mlflow server` (seconds)
 def test_a_child_process_logs_into_our_run_on_a_server(server_url: str, tmp_path: Path) -> None:
     check_child_logged_into_the_run(RestStore(server_url), tmp_path)

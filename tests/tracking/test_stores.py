@@ -30,7 +30,13 @@ def db_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowDbStore
     yield store
 
 
-@pytest.fixture(params=["file", "rest", "sqlite"])
+@pytest.fixture(
+    params=[
+        "file",
+        pytest.param("rest", marks=pytest.mark.slow),  # starts a real `mlflow server`
+        pytest.param("sqlite", marks=pytest.mark.slow),  # mlflow creates the schema: seconds
+    ]
+)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
     if request.param == "file":
         return FileStore((tmp_path / "mlruns").as_uri())
