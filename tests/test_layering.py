@@ -1,6 +1,7 @@
 """The dependency direction between mlproj's packages, read from the imports in the source.
 
-commands -> run -> (backends, envs, sources, spec, tracking) -> (proc, _util, paths, errors)
+commands -> sweep -> run -> (backends, envs, sources, spec, tracking)
+    -> (proc, _util, paths, errors)
 
 An import counts wherever it is written (module top, inside a function, under TYPE_CHECKING),
 and so does the dotted path of a module given as a string ("mlproj.commands.run"), which is
@@ -24,7 +25,7 @@ PACKAGE = REPO_ROOT / "mlproj"
 # every top-level module and package of mlproj; "__init__" is the root package (mlproj itself)
 EVERYTHING = frozenset(
     [
-        *("__init__", "__main__", "cli", "commands", "run", "backends", "envs"),
+        *("__init__", "__main__", "cli", "commands", "sweep", "run", "backends", "envs"),
         *("sources", "spec", "tracking", "proc", "_util", "paths", "errors"),
     ]
 )
@@ -49,11 +50,17 @@ def only(importer: str, allowed: str, why: str) -> Rule:
 RULES = [
     never(
         "spec sources tracking",
-        "envs run backends commands cli",
+        "envs run sweep backends commands cli",
         "reading projects, fetching them and recording runs know nothing of how a run executes",
     ),
-    never("envs backends", "run commands cli", "environments and backends serve the pipeline"),
-    never("run", "commands cli", "the pipeline is driven by the commands, not the other way"),
+    never(
+        "envs backends", "run sweep commands cli", "environments and backends serve the pipeline"
+    ),
+    never(
+        "run",
+        "sweep commands cli",
+        "the pipeline of one run is driven from above, not the other way",
+    ),
     only("proc", "errors", "process groups are the bottom layer that every other one uses"),
     only("_util", "errors", "shared utilities know nothing of mlproj's features"),
     only("paths", "errors", "the cache layout is read by every layer"),

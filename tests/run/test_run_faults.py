@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -236,10 +237,10 @@ SLOW_PY = """
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> RestartableServer:
+def server(tmp_path: Path) -> Iterator[RestartableServer]:
     srv = RestartableServer(tmp_path / "server")
     srv.start()
-    yield srv  # type: ignore[misc]
+    yield srv
     srv.stop()
 
 

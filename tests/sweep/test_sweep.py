@@ -11,9 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import run_cli
+from tests.helpers import alive, run_cli
 from tests.run.conftest import mlflow_client, write_project
-from tests.run.test_run_signals import _alive
 
 # Logs a score that is best (highest) for epochs=2, size=5, through MLflow's own API.
 SCORING = """
@@ -182,7 +181,7 @@ def test_ctrl_c_mid_sweep_kills_every_child_and_the_parent(tmp_path: Path, store
     parent, children = _runs(store)
     assert parent.info.status == "KILLED"
     assert [c.info.status for c in children] == ["KILLED", "KILLED"]
-    assert not [pid for pid in pids if _alive(pid)]
+    assert not [pid for pid in pids if alive(pid)]
     assert out.count("NOT STARTED") == 2
 
 
