@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.helpers import alive, run_cli
 from tests.run.conftest import mlflow_client, write_project
 
@@ -70,6 +72,7 @@ def _runs(store: Path) -> tuple[Any, list[Any]]:
     return parents[0], children
 
 
+@pytest.mark.slow  # four child runs, each importing mlflow (12 s of CPU)
 def test_grid_with_two_jobs_nests_four_finished_runs_and_names_the_best(
     tmp_path: Path, store: Path
 ) -> None:
