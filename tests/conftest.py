@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
+
+# Re-exported for tests written before tests/helpers/ existed; new code imports tests.helpers.
+from tests.helpers import run_cli as run_cli
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESOURCES = Path(__file__).resolve().parent / "resources"
@@ -32,29 +31,3 @@ def isolated_home(
     ):
         monkeypatch.delenv(var, raising=False)
     return home
-
-
-def run_cli(
-    args: Sequence[str],
-    *,
-    cwd: Path | None = None,
-    env: dict[str, str] | None = None,
-    timeout: float = 300,
-) -> subprocess.CompletedProcess[str]:
-    """Run `python -m mlproj ARGS` as a user would, capturing its output."""
-    full_env = dict(os.environ)
-    full_env.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "mlproj", *args],
-        cwd=cwd,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
-@pytest.fixture
-def cli() -> Iterator[object]:
-    yield run_cli

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -10,13 +11,13 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.conftest import REPO_ROOT, run_cli
+from tests.conftest import REPO_ROOT
+from tests.helpers import run_cli, wait_until
 
 README = REPO_ROOT / "README.md"
 
@@ -41,6 +42,9 @@ MLFLOW_UI = "MLFLOW_ALLOW_FILE_STORE=true mlflow ui --backend-store-uri ./mlruns
 # Commands tested elsewhere or not runnable here, and why.
 ELSEWHERE = {
     "bash .ci/run": "is CI itself",
+    'python -m pytest -m "not slow and not docker and not postgres and not examples"': (
+        "is the fast lane of the test suite this test belongs to"
+    ),
     "mlproj run examples/cnn_project -P epochs=2": "needs conda-forge; its plan is checked below",
     "mlproj ui": "tests/tracking/test_ui.py opens it in headless Chromium",
     "mlproj runs migrate --to sqlite:///mlflow.db": "tests/tracking/test_ui.py runs it",
@@ -102,6 +106,7 @@ def checkout(tmp_path: Path) -> Path:
     return tmp_path
 
 
+@pytest.mark.examples  # runs README commands in a copy of the repository
 def test_fast_readme_commands(checkout: Path) -> None:
     for command in FAST:
         result = _mlproj(command, checkout)
@@ -159,7 +164,8 @@ def test_sweep_the_example_then_see_it_nested(checkout: Path) -> None:
 
 def _check_mlflow_ui(cwd: Path, expected_runs: int) -> None:
     """`mlflow ui` as the README writes it serves our runs (default 127.0.0.1:5000)."""
-    env, argv = {}, []
+    env: dict[str, str] = {}
+    argv: list[str] = []
     for word in shlex.split(MLFLOW_UI):
         if "=" in word and not argv:
             key, _, value = word.partition("=")
@@ -177,17 +183,17 @@ def _check_mlflow_ui(cwd: Path, expected_runs: int) -> None:
     )
     try:
         base = "http://127.0.0.1:5000/api/2.0/mlflow"
-        deadline = time.monotonic() + 90
-        while True:
-            assert proc.poll() is None, "mlflow ui exited"
-            try:
-                reply = requests.post(
-                    f"{base}/runs/search", json={"experiment_ids": ["0"]}, timeout=5
+        replies: list[requests.Response] = []
+
+        def answered() -> bool:
+            with contextlib.suppress(requests.ConnectionError):
+                replies.append(
+                    requests.post(f"{base}/runs/search", json={"experiment_ids": ["0"]}, timeout=5)
                 )
-                break
-            except requests.ConnectionError:
-                assert time.monotonic() < deadline, "mlflow ui did not come up"
-                time.sleep(0.5)
+            return bool(replies)
+
+        wait_until(answered, 90, 0.5, what="`mlflow ui` answers on 127.0.0.1:5000", process=proc)
+        reply = replies[0]
         assert reply.status_code == 200, reply.text
         runs = reply.json()["runs"]
         assert len(runs) == expected_runs

@@ -53,12 +53,17 @@ class EnvOptions:
 
 
 class PreparedEnv(Protocol):
-    """A ready environment for one run."""
+    """A ready environment for one run (read-only members, so frozen dataclasses meet it)."""
 
-    # run tags to record, e.g. {"mlflow.project.env": "conda", "mlproj.env.key": "..."}
-    tags: Mapping[str, str]
-    # files to save with the run: (local path, artifact directory), e.g. the installed lockfile
-    artifacts: Sequence[tuple[Path, str]]
+    @property
+    def tags(self) -> Mapping[str, str]:
+        """Run tags to record, e.g. {"mlflow.project.env": "conda", "mlproj.env.key": "..."}."""
+        ...
+
+    @property
+    def artifacts(self) -> Sequence[tuple[Path, str]]:
+        """Files to save with the run: (local path, artifact directory), e.g. the lockfile."""
+        ...
 
     def launch(self, request: LaunchRequest) -> Execution: ...
 

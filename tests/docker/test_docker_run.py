@@ -18,7 +18,6 @@ from mlproj.errors import EnvError
 from mlproj.proc import LaunchRequest
 from mlproj.spec.model import Project
 from mlproj.tracking import open_store, run_child_env
-from tests.conftest import run_cli
 from tests.docker.conftest import (
     BASE_IMAGE,
     SECRET,
@@ -27,6 +26,7 @@ from tests.docker.conftest import (
     options,
     with_docker,
 )
+from tests.helpers import run_cli, wait_until
 
 pytestmark = pytest.mark.docker
 
@@ -160,7 +160,7 @@ def test_sigterm_stops_the_container_and_close_leaves_none(
     execution, sink = launch(prepared, "echo started; sleep 60", run_id)
     try:
         assert execution.wait(timeout=1.0) is None
-        _wait_for(lambda: "started" in sink.stdout)
+        wait_until(lambda: "started" in sink.stdout, 20, what="the container printed 'started'")
         started = time.monotonic()
         execution.send_signal(signal.SIGTERM)
         code = execution.wait(timeout=20)
@@ -177,7 +177,7 @@ def test_kill_stops_a_command_that_ignores_sigterm(
     prepared = MANAGER.prepare(project, options())
     execution, sink = launch(prepared, "trap '' TERM; echo started; sleep 60 & wait", run_id)
     try:
-        _wait_for(lambda: "started" in sink.stdout)
+        wait_until(lambda: "started" in sink.stdout, 20, what="the container printed 'started'")
         execution.send_signal(signal.SIGTERM)
         assert execution.wait(timeout=1.5) is None  # ignored
         execution.kill()
@@ -291,13 +291,6 @@ def test_an_image_without_bash_runs_the_command_with_sh(
     assert (code, sink.stdout) == (0, "sh\nno-bash\n")
 
 
-def _wait_for(condition: Any, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
 @pytest.fixture
 def cli_project(project_dir: Path, project: Project) -> Path:
     """The resource project under the unique name of `project` (its image is cleaned up)."""
@@ -346,12 +339,12 @@ def test_cli_sigterm_ends_the_run_killed_and_removes_the_container(
         assert line == b"sleeping\n"
         child.send_signal(signal.SIGTERM)
         started = time.monotonic()
-        child.wait(timeout=60)
+        child.communicate(timeout=60)  # waits, and closes the pipes
         assert time.monotonic() - started < 15
     finally:
         if child.poll() is None:
             child.kill()
-            child.wait()
+            child.communicate()
     assert child.returncode != 0
     (run,) = open_store((tmp_path / "mlruns").as_uri()).search_runs(["0"])
     assert run.info.status == "KILLED"

@@ -17,8 +17,8 @@ from mlproj.envs.docker import settings as docker_settings
 from mlproj.envs.docker.manager import MANAGER
 from mlproj.errors import EnvError
 from mlproj.spec.model import Project
-from tests.conftest import run_cli
 from tests.docker.conftest import SECRET, options, with_docker
+from tests.helpers import run_cli, write_project
 
 
 @pytest.mark.parametrize(
@@ -52,16 +52,12 @@ def test_dockerignore_matching(patterns: str, path: str, excluded: bool) -> None
     assert docker_ignore.parse(patterns).excluded(path) is excluded
 
 
-def _write(root: Path, files: dict[str, str]) -> None:
-    for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text)
-
-
 def test_context_digest_follows_content_modes_and_base_but_not_ignored_files(
     tmp_path: Path,
 ) -> None:
-    _write(tmp_path, {"a.py": "1", "sub/b.txt": "2", ".dockerignore": "skip/\n", "skip/x": "3"})
+    write_project(
+        tmp_path, files={"a.py": "1", "sub/b.txt": "2", ".dockerignore": "skip/\n", "skip/x": "3"}
+    )
     first = docker_context.collect(tmp_path, "base:1")
     paths = [e.path for e in first.entries]
     assert paths == [".dockerignore", "a.py", "sub", "sub/b.txt"]
@@ -79,7 +75,7 @@ def test_context_tar_has_the_dockerfile_and_the_code_under_code(tmp_path: Path) 
     import io
     import tarfile
 
-    _write(tmp_path, {"a.py": "print(1)", "Dockerfile": "FROM project-own"})
+    write_project(tmp_path, files={"a.py": "print(1)", "Dockerfile": "FROM project-own"})
     (tmp_path / "link").symlink_to("a.py")
     context = docker_context.collect(tmp_path, "base:1")
     buffer = io.BytesIO()

@@ -13,7 +13,7 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from uv import find_uv_bin
+from tests.helpers import uv_bin
 
 BACKEND = '''
 """A minimal in-tree PEP 517 backend: writes a wheel with zipfile, no build requirements."""
@@ -104,7 +104,7 @@ def build_wheel(src: Path, dest: Path) -> None:
     """`uv build --wheel` of one source tree into `dest` (offline: the backend needs nothing)."""
     subprocess.run(
         [
-            find_uv_bin(),
+            uv_bin(),  # skips the test (and the wheelhouse fixture) where uv is missing
             "build",
             "--wheel",
             "--offline",

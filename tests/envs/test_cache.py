@@ -15,6 +15,7 @@ import pytest
 
 from mlproj.envs import cache
 from mlproj.errors import EnvError
+from tests.helpers import wait_until
 
 # A builder process: builds env KEY with a build function that counts its calls in COUNTER and
 # sleeps SLEEP seconds halfway (so that a test can run several at once or kill one mid-build).
@@ -116,7 +117,12 @@ def test_unhealthy_build_is_refused_and_unhealthy_env_rebuilt() -> None:
     path = cache.ensure_env("test", key, _build, health=_healthy)
     (path / "payload").unlink()  # the env broke after it was built
     rebuilt: list[Path] = []
-    cache.ensure_env("test", key, lambda p: (rebuilt.append(p), _build(p))[0], health=_healthy)
+
+    def build_again(p: Path) -> None:
+        rebuilt.append(p)
+        _build(p)
+
+    cache.ensure_env("test", key, build_again, health=_healthy)
     assert len(rebuilt) == 1 and _healthy(path)
 
 
@@ -143,12 +149,9 @@ def test_concurrent_processes_build_once(tmp_path: Path, relocatable: bool) -> N
 def test_killed_build_is_rebuilt_cleanly(tmp_path: Path, relocatable: bool) -> None:
     key, counter = _key("killed"), tmp_path / "count"
     victim = _spawn(key, counter, 30, relocatable)
-    deadline = time.monotonic() + 20
-    while not counter.exists() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert counter.exists(), "the builder never started"
+    wait_until(counter.exists, 20, 0.02, what="the builder started", process=victim)
     os.kill(victim.pid, signal.SIGKILL)
-    victim.wait(timeout=10)
+    victim.communicate(timeout=10)  # reaps it and closes its pipes
     assert not cache.is_ready(key)
     assert cache.list_envs() == []
 
@@ -178,7 +181,7 @@ def test_list_remove_prune() -> None:
 
 
 def test_ambiguous_prefix_is_refused() -> None:
-    made = []
+    made: list[str] = []
     i = 0
     while len({k[0] for k in made}) == len(made) and i < 100:  # two keys sharing a first char
         made.append(_key(f"amb{i}"))

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from mlproj.envs import cache
-from tests.conftest import run_cli
+from tests.helpers import needs_uv, run_cli
 
 
+@needs_uv
 @pytest.mark.usefixtures("offline")
 def test_create_list_rm(tmp_path: Path) -> None:
     proj = tmp_path / "proj"
@@ -43,12 +44,14 @@ def test_create_list_rm(tmp_path: Path) -> None:
     assert missing.stderr.startswith("mlproj: error: no cached environment matches")
 
 
+def _write_x(path: Path) -> None:
+    (path / "x").write_text("x")
+
+
 def test_prune_by_last_use() -> None:
     keys = [cache.env_key({"n": i}) for i in range(2)]
     for key in keys:
-        cache.ensure_env(
-            "test", key, lambda p: (p / "x").write_text("x"), health=lambda p: (p / "x").exists()
-        )
+        cache.ensure_env("test", key, _write_x, health=lambda p: (p / "x").exists())
     old = time.time() - 40 * 86400
     os.utime(cache.env_path(keys[0]) / cache.LAST_USED, (old, old))
     pruned = run_cli(["env", "prune", "--older-than", "30d"])

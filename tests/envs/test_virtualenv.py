@@ -19,9 +19,13 @@ from mlproj.envs import cache
 from mlproj.envs.base import EnvOptions
 from mlproj.envs.virtualenv import manager as virtualenv
 from mlproj.errors import EnvError
+from mlproj.paths import cache_root
 from mlproj.spec.model import Project
 from tests.envs.conftest import project, run_in
 from tests.envs.pkgs import make_source
+from tests.helpers import needs_uv, wait_until
+
+pytestmark = needs_uv  # the manager builds every environment with uv
 
 OPTIONS = EnvOptions(manager="virtualenv")
 PY = f"{sys.version_info.major}.{sys.version_info.minor}"
@@ -215,7 +219,7 @@ def test_without_pip_config_the_local_package_is_not_found(
         virtualenv.MANAGER.prepare(proj, OPTIONS)
     text = info.value.one_line()
     assert "mlpt-gamma" in text and "full log:" in text
-    assert str(cache.cache_root() / "logs") in text
+    assert str(cache_root() / "logs") in text
     assert cache.list_envs() == []
 
 
@@ -272,10 +276,7 @@ def test_killed_build_is_rebuilt_cleanly(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
         start_new_session=True,
     )
-    deadline = time.monotonic() + 60
-    while not building.exists() and time.monotonic() < deadline and victim.poll() is None:
-        time.sleep(0.05)
-    assert building.exists(), victim.communicate()
+    wait_until(building.exists, 60, what="the slow package's build started", process=victim)
     os.killpg(victim.pid, signal.SIGKILL)  # the builder and its uv, mid-install
     victim.communicate(timeout=30)
     key = virtualenv.resolve(proj).key

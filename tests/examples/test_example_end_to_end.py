@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT, run_cli
+from tests.conftest import REPO_ROOT
+from tests.helpers import run_cli
 from tests.run.conftest import mlflow_client
 from tests.sources.gitrepos import git
 

@@ -7,6 +7,8 @@ import json
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from mlproj.tracking import open_store
 from tests.conftest import run_cli
 from tests.reproduce.conftest import publish
@@ -52,6 +54,7 @@ def test_pack_twice_gives_the_same_bytes_and_honours_mlprojignore(
     assert manifest["env"]["locks"] == ["python_env.lock.txt"]
 
 
+@pytest.mark.slow  # an env build on a fresh cache
 def test_a_bundle_runs_from_its_lock_on_a_fresh_cache_and_validates(
     tmp_path: Path, repo: tuple[Path, str], index: Path, wheelhouse: Path
 ) -> None:

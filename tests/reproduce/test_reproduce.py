@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from mlproj.tracking import open_store
 from tests.conftest import run_cli
 from tests.reproduce.conftest import publish
@@ -20,6 +22,7 @@ def _build_logs(home: Path) -> str:
     return "".join(p.read_text() for p in sorted((home / "logs").glob("*.log")))
 
 
+@pytest.mark.slow  # two runs and an env build on a fresh cache
 def test_reproduce_from_a_file_git_url_on_a_fresh_cache_uses_the_recorded_lock(
     tmp_path: Path, repo: tuple[Path, str], index: Path, wheelhouse: Path
 ) -> None:
@@ -140,6 +143,7 @@ def test_untracked_files_make_a_dirty_run_unreproducible_without_snapshot(
     assert len(open_store(str(store)).search_runs(["0"])) == 1  # no run was created
 
 
+@pytest.mark.slow  # runs twice, with an env build
 def test_a_non_git_directory_reproduces_only_with_snapshot(tmp_path: Path, index: Path) -> None:
     from tests.reproduce.conftest import FILES
 

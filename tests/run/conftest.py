@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-
-def write_project(root: Path, mlproject: str, files: dict[str, str] | None = None) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "MLproject").write_text(textwrap.dedent(mlproject))
-    for name, text in (files or {}).items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text))
-    return root
+# Re-exported for tests written before tests/helpers/ existed; new code imports tests.helpers.
+from tests.helpers import write_project as write_project
 
 
 def mlflow_client(store: Path) -> Any:

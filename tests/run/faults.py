@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.tracking.conftest import _clean_env, _stop, _wait_until_up, free_port
+from tests.helpers import free_port
+from tests.tracking.conftest import _clean_env, _stop, _wait_until_up
 
 
 def alive(pid: int) -> bool:

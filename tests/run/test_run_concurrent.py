@@ -8,9 +8,11 @@ import sys
 from pathlib import Path
 
 from tests.envs.pkgs import make_source
-from tests.run.conftest import mlflow_client, write_project
+from tests.helpers import needs_uv, write_project
+from tests.run.conftest import mlflow_client
 
 
+@needs_uv
 def test_four_runs_share_one_cold_build(tmp_path: Path, store: Path) -> None:
     proj = tmp_path / "proj"
     make_source(proj, "mlpt-shared", sleep=1.0)

@@ -7,8 +7,8 @@ import sys
 import time
 from pathlib import Path
 
-from tests.conftest import run_cli
-from tests.run.conftest import only_run, write_project
+from tests.helpers import run_cli, write_project
+from tests.run.conftest import only_run
 
 
 def test_detach_then_wait(tmp_path: Path) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import run_cli
-from tests.run.conftest import only_run, write_project
+from tests.helpers import run_cli, write_project
+from tests.run.conftest import only_run
 
 
 def test_env_build_failure_marks_the_run_failed(tmp_path: Path) -> None:

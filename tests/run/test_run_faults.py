@@ -8,12 +8,14 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from mlproj.tracking.stores.file import FileStore
 from tests.conftest import run_cli
+from tests.helpers import wait_until
 from tests.run.conftest import write_project
 from tests.run.faults import RestartableServer, alive, fill, small_disk
 
@@ -35,13 +37,6 @@ def _no_half_runs(store: Path) -> None:
                 assert (run / "meta.yaml").is_file(), run
     leftovers = [p for p in store.rglob("*.creating")] if store.is_dir() else []
     assert not leftovers, leftovers
-
-
-def _wait_for(predicate: object, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():  # type: ignore[operator]
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 # -- a full disk --------------------------------------------------------------------------
@@ -118,7 +113,11 @@ def _start_sleeper(tmp_path: Path, store: Path, *extra: str) -> tuple[subprocess
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     pids = proj / "pids.txt"
-    _wait_for(lambda: pids.is_file() and pids.read_text().endswith("\n"), 60, "the entry point")
+    wait_until(
+        lambda: pids.is_file() and pids.read_text().endswith("\n"),
+        60,
+        what="the entry point started",
+    )
     return mlproj, pids
 
 
@@ -130,7 +129,9 @@ def test_sigkill_of_mlproj_takes_the_run_down_and_the_next_command_ends_it(
     child, grandchild = (int(p) for p in pids.read_text().split())
     mlproj.kill()
     mlproj.communicate()
-    _wait_for(lambda: not alive(child) and not alive(grandchild), 15, "the run's processes")
+    wait_until(
+        lambda: not alive(child) and not alive(grandchild), 15, what="the run's processes stopped"
+    )
     assert _only_run(store).info.status == "RUNNING"  # type: ignore[attr-defined]
 
     listed = run_cli(["runs", "list", "--tracking-uri", str(store), "--json"])
@@ -149,7 +150,11 @@ def test_sigkill_of_a_detached_supervisor_is_detected_by_runs_wait(tmp_path: Pat
     assert started.returncode == 0, started.stderr
     run_id = started.stdout.strip()
     pids = proj / "pids.txt"
-    _wait_for(lambda: pids.is_file() and pids.read_text().endswith("\n"), 60, "the entry point")
+    wait_until(
+        lambda: pids.is_file() and pids.read_text().endswith("\n"),
+        60,
+        what="the entry point started",
+    )
     owner = _only_run(store).tags["mlproj.owner"]  # type: ignore[attr-defined]
     supervisor = int(owner.split(":")[0])
     assert alive(supervisor)
@@ -158,7 +163,9 @@ def test_sigkill_of_a_detached_supervisor_is_detected_by_runs_wait(tmp_path: Pat
     assert waited.stdout.strip() == "KILLED", waited.stderr
     assert waited.returncode == 1
     child, grandchild = (int(p) for p in pids.read_text().split())
-    _wait_for(lambda: not alive(child) and not alive(grandchild), 15, "the run's processes")
+    wait_until(
+        lambda: not alive(child) and not alive(grandchild), 15, what="the run's processes stopped"
+    )
 
 
 def test_a_live_owner_is_not_taken_for_gone(tmp_path: Path) -> None:
@@ -236,10 +243,10 @@ SLOW_PY = """
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> RestartableServer:
+def server(tmp_path: Path) -> Iterator[RestartableServer]:
     srv = RestartableServer(tmp_path / "server")
     srv.start()
-    yield srv  # type: ignore[misc]
+    yield srv
     srv.stop()
 
 

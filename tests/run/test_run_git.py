@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.helpers import run_cli
 from tests.run.conftest import only_run
 from tests.sources.gitrepos import GitDaemon, commit_files, git
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
-from tests.run.conftest import mlflow_client, only_run, write_project
+from tests.helpers import run_cli, write_project
+from tests.run.conftest import mlflow_client, only_run
 
 GREETER = """
     name: greeter
@@ -116,6 +116,7 @@ def test_bad_p_syntax_is_a_usage_error(tmp_path: Path, store: Path) -> None:
     assert "Use -P name=value" in result.stderr
 
 
+@pytest.mark.slow  # the entry point imports mlflow (seconds)
 def test_child_logs_metrics_into_the_same_run(tmp_path: Path, store: Path) -> None:
     proj = write_project(
         tmp_path / "proj",
@@ -156,6 +157,7 @@ def test_child_logs_metrics_into_the_same_run(tmp_path: Path, store: Path) -> No
     assert history[0].value == 0.9
 
 
+@pytest.mark.slow  # the entry point imports mlflow (seconds)
 def test_the_exit_code_decides_over_a_status_the_child_set(tmp_path: Path, store: Path) -> None:
     """As in `mlflow run`: the child ended its run KILLED and exited 0, so the run is FINISHED
     (tests/run/test_run_status.py runs the other cases of the corpus's status_cases)."""

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
-from tests.run.conftest import mlflow_client, write_project
+from tests.helpers import run_cli, write_project
+from tests.run.conftest import mlflow_client
 
 PRODUCER = """
     import os, mlflow
@@ -73,6 +73,7 @@ def _run(consumer: Path, store: Path, value: str, *extra: str) -> tuple[str, str
     return path, result.stdout
 
 
+@pytest.mark.slow  # the producing entry point imports mlflow (seconds)
 def test_runs_uri_of_a_file_and_of_a_directory(tmp_path: Path, store: Path) -> None:
     producer, consumer = _projects(tmp_path)
     made = run_cli(["run", str(producer), "--env-manager", "local", "--tracking-uri", str(store)])
@@ -92,6 +93,7 @@ def test_runs_uri_of_a_file_and_of_a_directory(tmp_path: Path, store: Path) -> N
     assert runs[0].data.params["data"] == f"runs:/{run_id}/d"  # logged as typed
 
 
+@pytest.mark.slow  # the producing entry point imports mlflow (seconds)
 def test_a_missing_artifact_is_refused_before_a_run_exists(tmp_path: Path, store: Path) -> None:
     producer, consumer = _projects(tmp_path)
     assert (

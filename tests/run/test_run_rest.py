@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
-from tests.run.conftest import write_project
+from tests.helpers import run_cli, write_project
 from tests.tracking.conftest import mlflow_server
 
 
@@ -20,6 +19,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
+@pytest.mark.slow  # starts a real `mlflow server` (seconds)
 def test_run_against_a_tracking_server(tmp_path: Path, server: str) -> None:
     from mlflow.tracking import MlflowClient
 
@@ -57,6 +57,7 @@ def test_run_against_a_tracking_server(tmp_path: Path, server: str) -> None:
     assert result.returncode == 0, result.stderr
     client = MlflowClient(tracking_uri=server)
     experiment = client.get_experiment_by_name("team")
+    assert experiment is not None
     (run,) = client.search_runs([experiment.experiment_id])
     assert run.info.status == "FINISHED"
     assert run.data.params == {"lr": "0.01"}

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.run.conftest import only_run, write_project
+from tests.helpers import alive, needs_uv, wait_until, write_project
+from tests.run.conftest import only_run
 
 # The entry point starts a grandchild (a background sleep) and records both pids.
 SLEEPER = """
@@ -31,19 +32,6 @@ MLPROJECT = """
         parameters: {mode: {type: string, default: polite}}
         command: "python sleeper.py {mode}"
 """
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # a zombie is not alive for our purpose
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(")")[-1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 def _start(tmp_path: Path, store: Path, *extra: str) -> tuple[subprocess.Popen[str], Path]:
@@ -66,11 +54,12 @@ def _start(tmp_path: Path, store: Path, *extra: str) -> tuple[subprocess.Popen[s
         text=True,
     )
     pids = proj / "pids.txt"
-    deadline = time.monotonic() + 60
-    while not (pids.exists() and pids.read_text().endswith("\n")):
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline, "the entry point never started"
-        time.sleep(0.05)
+    wait_until(
+        lambda: pids.exists() and pids.read_text().endswith("\n"),
+        60,
+        what="the entry point started",
+        process=proc,
+    )
     return proc, pids
 
 
@@ -84,10 +73,11 @@ def test_signal_stops_the_group_and_marks_killed(tmp_path: Path, store: Path, si
     # the child may print its own KeyboardInterrupt traceback; mlproj itself prints none
     assert "mlproj/" not in stderr and "internal error" not in stderr
     assert only_run(store).info.status == "KILLED"
-    deadline = time.monotonic() + 5
-    while (_alive(child) or _alive(grandchild)) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _alive(child) and not _alive(grandchild)
+    wait_until(
+        lambda: not alive(child) and not alive(grandchild),
+        5,
+        what="the entry point and its own child stopped",
+    )
 
 
 def test_a_child_ignoring_signals_is_killed_after_the_grace_period(
@@ -102,12 +92,14 @@ def test_a_child_ignoring_signals_is_killed_after_the_grace_period(
     assert proc.returncode == 128 + signal.SIGTERM
     assert time.monotonic() - started < 30
     assert only_run(store).info.status == "KILLED"
-    deadline = time.monotonic() + 5
-    while (_alive(child) or _alive(grandchild)) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _alive(child) and not _alive(grandchild)
+    wait_until(
+        lambda: not alive(child) and not alive(grandchild),
+        5,
+        what="the entry point and its own child stopped",
+    )
 
 
+@needs_uv
 def test_sigterm_during_an_env_build_ends_killed_and_the_next_run_rebuilds(
     tmp_path: Path, store: Path
 ) -> None:
@@ -133,20 +125,18 @@ def test_sigterm_during_an_env_build_ends_killed_and_the_next_run_rebuilds(
     proc = subprocess.Popen(
         argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-    deadline = time.monotonic() + 120
-    while not (building.exists() and building.read_text().strip()):
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline, "the build never started"
-        time.sleep(0.05)
+    wait_until(
+        lambda: building.exists() and building.read_text().strip(),
+        120,
+        what="the package build started",
+        process=proc,
+    )
     builder_pid = int(building.read_text())
     proc.send_signal(signal.SIGTERM)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 128 + signal.SIGTERM, stderr
     assert only_run(store).info.status == "KILLED"
-    deadline = time.monotonic() + 10
-    while _alive(builder_pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _alive(builder_pid), "the package build outlived the run"
+    wait_until(lambda: not alive(builder_pid), 10, what="the package build stopped with the run")
 
     (proj / "mlpt-slow-1.0" / "pkg.json").write_text(
         (proj / "mlpt-slow-1.0" / "pkg.json").read_text().replace('"sleep": 30.0', '"sleep": 0')

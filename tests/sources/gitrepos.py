@@ -8,13 +8,13 @@ import base64
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import threading
-import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from tests.helpers import free_port, wait_for_port
 
 # Test repositories are made with a fixed identity and without the user's git config.
 _TEST_GIT_ENV = {
@@ -109,26 +109,6 @@ def make_ambiguous_repo(bare: Path) -> str:
     )
     prefixes = [sha[:4] for sha in git("rev-list", "main", cwd=bare).split()]
     return next(p for p in prefixes if prefixes.count(p) > 1)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            return False
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return True
-        except OSError:
-            time.sleep(0.05)
-    return False
 
 
 class GitDaemon:

@@ -9,7 +9,8 @@ import pytest
 
 from mlproj.errors import SourceError
 from mlproj.sources import fetch_project, release
-from tests.sources.gitrepos import GitDaemon, Upstream, free_port, make_ambiguous_repo
+from tests.helpers import free_port
+from tests.sources.gitrepos import GitDaemon, Upstream, make_ambiguous_repo
 
 
 def version_of(directory: Path) -> str:

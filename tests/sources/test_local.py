@@ -180,7 +180,7 @@ def test_local_symlink_escape_is_refused(tmp_path: Path) -> None:
 
 
 def test_missing_path_through_the_cli_is_one_line(tmp_path: Path) -> None:
-    from tests.conftest import run_cli
+    from tests.helpers import run_cli
 
     result = run_cli(["run", "./nope"], cwd=tmp_path)
     assert result.returncode == 1

@@ -19,9 +19,9 @@ import pytest
 
 from mlproj.errors import SourceError
 from mlproj.sources import fetch_project, release
-from tests.conftest import run_cli
+from tests.helpers import free_port, run_cli, wait_for_port
 from tests.run.conftest import only_run
-from tests.sources.gitrepos import Upstream, free_port, wait_for_port
+from tests.sources.gitrepos import Upstream
 
 SSHD = Path("/usr/sbin/sshd")  # sshd re-executes itself, so it wants an absolute path
 PRIVSEP_DIR = Path("/run/sshd")  # Debian's sshd refuses to start as root without it

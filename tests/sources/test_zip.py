@@ -22,7 +22,7 @@ from mlproj.errors import SourceError
 from mlproj.paths import cache_root
 from mlproj.sources import fetch_project, release
 from mlproj.sources.zip import unpack as unzip_module
-from tests.conftest import run_cli
+from tests.helpers import run_cli
 from tests.run.conftest import only_run
 from tests.sources.workers import run_together
 

@@ -12,7 +12,7 @@ import pytest
 
 from mlproj.errors import SpecError
 from mlproj.spec import load_conda_env, load_project, load_python_env
-from tests.conftest import run_cli
+from tests.helpers import run_cli
 
 BOMB = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
     f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 10)}]\n" for i in range(8)

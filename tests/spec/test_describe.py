@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from mlproj.spec import describe_project, load_project
-from tests.conftest import run_cli
+from tests.helpers import run_cli
 from tests.spec.corpus import PROJECTS
 
 

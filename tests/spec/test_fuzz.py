@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -18,6 +19,8 @@ from mlproj.spec import describe_project, load_project, resolve_command, validat
 from mlproj.spec.model import Project
 from mlproj.spec.schemas import schema_path
 from tests.spec.corpus import PROJECTS
+
+pytestmark = pytest.mark.slow  # each test checks hundreds of generated documents
 
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 WORDS = [

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_cli
-from tests.spec.helpers import write_project
+from tests.helpers import write_project
 
 BERT_LIKE = """\
 name: bert-like
@@ -31,7 +31,7 @@ def _dry(proj: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int
 
 
 def test_a_default_that_breaks_its_type_makes_the_parameter_untyped(tmp_path: Path) -> None:
-    proj = write_project(tmp_path / "p", {"MLproject": BERT_LIKE, "news_classifier.py": ""})
+    proj = write_project(tmp_path / "p", files={"MLproject": BERT_LIKE, "news_classifier.py": ""})
     validated = run_cli(["validate", str(proj)])
     assert validated.returncode == 0
     assert "default 'auto' of int parameter 'devices' is not a whole number" in validated.stdout
@@ -54,7 +54,7 @@ def test_a_default_that_breaks_its_type_makes_the_parameter_untyped(tmp_path: Pa
 def test_a_mismatching_value_says_how_to_pass_it_anyway(
     tmp_path: Path, extra: list[str], env: dict[str, str] | None
 ) -> None:
-    proj = write_project(tmp_path / "p", {"MLproject": BERT_LIKE, "news_classifier.py": ""})
+    proj = write_project(tmp_path / "p", files={"MLproject": BERT_LIKE, "news_classifier.py": ""})
     code, _, err = _dry(proj, "-P", "max_epochs=all")
     assert code == 1
     assert "invalid value 'all' for int parameter 'max_epochs': not a whole number" in err
@@ -76,7 +76,7 @@ entry_points:
 def test_glued_type_and_default_state_the_consequence_and_run_points_at_it(
     tmp_path: Path,
 ) -> None:
-    proj = write_project(tmp_path / "p", {"MLproject": GLUED, "train.py": ""})
+    proj = write_project(tmp_path / "p", files={"MLproject": GLUED, "train.py": ""})
     validated = run_cli(["validate", str(proj)])
     assert validated.returncode == 0
     assert (
@@ -94,7 +94,7 @@ def test_glued_type_and_default_state_the_consequence_and_run_points_at_it(
 
 @pytest.mark.parametrize("text", ["{}\n", "name: x\n", "entry_points: {}\n"])
 def test_an_mlproject_without_entry_points_is_not_valid(tmp_path: Path, text: str) -> None:
-    proj = write_project(tmp_path / "p", {"MLproject": text, "train.py": ""})
+    proj = write_project(tmp_path / "p", files={"MLproject": text, "train.py": ""})
     validated = run_cli(["validate", str(proj)])
     assert validated.returncode == 1
     assert "declares no entry points" in validated.stdout

@@ -10,7 +10,7 @@ import pytest
 from mlproj.errors import ParamError, SpecError
 from mlproj.spec import get_entry_point, load_project, resolve_command
 from mlproj.spec.model import Project
-from tests.spec.helpers import write_project
+from tests.helpers import write_project
 
 MLPROJECT = """
 name: p
@@ -43,7 +43,7 @@ entry_points:
 def project(tmp_path: Path) -> Project:
     write_project(
         tmp_path / "proj",
-        {"MLproject": MLPROJECT, "data/train.csv": "x\n", "train.py": "", "run.sh": ""},
+        files={"MLproject": MLPROJECT, "data/train.csv": "x\n", "train.py": "", "run.sh": ""},
     )
     return load_project(tmp_path / "proj")
 
@@ -206,7 +206,7 @@ def test_unknown_entry_points(project: Project) -> None:
 def test_relative_path_default_resolves_against_the_project(tmp_path: Path) -> None:
     write_project(
         tmp_path,
-        {
+        files={
             "MLproject": "entry_points:\n  main:\n    parameters:\n"
             "      d: {type: path, default: gone.csv}\n    command: cat {d}\n"
         },

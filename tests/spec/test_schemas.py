@@ -124,12 +124,14 @@ def _clean(kind: str, doc: Any) -> bool:
         return not problems.items
 
 
+@pytest.mark.slow  # 300 generated documents
 @settings(max_examples=300, deadline=None)
 @given(CONDA)
 def test_conda_checks_agree_with_the_schema(doc: Any) -> None:
     assert _clean("conda", doc) == _validator("conda").is_valid(doc), doc
 
 
+@pytest.mark.slow  # 300 generated documents
 @settings(max_examples=300, deadline=None)
 @given(PYTHON_ENV)
 def test_python_env_checks_agree_with_the_schema(doc: Any) -> None:

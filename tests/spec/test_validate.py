@@ -9,8 +9,7 @@ import pytest
 
 from mlproj.errors import SpecError
 from mlproj.spec import Problem, load_project, validate_path
-from tests.conftest import run_cli
-from tests.spec.helpers import write_project
+from tests.helpers import run_cli, write_project
 
 LFS = "version https://git-lfs.github.com/spec/v1\noid sha256:0123\nsize 42\n"
 
@@ -291,7 +290,7 @@ def test_problems(
     expected: list[tuple[str, int, int, str, str]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.chdir(write_project(tmp_path, files))
+    monkeypatch.chdir(write_project(tmp_path, files=files, dedent=False))
     found = validate_path(Path("."))
     assert [(str(p.file), p.line, p.column, p.severity) for p in found] == [
         e[:4] for e in expected
@@ -301,13 +300,13 @@ def test_problems(
 
 
 def test_strict_turns_warnings_into_errors(tmp_path: Path) -> None:
-    write_project(tmp_path, {"MLproject": "version: 1\nentry_points: {main: {command: x}}\n"})
+    write_project(tmp_path, files={"MLproject": "version: 1\nentry_points: {main: {command: x}}\n"})
     assert [p.severity for p in validate_path(tmp_path)] == ["warning"]
     assert [p.severity for p in validate_path(tmp_path, strict=True)] == ["error"]
 
 
 def test_an_mlproject_file_path_is_accepted(tmp_path: Path) -> None:
-    write_project(tmp_path, {"MLProject": "entry_points: []\n"})
+    write_project(tmp_path, files={"MLProject": "entry_points: []\n"})
     assert [p.file for p in validate_path(tmp_path / "MLProject")] == [tmp_path / "MLProject"]
 
 
@@ -323,7 +322,7 @@ def test_problem_text_format() -> None:
 
 
 def test_load_project_refuses_what_validate_calls_an_error(tmp_path: Path) -> None:
-    write_project(tmp_path, {"MLproject": "entry_points:\n  - main\n"})
+    write_project(tmp_path, files={"MLproject": "entry_points:\n  - main\n"})
     with pytest.raises(SpecError, match=r"MLproject:2:3: entry_points must be a mapping"):
         load_project(tmp_path)
 
@@ -331,7 +330,7 @@ def test_load_project_refuses_what_validate_calls_an_error(tmp_path: Path) -> No
 def test_load_project_accepts_what_mlflow_accepts_despite_warnings(tmp_path: Path) -> None:
     write_project(
         tmp_path,
-        {
+        files={
             "MLproject": "version: 2\nentry_points:\n  main:\n"
             "    parameters: {n: {type:int, default:10}}\n"
             "    command: echo {n}\n"
@@ -343,8 +342,10 @@ def test_load_project_accepts_what_mlflow_accepts_despite_warnings(tmp_path: Pat
 
 
 def test_cli_exit_codes_and_output(tmp_path: Path) -> None:
-    good = write_project(tmp_path / "good", {"MLproject": "entry_points: {main: {command: x}}\n"})
-    bad = write_project(tmp_path / "bad", {"MLproject": "version: 1\nentry_points: []\n"})
+    good = write_project(
+        tmp_path / "good", files={"MLproject": "entry_points: {main: {command: x}}\n"}
+    )
+    bad = write_project(tmp_path / "bad", files={"MLproject": "version: 1\nentry_points: []\n"})
     ok = run_cli(["validate", str(good)])
     assert (ok.returncode, ok.stdout) == (0, "")
     assert "valid (0 errors, 0 warnings)" in ok.stderr
@@ -359,7 +360,7 @@ def test_cli_exit_codes_and_output(tmp_path: Path) -> None:
 
 
 def test_cli_strict_and_json(tmp_path: Path) -> None:
-    write_project(tmp_path, {"MLproject": "version: 1\nentry_points: {main: {command: x}}\n"})
+    write_project(tmp_path, files={"MLproject": "version: 1\nentry_points: {main: {command: x}}\n"})
     assert run_cli(["validate", str(tmp_path)]).returncode == 0
     strict = run_cli(["validate", "--strict", "--json", str(tmp_path)])
     assert strict.returncode == 1
@@ -383,7 +384,7 @@ def test_cli_missing_path(tmp_path: Path) -> None:
 
 
 def test_cli_accepts_a_file_url(tmp_path: Path) -> None:
-    write_project(tmp_path, {"MLproject": "version: 1\nentry_points: {main: {command: x}}\n"})
+    write_project(tmp_path, files={"MLproject": "version: 1\nentry_points: {main: {command: x}}\n"})
     result = run_cli(["validate", "--strict", f"file://{tmp_path}"])
     assert result.returncode == 1
     assert "unknown key 'version'" in result.stdout

@@ -11,9 +11,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import run_cli
+import pytest
+
+from tests.helpers import alive, run_cli
 from tests.run.conftest import mlflow_client, write_project
-from tests.run.test_run_signals import _alive
 
 # Logs a score that is best (highest) for epochs=2, size=5, through MLflow's own API.
 SCORING = """
@@ -71,6 +72,7 @@ def _runs(store: Path) -> tuple[Any, list[Any]]:
     return parents[0], children
 
 
+@pytest.mark.slow  # four child runs, each importing mlflow (12 s of CPU)
 def test_grid_with_two_jobs_nests_four_finished_runs_and_names_the_best(
     tmp_path: Path, store: Path
 ) -> None:
@@ -182,7 +184,7 @@ def test_ctrl_c_mid_sweep_kills_every_child_and_the_parent(tmp_path: Path, store
     parent, children = _runs(store)
     assert parent.info.status == "KILLED"
     assert [c.info.status for c in children] == ["KILLED", "KILLED"]
-    assert not [pid for pid in pids if _alive(pid)]
+    assert not [pid for pid in pids if alive(pid)]
     assert out.count("NOT STARTED") == 2
 
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,15 +14,9 @@ import pytest
 import requests
 
 from mlproj.tracking.stores.file import FileStore
+from tests.helpers import free_port, wait_until
 
 SERVER_START_TIMEOUT = 180.0  # first start creates the schema; slow on a busy machine
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _clean_env() -> dict[str, str]:
@@ -57,16 +49,15 @@ def mlflow_server(backend_uri: str, workdir: Path) -> Iterator[str]:
 
 
 def _wait_until_up(proc: subprocess.Popen[bytes], url: str, log_path: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
+    def healthy() -> bool:
+        if proc.poll() is not None:  # its output went to a log file: show the end of it
             tail = log_path.read_text(errors="replace")[-2000:]
             raise RuntimeError(f"mlflow server exited with {proc.returncode}:\n{tail}")
         with contextlib.suppress(requests.RequestException):
-            if requests.get(f"{url}/health", timeout=2).ok:
-                return
-        time.sleep(0.25)
-    raise RuntimeError(f"mlflow server at {url} did not come up in {SERVER_START_TIMEOUT}s")
+            return requests.get(f"{url}/health", timeout=2).ok
+        return False
+
+    wait_until(healthy, SERVER_START_TIMEOUT, 0.25, what=f"the mlflow server at {url} is up")
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:

@@ -13,10 +13,7 @@ from mlproj.errors import TrackingError
 from mlproj.tracking.base import Metric
 from mlproj.tracking.lifecycle import finish_run
 from mlproj.tracking.stores.file import FileStore
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
+from tests.helpers import now_ms
 
 
 def make_run(store: FileStore, experiment: str = "exp") -> tuple[str, Path]:

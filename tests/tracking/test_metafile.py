@@ -20,6 +20,7 @@ values = st.one_of(
 )  # fmt: skip
 
 
+@pytest.mark.slow  # 300 generated documents
 @settings(max_examples=300, deadline=None)
 @given(st.dictionaries(keys, values, max_size=12))
 def test_parse_meta_reads_what_dump_meta_wrote_like_pyyaml(data: dict[str, object]) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from mlproj.tracking import run_child_env
 from mlproj.tracking.base import Metric, Store
 from mlproj.tracking.stores.file import FileStore
 from mlproj.tracking.stores.rest import RestStore
+from tests.helpers import now_ms
 
 CHILD = """
 import mlflow
@@ -25,10 +25,6 @@ with mlflow.start_run() as run:
     mlflow.set_tag("child", "1")
 print(run.info.run_id)
 """
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def finished_run(store: Store, experiment: str) -> str:
@@ -146,10 +142,12 @@ def check_child_logged_into_the_run(store: Store, tmp_path: Path) -> None:
     assert not (elsewhere / "mlruns").exists()
 
 
+@pytest.mark.slow  # the child imports mlflow (seconds)
 def test_a_child_process_logs_into_our_file_store_run(tmp_path: Path) -> None:
     store = FileStore((tmp_path / "mlruns").as_uri())
     check_child_logged_into_the_run(store, tmp_path)
 
 
+@pytest.mark.slow  # starts a real `mlflow server` (seconds)
 def test_a_child_process_logs_into_our_run_on_a_server(server_url: str, tmp_path: Path) -> None:
     check_child_logged_into_the_run(RestStore(server_url), tmp_path)

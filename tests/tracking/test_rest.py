@@ -15,8 +15,7 @@ import pytest
 
 from mlproj.errors import TrackingError
 from mlproj.tracking.stores.rest import RestStore
-
-from .conftest import free_port
+from tests.helpers import free_port
 
 RUN = {
     "info": {"run_id": "a" * 32, "experiment_id": "1", "run_name": "r", "status": "FINISHED",
@@ -147,6 +146,7 @@ def test_child_env_passes_the_credentials_that_are_set() -> None:
     }
 
 
+@pytest.mark.slow  # starts a real `mlflow server` (seconds)
 def test_runs_and_experiments_are_read_page_by_page(server_url: str) -> None:
     store = RestStore(server_url, page_size=2)
     name = f"paged-{uuid.uuid4().hex[:8]}"

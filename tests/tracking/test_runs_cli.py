@@ -14,7 +14,7 @@ import pytest
 from mlproj.tracking.base import Metric
 from mlproj.tracking.stores.file import FileStore
 from mlproj.tracking.stores.rest import RestStore
-from tests.conftest import run_cli
+from tests.helpers import run_cli
 
 T0 = 1_790_000_000_000
 
@@ -172,6 +172,7 @@ def test_wait_returns_when_the_run_ends(populated: Populated) -> None:
     assert (waiter.returncode, out) == (0, "FINISHED\n"), err
 
 
+@pytest.mark.slow  # starts a real `mlflow server` (seconds)
 def test_the_commands_work_against_a_tracking_server(server_url: str) -> None:
     store = RestStore(server_url)
     exp = store.resolve_experiment("cli on a server", None)

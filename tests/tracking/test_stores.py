@@ -4,7 +4,6 @@ a sqlite database through the mlflow package."""
 from __future__ import annotations
 
 import re
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ from mlproj.tracking.base import Metric, Store
 from mlproj.tracking.stores.file import FileStore
 from mlproj.tracking.stores.mlflow_db import MlflowDbStore
 from mlproj.tracking.stores.rest import RestStore
+from tests.helpers import now_ms
 
 GENERATED_NAME = re.compile(r"[a-z]+-[a-z]+-\d{1,3}")
 
@@ -30,7 +30,13 @@ def db_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowDbStore
     yield store
 
 
-@pytest.fixture(params=["file", "rest", "sqlite"])
+@pytest.fixture(
+    params=[
+        "file",
+        pytest.param("rest", marks=pytest.mark.slow),  # starts a real `mlflow server`
+        pytest.param("sqlite", marks=pytest.mark.slow),  # mlflow creates the schema: seconds
+    ]
+)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
     if request.param == "file":
         return FileStore((tmp_path / "mlruns").as_uri())
@@ -38,10 +44,6 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
         return RestStore(request.getfixturevalue("server_url"))
     db: MlflowDbStore = request.getfixturevalue("db_store")
     return db
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def new_run(store: Store, experiment: str | None = None, **tags: str) -> str:

@@ -30,6 +30,9 @@ def connect(*, streaming: bool = False) -> Any:
 
     url = engine_url()
     try:
+        if url.startswith("unix://") and not os.path.exists(url.removeprefix("unix://")):
+            # no engine there; and docker-py leaves the socket it fails to connect unclosed
+            raise FileNotFoundError(url)
         client = docker.from_env(timeout=_PROBE_TIMEOUT)
         client.ping()
     except (DockerException, OSError) as exc:

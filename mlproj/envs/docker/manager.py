@@ -71,7 +71,10 @@ class DockerManager:
         except EnvError as exc:
             result["engine_error"] = exc.one_line()
         else:
-            image = _plan_images(client, project, options, result)
+            try:
+                image = _plan_images(client, project, options, result)
+            finally:
+                client.close()
         try:
             container = settings(project, options, image, mount_code=mounted, env_source=os.environ)
         except EnvError as exc:  # a dry run reports what a real run would refuse

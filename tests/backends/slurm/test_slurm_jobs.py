@@ -15,9 +15,9 @@ from tests.backends.slurm.conftest import (
     needs_slurm,
     run_json,
     squeue_state,
-    wait_for,
     write_project,
 )
+from tests.helpers import wait_until
 
 pytestmark = needs_slurm
 
@@ -84,7 +84,7 @@ def test_scancel_by_hand_ends_a_detached_run_killed(tmp_path: Path) -> None:
     done = mlproj(args, tmp_path)
     assert done.returncode == 0, done.stderr
     run_id = done.stdout.strip()
-    wait_for(lambda: _started(store, run_id), 60, "the job to start")
+    wait_until(lambda: _started(store, run_id), 60, 0.3, what="the job started")
     tags = run_json(store, run_id, tmp_path)["tags"]
     assert isinstance(tags, dict)
     subprocess.run(["scancel", str(tags["mlproj.slurm.job_id"])], check=True)

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import run_cli
 from tests.envs.conda import channel as chan
 from tests.envs.conda.conftest import write_conda_project
+from tests.helpers import run_cli
 
 
 def _only_run(store: Path) -> Any:

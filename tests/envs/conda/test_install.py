@@ -13,6 +13,7 @@ from mlproj.envs.conda.manager import MANAGER, read_inputs
 from mlproj.errors import EnvError
 from tests.envs.conda import channel as chan
 from tests.envs.conda.conftest import launch, options, write_conda_project
+from tests.helpers import needs_uv
 
 
 def test_solves_highest_version_and_runs_a_binary_from_the_env(
@@ -130,6 +131,7 @@ def test_relative_channel_paths_are_taken_from_the_conda_file(
     assert MANAGER.plan(project, options())["channels"] == [channel.as_uri() + "/"]
 
 
+@needs_uv
 def test_pip_section_installs_into_the_conda_python(channel: Path, tmp_path: Path) -> None:
     wheels = tmp_path / "wheels"
     chan.write_wheel(wheels, "mlp-greet", "0.1")
@@ -152,6 +154,7 @@ def test_pip_section_installs_into_the_conda_python(channel: Path, tmp_path: Pat
     assert importlib.util.find_spec("mlp_greet") is None  # our own interpreter is untouched
 
 
+@needs_uv
 def test_pip_section_follows_the_users_pip_configuration(
     channel: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -170,6 +173,7 @@ def test_pip_section_follows_the_users_pip_configuration(
     assert read_inputs(project, options()).key != prepared.tags["mlproj.env.key"]
 
 
+@needs_uv
 def test_pip_failure_is_a_clear_error(channel: Path, tmp_path: Path) -> None:
     project = write_conda_project(
         tmp_path / "proj",

@@ -15,9 +15,9 @@ from mlproj.envs.conda.lockfile import lock_project
 from mlproj.envs.conda.manager import MANAGER
 from mlproj.envs.conda.solve import current_platform
 from mlproj.errors import EnvError
-from tests.conftest import run_cli
 from tests.envs.conda import channel as chan
 from tests.envs.conda.conftest import launch, options, write_conda_project
+from tests.helpers import needs_uv, run_cli
 
 
 def _conda_lock_schema() -> dict[str, object]:
@@ -185,6 +185,7 @@ def test_lock_errors_are_one_line(channel: Path, tmp_path: Path) -> None:
     assert bad.returncode == 1 and "unknown conda platform 'amiga-68k'" in bad.stderr
 
 
+@needs_uv
 def test_pip_packages_are_locked_and_installed_exactly(channel: Path, tmp_path: Path) -> None:
     from conda_lock.lockfile import parse_conda_lock_file
 
@@ -207,6 +208,7 @@ def test_pip_packages_are_locked_and_installed_exactly(channel: Path, tmp_path: 
     assert (code, out) == (0, "pip-package 0.1\n"), err
 
 
+@needs_uv
 def test_changed_pip_options_make_the_lock_stale(channel: Path, tmp_path: Path) -> None:
     import jsonschema
 
@@ -282,6 +284,7 @@ def test_a_lock_without_mlproj_metadata_is_judged_by_conda_locks_hash(
     assert MANAGER.plan(project, options())["lockfile"]["state"] == "stale"
 
 
+@needs_uv
 def test_a_changed_pip_file_fails_the_locked_install(channel: Path, tmp_path: Path) -> None:
     wheels = tmp_path / "wheels"
     chan.write_wheel(wheels, "mlp-greet", "0.1")
