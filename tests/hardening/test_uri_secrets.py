@@ -11,7 +11,8 @@ import pytest
 
 from mlproj._util.redact import redact
 from tests.conftest import run_cli
-from tests.tracking.conftest import free_port, mlflow_server
+from tests.helpers import free_port
+from tests.tracking.conftest import mlflow_server
 
 SECRETS = ("pw-s3cret", "tok-s3cret")
 

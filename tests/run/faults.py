@@ -16,15 +16,6 @@ from tests.helpers import free_port
 from tests.tracking.conftest import _clean_env, _stop, _wait_until_up
 
 
-def alive(pid: int) -> bool:
-    """Is `pid` a live process (zombies are dead for our purpose)?"""
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-
-
 @contextlib.contextmanager
 def small_disk(path: Path, size: str) -> Iterator[Path]:
     """A tmpfs of `size` mounted at `path` (root only: CI runs as root)."""

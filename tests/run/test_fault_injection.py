@@ -22,8 +22,9 @@ import pytest
 
 from mlproj.tracking.stores.file import FileStore
 from tests.conftest import run_cli
+from tests.helpers import alive, wait_until
 from tests.run.conftest import write_project
-from tests.run.faults import RestartableServer, alive, fill, small_disk
+from tests.run.faults import RestartableServer, fill, small_disk
 
 pytestmark = pytest.mark.slow
 
@@ -97,9 +98,12 @@ def _wait_for_moment(mlproj: subprocess.Popen[bytes], rng: random.Random) -> Non
     if rng.random() < 1 / 3:
         time.sleep(rng.uniform(0.0, 0.5))
         return
-    deadline = time.monotonic() + 60
-    while _entry_point(mlproj) is None and mlproj.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_until(
+        lambda: _entry_point(mlproj) is not None or mlproj.poll() is not None,
+        60,
+        0.02,
+        what="the entry point started",
+    )
     time.sleep(rng.uniform(0.0, 0.8))
 
 
@@ -151,11 +155,12 @@ def _check_store(store: Path, seen: dict[str, str]) -> Counter[str]:
 
 def _assert_no_survivors(proj: Path) -> int:
     pids = [int(p) for f in (proj / "pids").glob("*.txt") for p in f.read_text().split()]
-    deadline = time.monotonic() + 30
-    while any(alive(p) for p in pids) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    survivors = [p for p in pids if alive(p)]
-    assert not survivors, survivors
+    wait_until(
+        lambda: not any(alive(p) for p in pids),
+        30,
+        0.2,
+        what=f"no run process alive (left: {[p for p in pids if alive(p)]})",
+    )
     return len(pids)
 
 

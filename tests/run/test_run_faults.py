@@ -15,9 +15,9 @@ import pytest
 
 from mlproj.tracking.stores.file import FileStore
 from tests.conftest import run_cli
-from tests.helpers import wait_until
+from tests.helpers import alive, wait_until
 from tests.run.conftest import write_project
-from tests.run.faults import RestartableServer, alive, fill, small_disk
+from tests.run.faults import RestartableServer, fill, small_disk
 
 
 def _only_run(store: Path) -> object:

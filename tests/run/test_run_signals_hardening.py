@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_cli
+from tests.helpers import alive
 from tests.run.conftest import only_run
-from tests.run.test_run_signals import _alive, _start
+from tests.run.test_run_signals import _start
 
 
 @pytest.mark.parametrize("grace", ["nan", "inf", "-inf", "-1", "NaN"])
@@ -48,9 +49,9 @@ def test_second_ctrl_c_kills_at_once(tmp_path: Path, store: Path) -> None:
     assert proc.returncode == 128 + signal.SIGINT, stderr
     assert only_run(store).info.status == "KILLED"
     deadline = time.monotonic() + 5
-    while (_alive(child) or _alive(grandchild)) and time.monotonic() < deadline:
+    while (alive(child) or alive(grandchild)) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not _alive(child) and not _alive(grandchild)
+    assert not alive(child) and not alive(grandchild)
 
 
 def test_sigterm_exits_143(tmp_path: Path, store: Path) -> None:
