@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime
 import importlib
 import sys
-import traceback
 from typing import Any
 
 import click
@@ -65,6 +64,8 @@ def cli() -> None:
 
 
 def _write_crash_log(exc: BaseException) -> str | None:
+    import traceback  # only here: its import costs every start otherwise
+
     try:
         from mlproj.paths import cache_dir
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import getpass
 import os
 import shlex
-import socket
 from collections.abc import Sequence
 
 from mlproj import __version__
@@ -46,7 +45,7 @@ def creation_tags(
         "mlflow.project.entryPoint": entry_point,
         "mlflow.project.backend": backend,
         "mlproj.version": __version__,
-        "mlproj.host": socket.gethostname(),
+        "mlproj.host": os.uname().nodename,  # gethostname(), without loading socket
         "mlproj.command": scrub(shlex.join(redact_docker_env(argv))),  # no tokens, no secrets
     }
     git = fetched.git

@@ -11,7 +11,6 @@ same host finds the run RUNNING with a dead owner and ends it KILLED, saying why
 from __future__ import annotations
 
 import os
-import socket
 import time
 from collections.abc import Mapping, Sequence
 
@@ -48,14 +47,14 @@ def owner_tags() -> dict[str, str]:
     pid = os.getpid()
     return {
         OWNER_TAG: f"{pid}:{_start_ticks(pid) or ''}:{_boot_id()}",
-        HOST_TAG: socket.gethostname(),
+        HOST_TAG: _host(),
     }
 
 
 def owner_gone(tags: Mapping[str, str]) -> str | None:
     """Why the run's owner is certainly gone, or None (alive, elsewhere, or unknown)."""
     owner = tags.get(OWNER_TAG, "")
-    if owner.count(":") != 2 or tags.get(HOST_TAG) != socket.gethostname():
+    if owner.count(":") != 2 or tags.get(HOST_TAG) != _host():
         return None  # not recorded, or another machine: we cannot tell
     pid_text, start, boot = owner.split(":")
     if not pid_text.isdigit():
@@ -82,3 +81,8 @@ def end_orphans(store: Store, runs: Sequence[Run]) -> list[Run]:
                 pass  # a read-only or unreachable store: show the run as it is
         result.append(run)
     return result
+
+
+def _host() -> str:
+    """socket.gethostname(), without importing socket on every run (POSIX: the same value)."""
+    return os.uname().nodename
