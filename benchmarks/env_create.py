@@ -6,12 +6,16 @@
 Every contender installs the same packages with the same index settings (this machine's pip
 configuration, translated for uv the way mlproj does it) from a warm uv cache, so what differs
 is what each tool adds around `uv venv` + `uv pip install`:
-- by hand:   `uv venv DIR --python X` then `uv pip install --python DIR/bin/python -r req.txt`;
+- by hand:   `uv venv DIR --python X` then `uv pip install --python DIR/bin/python -r req.txt`,
+             once as typed and once with `--compile-bytecode`, which mlproj passes (so that runs
+             do not recompile every module at each start); mlproj is compared with the latter;
 - mlproj:    virtualenv.resolve() + build_or_reuse() in this process (cold: an empty env cache,
              the interpreter lookup remembered; "first ever": not even that);
 - mlflow:    the env step of `mlflow run --env-manager uv` (its _create_virtualenv, timed inside
              a process that has already imported mlflow; cold: an empty env root).
-Targets: mlproj warm adds < 50 ms; mlproj cold within 1.3x of the hand-run uv commands.
+Targets: mlproj warm adds < 50 ms; mlproj cold within 1.3x of the hand-run uv commands that
+do the same work (--compile-bytecode). Cold rounds alternate hand / hand+bytecode / mlproj, so
+that load on a shared machine hits all three alike.
 """
 
 from __future__ import annotations
@@ -28,8 +32,10 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
+from mlproj.envs import cache
 from mlproj.envs.progress import Progress
 from mlproj.envs.virtualenv import manager as virtualenv
 from mlproj.envs.virtualenv import pipconf
@@ -67,9 +73,11 @@ def uv_env() -> dict[str, str]:
     return env
 
 
-def by_hand(project: Project, dest: Path, python: str) -> None:
+def by_hand(project: Project, dest: Path, python: str, compile_bytecode: bool = False) -> None:
     uv, env = virtualenv.uv_binary(), uv_env()
-    args = pipconf.uv_settings(pipconf.read_pip_config()).args
+    args = list(pipconf.uv_settings(pipconf.read_pip_config()).args)
+    if compile_bytecode:
+        args.insert(0, "--compile-bytecode")
     subprocess.run([uv, "venv", "-q", str(dest), "--python", python], env=env, check=True)
     subprocess.run(
         [
@@ -94,24 +102,48 @@ def mlproj_prepare(project: Project) -> Path:
     return virtualenv.build_or_reuse(plan, Progress(io.StringIO()))
 
 
+def build_steps(env_dir: Path) -> dict[str, float]:
+    """Seconds per uv command of the last build of `env_dir`, from its build log."""
+    steps: dict[str, float] = {}
+    command = ""
+    for line in cache.log_path(env_dir.name).read_text().splitlines():
+        if line.startswith("$ "):
+            words = line.split()
+            command = " ".join(w for w in words[2:4] if not w.startswith(("-", "/")))
+        elif line.startswith("# exit ") and " after " in line:
+            seconds = float(line.rsplit(" after ", 1)[1].rstrip("s"))
+            steps[f"uv {command}"] = steps.get(f"uv {command}", 0.0) + seconds
+    return steps
+
+
 def with_home(home: Path, action: Callable[[], object]) -> float:
     os.environ["MLPROJ_HOME"] = str(home)
     return timed(action)
 
 
-def bench_mlproj(root: Path, project: Project, repeat: int) -> dict[str, list[float]]:
+def bench_cold(root: Path, project: Project, repeat: int) -> dict[str, list[float]]:
+    """Interleaved rounds: uv by hand, uv by hand with bytecode, mlproj (python remembered)."""
+    python = sys.executable
     first_home = root / "home-first"
     first = [with_home(first_home, lambda: mlproj_prepare(project))]
     memo = first_home / "pythons.json"
-    cold = []
+    times: dict[str, list[float]] = {"hand": [], "hand_bytecode": [], "cold": [], "first": first}
     for i in range(repeat):
+        times["hand"].append(timed(partial(by_hand, project, root / f"hand-{i}", python)))
+        times["hand_bytecode"].append(
+            timed(partial(by_hand, project, root / f"hand-bc-{i}", python, compile_bytecode=True))
+        )
         home = root / f"home-{i}"
         home.mkdir()
         if memo.exists():
             shutil.copy(memo, home / "pythons.json")
-        cold.append(with_home(home, lambda: mlproj_prepare(project)))
-    warm = [with_home(root / "home-0", lambda: mlproj_prepare(project)) for _ in range(repeat)]
-    return {"first": first, "cold": cold, "warm": warm}
+        times["cold"].append(with_home(home, partial(mlproj_prepare, project)))
+        for step, seconds in build_steps(mlproj_prepare(project)).items():  # warm: no rebuild
+            times.setdefault(step, []).append(seconds)
+    times["warm"] = [
+        with_home(root / "home-0", lambda: mlproj_prepare(project)) for _ in range(repeat)
+    ]
+    return times
 
 
 # Times MLflow's own env step of `mlflow run --env-manager uv` (backend/local.py: read
@@ -206,19 +238,22 @@ def main() -> None:
             f"{pipconf.uv_settings(pipconf.read_pip_config()).describe()}"
         )
         by_hand(project, root / "warmup", python)  # fill the uv cache for everyone
-        hand = [
-            timed(lambda i=i: by_hand(project, root / f"hand-{i}", python))
-            for i in range(opts.repeat)
-        ]
-        ours = bench_mlproj(root, project, opts.repeat)
+        ours = bench_cold(root, project, opts.repeat)
         theirs = None if opts.no_mlflow else bench_mlflow(root, project, opts.repeat)
 
-        print(f"uv by hand, cold:                 {median_ms(hand)}")
+        cold = statistics.median(ours["cold"])
+        print(f"uv by hand, cold:                 {median_ms(ours['hand'])}")
+        print(f"uv by hand + --compile-bytecode:  {median_ms(ours['hand_bytecode'])}")
         print(
             f"mlproj, cold (python remembered): {median_ms(ours['cold'])}   "
-            f"ratio to hand {statistics.median(ours['cold']) / statistics.median(hand):.2f}x"
-            "  (target <= 1.3x)"
+            f"ratio to hand with bytecode {cold / statistics.median(ours['hand_bytecode']):.2f}x"
+            f"  (target <= 1.3x); to hand as typed {cold / statistics.median(ours['hand']):.2f}x"
         )
+        steps = [k for k in ours if k.startswith("uv ")]
+        for step in steps:
+            print(f"  of which {step + ':':23} {median_ms(ours[step])}")
+        rest = [c - sum(ours[k][i] for k in steps) for i, c in enumerate(ours["cold"])]
+        print(f"  of which mlproj itself:         {median_ms(rest)}   (resolve, lock, marker)")
         print(f"mlproj, first ever (python found): {median_ms(ours['first'])}")
         print(f"mlproj, warm (cached env):        {median_ms(ours['warm'])}   (target < 50 ms)")
         if theirs is not None:

@@ -10,7 +10,6 @@ import datetime
 import importlib
 import os
 import sys
-import traceback
 from typing import Any
 
 import click
@@ -68,6 +67,8 @@ def cli() -> None:
 
 
 def _write_crash_log(exc: BaseException) -> str | None:
+    import traceback  # only here: its import costs every start otherwise
+
     try:
         from mlproj.paths import cache_dir
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import tempfile
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlparse
 
@@ -14,7 +13,7 @@ from mlproj.errors import ParamError, TrackingError
 from mlproj.tracking.base import Store
 
 _HTTP_TIMEOUT = 60.0
-_SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]")
+_UNSAFE_CHARS = r"[^A-Za-z0-9_.-]"  # compiled (and cached by `re`) on first use
 
 
 class Downloads:
@@ -26,7 +25,7 @@ class Downloads:
         self._root: Path | None = None
 
     def fetch(self, name: str, value: str) -> str:
-        dest = self._folder() / f"param_{_SAFE_NAME.sub('_', name)}"
+        dest = self._folder() / f"param_{re.sub(_UNSAFE_CHARS, '_', name)}"
         dest.mkdir()
         scheme = urlparse(value).scheme
         try:
@@ -47,6 +46,8 @@ class Downloads:
 
     def _folder(self) -> Path:
         if self._root is None:
+            import tempfile  # only a run with a remote path value gets here
+
             base = Path(self._storage_dir) if self._storage_dir else None
             if base is not None:
                 base.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,6 @@ import dataclasses
 import os
 import signal
 import sys
-import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -353,6 +352,8 @@ class RunExecution:
         if local_artifacts.is_local(info.artifact_uri):
             log_dir = Path(local_artifacts.local_path(info.artifact_uri)) / LOG_ARTIFACT_DIR
         else:
+            import tempfile  # only a remote artifact store gets here
+
             self._temp_logs = tempfile.TemporaryDirectory(prefix="mlproj-logs-")
             log_dir = Path(self._temp_logs.name)
         self.sink = TeeSink(log_dir, echo=echo, mirror=mirror)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import getpass
 import os
 import shlex
-import socket
 from collections.abc import Sequence
 
 from mlproj import __version__
@@ -66,7 +65,7 @@ def creation_tags(
         "mlflow.project.entryPoint": entry_point,
         "mlflow.project.backend": backend,
         "mlproj.version": __version__,
-        "mlproj.host": socket.gethostname(),
+        "mlproj.host": os.uname().nodename,  # gethostname(), without loading socket
         # no tokens, no secrets
         "mlproj.command": redact(scrub(shlex.join(redact_docker_env(argv)))),
     }

@@ -5,18 +5,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlproj.errors import SourceError
 from mlproj.sources import local
 from mlproj.sources.base import FetchedProject, GitInfo
-from mlproj.sources.git.checkout import lease_checkout, release_checkout
-from mlproj.sources.git.cmd import GitFailed, run_git
-from mlproj.sources.git.refs import Resolved, describe, ls_remote, resolve
-from mlproj.sources.git.store import RepoCache, unknown_version
 from mlproj.sources.subdir import clean_subdirectory, resolve_subdirectory
 from mlproj.sources.uri import (
-    ABBREV_SHA_RE,
-    FULL_SHA_RE,
     GIT_SCHEMES,
     check_safe,
     file_uri_path,
@@ -26,7 +21,12 @@ from mlproj.sources.uri import (
     split_subdirectory,
     strip_credentials,
 )
-from mlproj.sources.zip.fetch import fetch_zip, release_zip
+
+# The cache of git checkouts and zip copies is imported by the paths that use it: a project run
+# in place (the common case) needs neither.
+if TYPE_CHECKING:
+    from mlproj.sources.git.refs import Resolved
+    from mlproj.sources.git.store import RepoCache
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,8 @@ def _fetch(uri: str, version: str | None, cwd: Path) -> FetchedProject:
     check_safe(base, version)
     clean_subdirectory(sub)  # refuse `..` and absolute paths before any work
     if is_zip_uri(base):
+        from mlproj.sources.zip.fetch import fetch_zip
+
         return fetch_zip(base, sub, version, cwd)
     target = _classify(base, cwd)
     if isinstance(target, Path):
@@ -71,6 +73,9 @@ def _fetch(uri: str, version: str | None, cwd: Path) -> FetchedProject:
 
 def release(project: FetchedProject) -> None:
     """Let other runs reuse the cached checkout of `project` now (it is kept, not removed)."""
+    from mlproj.sources.git.checkout import release_checkout
+    from mlproj.sources.zip.fetch import release_zip
+
     release_checkout(project.directory)
     release_zip(project.directory)
 
@@ -137,6 +142,9 @@ def _local_in_place(path: Path, sub: str | None) -> FetchedProject:
 def _local_at_version(path: Path, sub: str | None, version: str) -> FetchedProject:
     """A local git project at another commit: clone it into the cache; the user's work tree,
     HEAD, branches and remotes stay exactly as they are."""
+    from mlproj.sources.git.checkout import lease_checkout, release_checkout
+    from mlproj.sources.git.store import RepoCache
+
     repo = local.find_repo(path)
     if repo is None:
         raise SourceError(
@@ -168,6 +176,10 @@ def _local_at_version(path: Path, sub: str | None, version: str) -> FetchedProje
 
 def _resolve_local_version(root: Path, version: str) -> Resolved:
     """Any revision git understands in the user's repository (read-only)."""
+    from mlproj.sources.git.cmd import GitFailed, run_git
+    from mlproj.sources.git.refs import Resolved
+    from mlproj.sources.git.store import unknown_version
+
     shown = f"file://{root}"
     try:
         sha = run_git(["rev-parse", "--verify", f"{version}^{{commit}}"], cwd=root).strip()
@@ -202,6 +214,10 @@ def _resolve_local_version(root: Path, version: str) -> Resolved:
 def _from_git(
     remote: _Remote, sub: str | None, version: str | None, source_name: str
 ) -> FetchedProject:
+    from mlproj.sources.git.checkout import lease_checkout, release_checkout
+    from mlproj.sources.git.refs import describe
+    from mlproj.sources.git.store import RepoCache
+
     cache = RepoCache(remote.url, remote.shown, local=remote.local)
     resolved = _resolve_remote(cache, version)
     checkout = lease_checkout(cache, resolved.sha, version)
@@ -217,14 +233,18 @@ def _from_git(
 
 
 def _resolve_remote(cache: RepoCache, version: str | None) -> Resolved:
-    if version is not None and FULL_SHA_RE.match(version):
+    from mlproj.sources.git.refs import Resolved, ls_remote, resolve
+    from mlproj.sources.git.store import unknown_version
+    from mlproj.sources.uri import is_abbreviated_sha, is_full_sha
+
+    if version is not None and is_full_sha(version):
         return Resolved(version.lower())  # no network: the cache may already hold it
     refs = ls_remote(cache.url, version, cache.shown)
     found = resolve(refs, version, cache.shown)
     if found is not None:
         return found
     assert version is not None  # resolve() raises when the default branch is missing
-    if not ABBREV_SHA_RE.match(version):
+    if not is_abbreviated_sha(version):
         raise unknown_version(cache.shown, version, "no branch, tag or commit has that name")
     with cache.lock():
         cache.fetch_all(version)

@@ -30,6 +30,8 @@ def find_repo(directory: Path) -> LocalRepo | None:
     project's repository: claiming its commit would record a version that does not hold the code.
     """
     directory = directory.resolve()
+    if not _may_be_in_repository(directory):
+        return None
     try:
         lines = run_git(["rev-parse", "--show-toplevel", "HEAD"], cwd=directory).splitlines()
     except GitFailed:
@@ -41,6 +43,15 @@ def find_repo(directory: Path) -> LocalRepo | None:
     if rel and not _tracks(root, rel):
         return None
     return LocalRepo(root=root, head=lines[1].strip(), rel=rel)
+
+
+def _may_be_in_repository(directory: Path) -> bool:
+    """False when git would surely find no repository: no `.git` (nor a repository's `HEAD`) in
+    `directory` or above it. Starting git costs more than the rest of a warm run."""
+    return any(
+        (path / ".git").exists() or (path / "HEAD").is_file()
+        for path in (directory, *directory.parents)
+    )
 
 
 def _tracks(root: Path, rel: str) -> bool:

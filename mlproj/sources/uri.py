@@ -5,7 +5,6 @@ Pure string work; nothing here touches the file system or starts git.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -19,10 +18,12 @@ _SECRET_USER_SCHEMES = frozenset({"http", "https", "git", "file"})
 _SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 # git's `<transport>::<address>` form (remote helpers such as `ext::` run arbitrary commands).
 _HELPER_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9+._-]*)::")
+# Patterns that a project run in place never needs stay text until first use (`re` compiles
+# and caches them then): compiling them at import cost every start.
 # scp-like `[user@]host:path`: no slash before the first colon (git's own rule).
-_SCP_RE = re.compile(r"^(?:[^@/:\s]+@)?[A-Za-z0-9._\[\]-]+:(?!//)[^\s]")
-FULL_SHA_RE = re.compile(r"^[0-9a-fA-F]{40}$")
-ABBREV_SHA_RE = re.compile(r"^[0-9a-fA-F]{4,39}$")
+_SCP = r"^(?:[^@/:\s]+@)?[A-Za-z0-9._\[\]-]+:(?!//)[^\s]"
+_FULL_SHA = r"^[0-9a-fA-F]{40}$"
+_ABBREV_SHA = r"^[0-9a-fA-F]{4,39}$"
 
 
 def strip_quotes(uri: str) -> str:
@@ -42,8 +43,17 @@ def scheme_of(uri: str) -> str | None:
     return match.group(1).lower() if match else None
 
 
+def is_full_sha(text: str) -> bool:
+    return re.match(_FULL_SHA, text) is not None
+
+
+def is_abbreviated_sha(text: str) -> bool:
+    """4 to 39 hex digits: what git accepts as a short commit sha."""
+    return re.match(_ABBREV_SHA, text) is not None
+
+
 def is_scp_like(uri: str) -> bool:
-    return bool(_SCP_RE.match(uri)) and "::" not in uri.split("/", 1)[0]
+    return bool(re.match(_SCP, uri)) and "::" not in uri.split("/", 1)[0]
 
 
 def is_git_uri(uri: str) -> bool:
@@ -143,6 +153,8 @@ def normalize(url: str) -> str:
 
 def cache_key(url: str) -> str:
     """A directory name for a remote: readable repo name + hash of the normalised URL."""
+    import hashlib  # loads OpenSSL: only git sources pay for it, not every run
+
     norm = normalize(url)
     digest = hashlib.sha256(norm.encode("utf-8")).hexdigest()[:20]
     tail = re.split(r"[/:]", norm)[-1] if norm else ""

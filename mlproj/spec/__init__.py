@@ -8,26 +8,70 @@ The functions other parts of mlproj call:
 - load_python_env(path) -> PythonEnv, load_conda_env(path) -> CondaEnv
 - validate_path(path, strict=False) -> list[Problem]
 - describe_project(project) -> dict (the JSON of `mlproj describe --json`)
+
+Each name is imported from its module on first use: a run needs the loader and the resolver,
+not the validator, the describer or the env-file readers (and their import-time cost).
 """
 
 from __future__ import annotations
 
-from mlproj.spec.describe import describe_project
-from mlproj.spec.envfiles import load_conda_env, load_python_env
-from mlproj.spec.mlproject import load_project
-from mlproj.spec.model import (
-    CondaEnv,
-    DockerEnv,
-    EntryPoint,
-    EnvDecl,
-    Parameter,
-    Project,
-    PythonEnv,
-    ResolvedCommand,
-)
-from mlproj.spec.problems import Problem
-from mlproj.spec.resolve import RemoteFetch, check_param_names, get_entry_point, resolve_command
-from mlproj.spec.validate import validate_path
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mlproj.spec.describe import describe_project
+    from mlproj.spec.envfiles import load_conda_env, load_python_env
+    from mlproj.spec.mlproject import load_project
+    from mlproj.spec.model import (
+        CondaEnv,
+        DockerEnv,
+        EntryPoint,
+        EnvDecl,
+        Parameter,
+        Project,
+        PythonEnv,
+        ResolvedCommand,
+    )
+    from mlproj.spec.problems import Problem
+    from mlproj.spec.resolve import (
+        RemoteFetch,
+        check_param_names,
+        get_entry_point,
+        resolve_command,
+    )
+    from mlproj.spec.validate import validate_path
+
+# public name -> the module of this package that defines it
+_WHERE = {
+    "describe_project": "describe",
+    "load_conda_env": "envfiles",
+    "load_python_env": "envfiles",
+    "load_project": "mlproject",
+    "CondaEnv": "model",
+    "DockerEnv": "model",
+    "EntryPoint": "model",
+    "EnvDecl": "model",
+    "Parameter": "model",
+    "Project": "model",
+    "PythonEnv": "model",
+    "ResolvedCommand": "model",
+    "Problem": "problems",
+    "RemoteFetch": "resolve",
+    "check_param_names": "resolve",
+    "get_entry_point": "resolve",
+    "resolve_command": "resolve",
+    "validate_path": "validate",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # found once; later lookups skip this function
+    return value
+
 
 __all__ = [
     "CondaEnv",

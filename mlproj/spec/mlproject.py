@@ -40,7 +40,8 @@ DEFAULT_ENV_FILES: tuple[tuple[str, EnvKind], ...] = (
     ("conda.yaml", "conda"),
     ("conda.yml", "conda"),
 )
-_GLUED_KEY = re.compile(r"^(type|default):(\S.*)$")
+# compiled (and cached by `re`) when an unknown key is met, not at every start
+_GLUED_KEY = r"^(type|default):(\S.*)$"
 _VOLUMES_SHAPE = 'Docker volumes must be a list of strings, e.g. ["/host/data:/data"]'
 _ENVIRONMENT_SHAPE = (
     "docker_env environment must be a list of names (copied from the host) or [NAME, value] "
@@ -159,7 +160,7 @@ def _glued(key: Node, value: Node) -> re.Match[str] | None:
         return None
     if not isinstance(value, Scalar) or value.value is not None:
         return None
-    return _GLUED_KEY.match(key.text)
+    return re.match(_GLUED_KEY, key.text)
 
 
 def _glued_effect(decl: Map) -> str:

@@ -4,7 +4,6 @@ experiment ids, 32-hex run ids."""
 from __future__ import annotations
 
 import random
-import secrets
 import uuid
 
 # Our own word lists. Each adjective has at most 8 letters and each animal at most 7, so a
@@ -137,5 +136,6 @@ def run_id() -> str:
 def experiment_id() -> str:
     """An 18-digit random id without a leading zero, as MLflow's file store gives experiments
     created by name."""
-    first = str(secrets.randbelow(9) + 1)
-    return first + "".join(str(secrets.randbelow(10)) for _ in range(17))
+    rng = random.SystemRandom()  # what `secrets` uses; that module would load OpenSSL (hmac)
+    first = str(rng.randrange(9) + 1)
+    return first + "".join(str(rng.randrange(10)) for _ in range(17))

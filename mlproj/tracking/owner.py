@@ -11,7 +11,6 @@ same host finds the run RUNNING with a dead owner and ends it KILLED, saying why
 from __future__ import annotations
 
 import os
-import socket
 import time
 from collections.abc import Mapping, Sequence
 
@@ -48,13 +47,13 @@ def owner_tags() -> dict[str, str]:
     pid = os.getpid()
     return {
         OWNER_TAG: f"{pid}:{_start_ticks(pid) or ''}:{_boot_id()}",
-        HOST_TAG: socket.gethostname(),
+        HOST_TAG: _host(),
     }
 
 
 def owner_checkable(tags: Mapping[str, str]) -> bool:
     """Does the run name an owner on this host (whose liveness can therefore be checked)?"""
-    return tags.get(OWNER_TAG, "").count(":") == 2 and tags.get(HOST_TAG) == socket.gethostname()
+    return tags.get(OWNER_TAG, "").count(":") == 2 and tags.get(HOST_TAG) == _host()
 
 
 def owner_gone(tags: Mapping[str, str]) -> str | None:
@@ -86,3 +85,8 @@ def end_orphans(store: Store, runs: Sequence[Run]) -> list[Run]:
                 pass  # a read-only or unreachable store: show the run as it is
         result.append(run)
     return result
+
+
+def _host() -> str:
+    """socket.gethostname(), without importing socket on every run (POSIX: the same value)."""
+    return os.uname().nodename

@@ -105,6 +105,13 @@ def test_warm_reuse_does_not_rebuild_and_is_fast(tmp_path: Path) -> None:
     assert min(timings) < 0.05, timings
 
 
+def test_uv_version_is_the_installed_packages() -> None:
+    """Read from the dist-info name (cheap); it must say what importlib.metadata says."""
+    from importlib.metadata import version
+
+    assert virtualenv.uv_version() == version("uv")
+
+
 @pytest.mark.usefixtures("offline")
 def test_key_follows_what_shapes_the_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     proj = _project(tmp_path)

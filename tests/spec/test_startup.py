@@ -1,17 +1,35 @@
 """`mlproj validate` / `describe` / `--help` stay light: no git, docker, rattler, requests or
-mlflow in the process (they would cost hundreds of milliseconds at every start)."""
+mlflow in the process (they would cost hundreds of milliseconds at every start). A warm `run`
+of a local project loads only its own path: no git or zip cache code, no validator, and none of
+the standard modules that were made lazy for it (see benchmarks/run_overhead.py)."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from tests.spec.corpus import PROJECTS
 
 HEAVY = ("git", "docker", "rattler", "requests", "mlflow", "urllib3", "jsonschema", "conda_lock")
+# Imported where they are needed, off the common path: secrets (OpenSSL through hmac), socket,
+# traceback (crash logs only), the git/zip caches, validation and description.
+LAZY = (
+    "secrets",
+    "socket",
+    "traceback",
+    "mlproj.sources.git.checkout",
+    "mlproj.sources.git.refs",
+    "mlproj.sources.git.store",
+    "mlproj.sources.zip.fetch",
+    "mlproj.spec.describe",
+    "mlproj.spec.envfiles",
+    "mlproj.spec.validate",
+)
 PROBE = """
 import json, runpy, sys
 sys.argv = ["mlproj", *sys.argv[1:]]
@@ -23,13 +41,14 @@ sys.stderr.write("\\nMODULES " + json.dumps(sorted(sys.modules)))
 """
 
 
-def loaded_modules(*args: str) -> set[str]:
+def loaded_modules(*args: str, env: dict[str, str] | None = None) -> set[str]:
     result = subprocess.run(
         [sys.executable, "-c", PROBE, *args],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
+        env=env,
     )
     marker = result.stderr.rindex("MODULES ")
     return set(json.loads(result.stderr[marker + len("MODULES ") :]))
@@ -53,3 +72,29 @@ def test_no_heavy_imports(args: tuple[str, ...]) -> None:
 
 def test_validate_actually_ran_in_the_probe() -> None:
     assert "mlproj.spec.validate" in loaded_modules("validate", str(PROJECTS / "multistep"))
+
+
+def test_help_loads_no_traceback() -> None:
+    assert "traceback" not in loaded_modules("--help")
+
+
+def test_a_local_run_loads_only_its_path(tmp_path: Path) -> None:
+    project = tmp_path / "trivial"
+    project.mkdir()
+    (project / "MLproject").write_text(
+        'name: trivial\nentry_points:\n  main:\n    command: "echo hi"\n'
+    )
+    env = dict(os.environ, MLPROJ_HOME=str(tmp_path / "home"))
+    env.pop("MLFLOW_TRACKING_URI", None)
+    args = (
+        "run",
+        str(project),
+        "--env-manager",
+        "local",
+        "--tracking-uri",
+        str(tmp_path / "mlruns"),
+    )
+    modules = loaded_modules(*args, env=env)
+    assert "mlproj.run.runner" in modules  # the run did happen in the probe
+    assert (tmp_path / "mlruns").is_dir()
+    assert sorted(m for m in modules if m in LAZY or m.split(".")[0] in HEAVY) == []

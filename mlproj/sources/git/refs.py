@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from mlproj.errors import SourceError
 from mlproj.sources.git.cmd import GitFailed, run_git
-from mlproj.sources.uri import FULL_SHA_RE
+from mlproj.sources.uri import is_full_sha
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def parse_ls_remote(out: str) -> RemoteRefs:
         if left.startswith("ref: "):
             if name == "HEAD":
                 head_target = left[len("ref: ") :].strip()
-        elif FULL_SHA_RE.match(left):
+        elif is_full_sha(left):
             refs[name.strip()] = left.lower()
     return RemoteRefs(refs, head_target)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import shutil
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -44,7 +43,7 @@ def copy_in(root: str, local_file: Path, artifact_path: str) -> None:
     """Copy `local_file` into `root/artifact_path/`, keeping its name."""
     dest_dir = os.path.join(root, clean_path(artifact_path))
     os.makedirs(dest_dir, exist_ok=True)
-    tmp = os.path.join(dest_dir, f"{TMP_PREFIX}{os.getpid()}-{secrets.token_hex(6)}")
+    tmp = os.path.join(dest_dir, f"{TMP_PREFIX}{os.getpid()}-{os.urandom(6).hex()}")
     try:
         shutil.copyfile(local_file, tmp)
         os.replace(tmp, os.path.join(dest_dir, Path(local_file).name))

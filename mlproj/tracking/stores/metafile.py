@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import secrets
 from collections.abc import Mapping
 from typing import Any
 
@@ -119,7 +118,7 @@ def atomic_write(path: str, data: bytes, tmp_dir: str) -> None:
     The temp file lives in `tmp_dir` (same file system, but outside the params/tags/metrics
     folders MLflow lists, so it is never mistaken for a key).
     """
-    tmp = os.path.join(tmp_dir, f".mlproj-tmp-{os.getpid()}-{secrets.token_hex(6)}")
+    tmp = os.path.join(tmp_dir, f".mlproj-tmp-{os.getpid()}-{os.urandom(6).hex()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
         try:
