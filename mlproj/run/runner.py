@@ -11,13 +11,13 @@ import dataclasses
 import os
 import signal
 import sys
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mlproj import envs, proc, sources, spec
+from mlproj._util.clock import now_ms
 from mlproj.envs.base import EnvOptions, PreparedEnv
 from mlproj.errors import MlprojError, ParamError, TrackingError
 from mlproj.proc import Execution, LaunchRequest, LogSink
@@ -33,6 +33,7 @@ from mlproj.sources.base import FetchedProject
 from mlproj.spec.model import Project, ResolvedCommand
 from mlproj.tracking import open_store, resolve_tracking_uri, run_child_env
 from mlproj.tracking.base import TERMINAL_STATUSES, RunInfo, Store
+from mlproj.tracking.limits import check_param
 from mlproj.tracking.owner import owner_tags
 from mlproj.tracking.stores import local_artifacts
 
@@ -135,23 +136,13 @@ def prepare_env(plan: LoadedProject | Plan) -> PreparedEnv:
     return envs.get_manager(plan.env_options.manager).prepare(plan.project, plan.env_options)
 
 
-_MAX_PARAM_VALUE = 6000  # MLflow's limit on a logged param value
-
-
 def _check_loggable(params: Mapping[str, str]) -> None:
     """Refuse what the store would refuse, before a run exists (MLflow fails after)."""
-    from mlproj.tracking.stores.file import check_key
-
     for key, value in params.items():
         try:
-            check_key("parameter", key)
+            check_param(key, value)
         except TrackingError as exc:
             raise ParamError(f"-P {key}=...: {exc.message}", exc.hint) from None
-        if len(value) > _MAX_PARAM_VALUE:
-            raise ParamError(
-                f"the value of parameter {key!r} is {len(value)} characters long",
-                f"tracking stores keep at most {_MAX_PARAM_VALUE}; pass a file path instead",
-            )
 
 
 def dry_run(request: RunRequest) -> dict[str, Any]:
@@ -221,7 +212,7 @@ def create_run(
     info = store.create_run(
         experiment_id,
         user_id=current_user(),
-        start_time=_now_ms(),
+        start_time=now_ms(),
         tags={
             **created,
             **source.tags,
@@ -245,7 +236,7 @@ def _record_plan(
             store.set_tags(info.run_id, source.tags)
         record.save_source(store, info.run_id, plan.fetched, source)
     except BaseException:
-        store.set_terminated(info.run_id, "FAILED", _now_ms())
+        store.set_terminated(info.run_id, "FAILED", now_ms())
         raise
     return info
 
@@ -446,9 +437,5 @@ def _finalize(
     if sink.truncated is not None:
         tags["mlproj.logs_truncated"] = sink.truncated
         print(f"mlproj: warning: logs of run {run_id}: {sink.truncated}", file=sys.stderr)
-    end = RunEnd(run_id, status, forced, _now_ms(), tags, sink.named_paths(), upload_logs)
+    end = RunEnd(run_id, status, forced, now_ms(), tags, sink.named_paths(), upload_logs)
     return record_end(store, end, lambda line: print(f"mlproj: {line}", file=sys.stderr)).status
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
