@@ -70,11 +70,11 @@ def _write_crash_log(exc: BaseException) -> str | None:
     import traceback  # only here: its import costs every start otherwise
 
     try:
-        from mlproj.paths import cache_dir
+        from mlproj.paths import crash_dir
 
         # microseconds and pid: two crashes in one second never share a file
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-        path = cache_dir("crash") / f"crash-{stamp}-{os.getpid()}.log"
+        path = crash_dir() / f"crash-{stamp}-{os.getpid()}.log"
         path.write_text(redact("".join(traceback.format_exception(exc))))
         return str(path)
     except (OSError, MlprojError):  # a read-only or full MLPROJ_HOME: no log, still one line

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from mlproj.envs.conda.progress import BuildReporter
 from mlproj.envs.conda.reach import unreachable
 from mlproj.errors import EnvError
-from mlproj.paths import cache_dir
+from mlproj.paths import conda_dir
 
 if TYPE_CHECKING:
     from rattler import RepoDataRecord
@@ -56,7 +56,7 @@ def current_platform() -> str:
 
 
 def package_cache() -> Path:
-    return cache_dir("conda", "pkgs")
+    return conda_dir("pkgs")
 
 
 def solve(
@@ -72,7 +72,7 @@ def solve(
     import rattler
 
     reporter.detail(f"solve for {platform} from {list(channels)}: {list(specs)}")
-    gateway = rattler.Gateway(cache_dir=cache_dir("conda", "repodata"))
+    gateway = rattler.Gateway(cache_dir=conda_dir("repodata"))
     subdirs: list[Any] = [platform, "noarch"]  # rattler checks the names itself
     packages = _virtual_packages(platform, virtual)
     reporter.detail(f"virtual packages: {[str(p) for p in packages]}")

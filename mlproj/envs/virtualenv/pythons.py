@@ -25,7 +25,7 @@ from mlproj import proc
 from mlproj.envs.virtualenv import discover
 from mlproj.envs.virtualenv.discover import Interpreter
 from mlproj.errors import EnvError
-from mlproj.paths import cache_root
+from mlproj.paths import pythons_file
 
 __all__ = ["Interpreter", "PythonMissing", "current", "downloads_allowed", "find", "locate"]
 
@@ -241,7 +241,7 @@ def _version_tuple(version: str) -> tuple[int, ...]:
 
 
 def _memo_file() -> Path:
-    return cache_root() / "pythons.json"
+    return pythons_file()
 
 
 def _fingerprint(path: str) -> list[float]:

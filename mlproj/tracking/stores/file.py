@@ -1,6 +1,6 @@
 """MLflow's file store (`mlruns/`), read and written in exactly MLflow's layout.
 
-Layout (see reference section 9.4): `<root>/<experiment_id>/meta.yaml`, and per run
+Layout: `<root>/<experiment_id>/meta.yaml`, and per run
 `<root>/<experiment_id>/<run_id>/{meta.yaml, params/, tags/, metrics/, artifacts/}`. Every file
 is written to a temp file and renamed into place, so a reader (this process, a child's MLflow,
 `mlproj runs`) never sees half a file. A run directory only counts once its meta.yaml exists,
@@ -11,18 +11,20 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import os
 import re
 import shutil
-import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from mlproj._util.clock import now_ms
+from mlproj._util.filelock import locked
+from mlproj._util.fs import atomic_write
 from mlproj.errors import TrackingError, UsageError
 from mlproj.tracking import names
 from mlproj.tracking.base import TERMINAL_STATUSES, Experiment, Metric, Run, RunInfo
+from mlproj.tracking.limits import check_key
 from mlproj.tracking.stores import local_artifacts, metafile
 from mlproj.tracking.stores.file_checks import (
     being_created,
@@ -53,28 +55,7 @@ RUN_NAME_TAG = "mlflow.runName"
 _META = "meta.yaml"
 # Folders inside an experiment that are not runs (MLflow 3.x reserves them).
 _RESERVED = frozenset({"tags", "datasets", "traces", "models"})
-_KEY = re.compile(r"[/\w.\- :]*\Z")
 _RUN_ID = re.compile(r"[A-Za-z0-9_\-]{1,64}\Z")
-
-
-def _ms() -> int:
-    return int(time.time() * 1000)
-
-
-def check_key(kind: str, key: str) -> None:
-    """MLflow's rule for param/tag/metric names (they become file paths)."""
-    parts = key.split("/")
-    if (
-        not key
-        or not _KEY.match(key)
-        or key.startswith("/")
-        or any(p in ("", ".", "..") for p in parts)
-    ):
-        raise TrackingError(
-            f"invalid {kind} name {key!r}",
-            hint="names may only contain alphanumerics, underscores, dashes, periods, spaces, "
-            "colons and slashes, and must not contain '..' or empty path parts",
-        )
 
 
 def _run_info(meta: Mapping[str, Any], tags: Mapping[str, str]) -> RunInfo:
@@ -149,7 +130,7 @@ class FileStore:
 
     def _write_experiment(self, experiment_id: str, name: str) -> None:
         exp_dir = self._exp_dir(experiment_id)
-        now = _ms()
+        now = now_ms()
         meta = {
             "artifact_location": Path(exp_dir).as_uri(),
             "creation_time": now,
@@ -163,13 +144,13 @@ class FileStore:
         }
         data = metafile.dump_meta(meta).encode()
         if os.path.isdir(exp_dir):  # left without meta.yaml by an older version: complete it
-            metafile.atomic_write(os.path.join(exp_dir, _META), data, exp_dir)
+            atomic_write(os.path.join(exp_dir, _META), data, exp_dir)
             return
         # Built under a temporary name and renamed into place, as runs are (create_run).
         building = os.path.join(self.root, f".{experiment_id}.creating")
         try:
             os.makedirs(building)
-            metafile.atomic_write(os.path.join(building, _META), data, building)
+            atomic_write(os.path.join(building, _META), data, building)
             os.rename(building, exp_dir)
         except OSError as exc:
             shutil.rmtree(building, ignore_errors=True)
@@ -178,15 +159,11 @@ class FileStore:
                 hint="free some space" if exc.errno == errno.ENOSPC else None,
             ) from exc
 
-    @contextlib.contextmanager
-    def _lock(self) -> Iterator[None]:
+    def _lock(self) -> contextlib.AbstractContextManager[None]:
         """Serialise experiment creation between processes sharing this store."""
-        with open(os.path.join(self.root, ".mlproj.lock"), "a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        return locked(
+            Path(self.root, ".mlproj.lock"), "the tracking store", timeout=None, error=TrackingError
+        )
 
     @writing
     def _ensure_root(self) -> None:
@@ -319,11 +296,11 @@ class FileStore:
         path = os.path.join(run_dir, kind, key)
         if "/" in key:
             os.makedirs(os.path.dirname(path), exist_ok=True)
-        metafile.atomic_write(path, value.encode("utf-8"), run_dir)
+        atomic_write(path, value.encode("utf-8"), run_dir)
 
     def _write_meta(self, run_dir: str, meta: Mapping[str, Any]) -> None:
         data = metafile.dump_meta(meta).encode("utf-8")
-        metafile.atomic_write(os.path.join(run_dir, _META), data, run_dir)
+        atomic_write(os.path.join(run_dir, _META), data, run_dir)
 
     def _meta(self, run_dir: str) -> dict[str, Any]:
         meta = read_meta(os.path.join(run_dir, _META))
