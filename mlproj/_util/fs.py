@@ -25,7 +25,8 @@ def atomic_write(
     temp file is never mistaken for content). `fsync` makes the data durable before the rename,
     for files whose presence is a promise (an env's completion marker).
     """
-    tmp = os.path.join(tmp_dir, f".mlproj-tmp-{os.getpid()}-{os.urandom(6).hex()}"  # no secrets import: startup)
+    # os.urandom, not the secrets module: one import less on every run's path
+    tmp = os.path.join(tmp_dir, f".mlproj-tmp-{os.getpid()}-{os.urandom(6).hex()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
         try:

@@ -157,7 +157,7 @@ def remove_if_free(env: CachedEnv) -> bool:
     """Delete `env` unless a build or a run holds its lock (`mlproj cache prune`)."""
     with _try_locked(env.key) as got:
         if got:
-            _discard(env.path)
+            discard_dir(env.path)
     return got
 
 

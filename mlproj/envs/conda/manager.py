@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from mlproj.envs import cache
-from mlproj.envs.base import EnvOptions, EnvPatch
+from mlproj.envs.base import EnvFacts, EnvOptions, EnvPatch
 from mlproj.envs.conda import activation as conda_activation
 from mlproj.envs.conda import lockfile as lockfiles
 from mlproj.envs.conda import pip as conda_pip
@@ -192,14 +192,16 @@ def prepared_env(prefix: Path, inputs: CondaInputs) -> PatchedEnv:
         for name in (LOCK_COPY, PIP_FREEZE)
         if (records / name).is_file()
     ]
-    tags = {
-        "mlflow.project.env": "conda",
-        "mlproj.env.manager": NAME,
-        "mlproj.env.key": inputs.key,
-        "mlproj.env.lock_sha256": _sha256(recorded),
-        "mlproj.env.installer": inputs.installer,
-        "mlproj.env.lockfile": _lock_word(inputs.lock),
-    }
+    facts = EnvFacts(
+        manager=NAME,
+        project_env="conda",
+        key=inputs.key,
+        details={
+            "lock_sha256": _sha256(recorded),
+            "installer": inputs.installer,
+            "lockfile": _lock_word(inputs.lock),
+        },
+    )
     patch = EnvPatch(
         set_vars={
             **conda_activation.env_vars(prefix),
@@ -209,7 +211,7 @@ def prepared_env(prefix: Path, inputs: CondaInputs) -> PatchedEnv:
         path_prepend=(str(prefix / "bin"),),
         unset_vars=("PYTHONHOME", "VIRTUAL_ENV"),
     )
-    return PatchedEnv(patch, tags=tags, artifacts=tuple(artifacts))
+    return PatchedEnv(patch, facts, artifacts=tuple(artifacts))
 
 
 # -- building ------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from mlproj.envs.base import EnvOptions
+from mlproj.envs.base import EnvFacts, EnvOptions
 from mlproj.envs.docker import engine as docker_engine
 from mlproj.envs.docker import image as docker_image
 from mlproj.envs.docker import shell as docker_shell
@@ -37,8 +37,12 @@ class DockerPrepared:
     options: EnvOptions
     image: ReadyImage
     shell: str  # bash, or sh for images without bash
-    tags: Mapping[str, str] = field(default_factory=dict)
+    facts: EnvFacts
     artifacts: Sequence[tuple[Path, str]] = ()
+
+    @property
+    def tags(self) -> Mapping[str, str]:
+        return self.facts.tags()
 
     def launch(self, request: LaunchRequest) -> ContainerExecution:
         container = settings(
@@ -96,16 +100,18 @@ class DockerManager:
             context_digest = plan.digest
         else:
             ready = ReadyImage(decl.image, str(base.id), built=False)
-        tags = {
-            **_rebuild_tags(decl.image, base, context_digest),
-            "mlflow.project.env": "docker",
-            "mlflow.docker.image.uri": ready.tag,
-            "mlflow.docker.image.id": ready.id,
-            "mlproj.env.manager": "docker",
-            "mlproj.docker.code": "mounted-read-only" if not options.build_image else "copied",
-        }
+        facts = EnvFacts(
+            manager="docker",
+            project_env="docker",
+            extra_tags={
+                **_rebuild_tags(decl.image, base, context_digest),
+                "mlflow.docker.image.uri": ready.tag,
+                "mlflow.docker.image.id": ready.id,
+                "mlproj.docker.code": "mounted-read-only" if not options.build_image else "copied",
+            },
+        )
         shell = docker_shell.shell_for(client, str(base.id))
-        return DockerPrepared(client, project, options, ready, shell, tags)
+        return DockerPrepared(client, project, options, ready, shell, facts)
 
 
 def _rebuild_tags(base_name: str, base: Any, context_digest: str | None) -> dict[str, str]:

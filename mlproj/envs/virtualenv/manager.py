@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from mlproj.envs import cache
-from mlproj.envs.base import EnvOptions, EnvPatch
+from mlproj.envs.base import EnvFacts, EnvOptions, EnvPatch
 from mlproj.envs.buildlog import note, run_logged
 from mlproj.envs.local import PatchedEnv
 from mlproj.envs.progress import Progress
@@ -358,15 +358,11 @@ def prepared_env(plan: VenvPlan, path: Path) -> PatchedEnv:
         lock_sha = hashlib.sha256(frozen.read_bytes()).hexdigest()
     except OSError:
         lock_sha = ""
-    tags = {
-        "mlflow.project.env": NAME,
-        "mlproj.env.key": plan.key,
-        "mlproj.env.manager": NAME,
-        "mlproj.env.python": plan.interpreter.version,
-    }
+    details = {"python": plan.interpreter.version}
     if lock_sha:
-        tags["mlproj.env.lock_sha256"] = lock_sha
-    tags["mlproj.env.lockfile"] = plan.lock.origin if plan.lock else "none"
+        details["lock_sha256"] = lock_sha
+    details["lockfile"] = plan.lock.origin if plan.lock else "none"
+    facts = EnvFacts(manager=NAME, project_env=NAME, key=plan.key, details=details)
     patch = EnvPatch(
         set_vars={"VIRTUAL_ENV": str(path)},
         path_prepend=(str(path / "bin"),),
@@ -376,7 +372,7 @@ def prepared_env(plan: VenvPlan, path: Path) -> PatchedEnv:
     hashed = path / STATE_DIR / HASHED
     if lock_sha and hashed.is_file():
         artifacts.append((hashed, "environment"))
-    return PatchedEnv(patch, tags=tags, artifacts=artifacts)
+    return PatchedEnv(patch, facts, artifacts=artifacts)
 
 
 def _plan_without_python(
