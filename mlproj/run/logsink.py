@@ -10,9 +10,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from mlproj.proc import LogSink, Stream
+from mlproj.tracking.runlogs import LOG_FILE_NAMES as LOG_FILES
 
-LOG_ARTIFACT_DIR = "logs"
-LOG_FILES: dict[Stream, str] = {"stdout": "stdout.txt", "stderr": "stderr.txt"}
 # Space set aside beside the logs while a run lasts, given back when the disk fills up, so that
 # the run's final status and tags can still be written to a store on that disk.
 RESERVE_NAME = ".mlproj-reserve"

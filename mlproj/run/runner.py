@@ -24,7 +24,7 @@ from mlproj.proc import Execution, LaunchRequest, LogSink
 from mlproj.run import record
 from mlproj.run.childenv import experiment_name_env
 from mlproj.run.ending import RunEnd, record_end
-from mlproj.run.logsink import LOG_ARTIFACT_DIR, TeeSink
+from mlproj.run.logsink import TeeSink
 from mlproj.run.remote_params import Downloads
 from mlproj.run.status import exit_code_tags, final_status
 from mlproj.run.supervise import Interrupted, Outcome, forwarding_signals, supervise
@@ -35,6 +35,7 @@ from mlproj.tracking import open_store, resolve_tracking_uri, run_child_env
 from mlproj.tracking.base import TERMINAL_STATUSES, RunInfo, Store
 from mlproj.tracking.limits import check_param
 from mlproj.tracking.owner import owner_tags
+from mlproj.tracking.runlogs import LOG_ARTIFACT_DIR
 from mlproj.tracking.stores import local_artifacts
 
 
@@ -353,8 +354,7 @@ class RunExecution:
     def launch(self, prepared: PreparedEnv) -> Execution:
         """Record the environment on the run and start the command (its own process group)."""
         run_id = self.info.run_id
-        if prepared.tags:
-            self.store.set_tags(run_id, prepared.tags)
+        self.store.set_tags(run_id, prepared.facts.tags())
         for path, artifact_dir in prepared.artifacts:
             self.store.log_artifact(run_id, path, artifact_dir)
         env = child_environment(self.store, self.info)

@@ -93,8 +93,7 @@ def _record_and_run(
         with forwarding_signals() as signals:
             try:
                 env = runner.prepare_env(plan.loaded)  # once, for every child
-                if env.tags:
-                    store.set_tags(parent.run_id, env.tags)
+                store.set_tags(parent.run_id, env.facts.tags())
                 pool = LocalPool(
                     env,
                     lambda run, mirror: _create_child(store, parent, run, request, mirror),
