@@ -26,7 +26,8 @@ from mlproj.errors import TrackingError
 )
 def command(port: int, host: str, tracking_uri: str | None) -> None:
     """Start MLflow's UI on mlproj's tracking store."""
-    from mlproj.tracking import resolve_tracking_uri, scheme_of
+    from mlproj._util.uri import scheme_of
+    from mlproj.tracking import resolve_tracking_uri
 
     uri = resolve_tracking_uri(tracking_uri)
     if scheme_of(uri) in ("http", "https"):

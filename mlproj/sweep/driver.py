@@ -28,7 +28,7 @@ from mlproj.sweep.plan import PlannedRun, SweepPlan, SweepRequest, describe, mak
 from mlproj.sweep.pool import ChildResult, LocalPool
 from mlproj.sweep.summary import Summary, summarize, table
 from mlproj.tracking import open_store, resolve_tracking_uri
-from mlproj.tracking.base import Metric, RunInfo, Store
+from mlproj.tracking.base import Metric, RunInfo, RunStatus, Store
 from mlproj.tracking.lifecycle import finish_run
 
 PARENT_TAG = "mlproj.sweep"  # "grid" or "random" on a sweep's parent run
@@ -86,7 +86,7 @@ def _record_and_run(
 ) -> SweepResult:
     parent = _create_parent(store, plan, request)
     results: list[ChildResult] = []
-    status = "FAILED"
+    status: RunStatus = "FAILED"
     error: BaseException | None = None
     try:
         display.note(f"sweep run {parent.run_id}: {len(plan.runs)} runs, {request.jobs} at a time")
@@ -118,10 +118,10 @@ def _record_and_run(
         try:
             _record_summary(store, parent.run_id, summary, columns, error)
         finally:
-            status = finish_run(store, parent.run_id, status)
+            final = finish_run(store, parent.run_id, status)
     if error is not None:
         raise error
-    return SweepResult(parent.run_id, status, summary, columns)
+    return SweepResult(parent.run_id, final, summary, columns)
 
 
 def _create_parent(store: Store, plan: SweepPlan, request: SweepRequest) -> RunInfo:

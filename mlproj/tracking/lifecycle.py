@@ -4,10 +4,10 @@
 from __future__ import annotations
 
 from mlproj._util.clock import now_ms
-from mlproj.tracking.base import TERMINAL_STATUSES, Store
+from mlproj.tracking.base import TERMINAL_STATUSES, RunStatus, Store
 
 
-def finish_run(store: Store, run_id: str, status: str, end_time: int | None = None) -> str:
+def finish_run(store: Store, run_id: str, status: RunStatus, end_time: int | None = None) -> str:
     """Set `status` (FINISHED / FAILED / KILLED) and the end time unless the run is already
     terminal (the child ended it itself); return the run's final status."""
     current = store.get_run(run_id).info.status

@@ -23,7 +23,7 @@ from mlproj._util.filelock import locked
 from mlproj._util.fs import atomic_write
 from mlproj.errors import TrackingError, UsageError
 from mlproj.tracking import names
-from mlproj.tracking.base import TERMINAL_STATUSES, Experiment, Metric, Run, RunInfo
+from mlproj.tracking.base import TERMINAL_STATUSES, Experiment, Metric, Run, RunInfo, RunStatus
 from mlproj.tracking.limits import check_key
 from mlproj.tracking.stores import local_artifacts, metafile
 from mlproj.tracking.stores.file_checks import (
@@ -41,7 +41,7 @@ from mlproj.tracking.stores.file_read import (
     read_meta,
 )
 
-STATUS_CODES: dict[str, int] = {
+STATUS_CODES: dict[RunStatus, int] = {
     "RUNNING": 1,
     "SCHEDULED": 2,
     "FINISHED": 3,
@@ -359,7 +359,7 @@ class FileStore:
                 os.close(fd)
 
     @writing
-    def set_terminated(self, run_id: str, status: str, end_time: int) -> None:
+    def set_terminated(self, run_id: str, status: RunStatus, end_time: int) -> None:
         if status not in TERMINAL_STATUSES:
             raise TrackingError(f"{status!r} is not a terminal run status")
         run_dir = self._run_dir(run_id)

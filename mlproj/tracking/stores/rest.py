@@ -1,4 +1,4 @@
-"""An MLflow tracking server, spoken to over its REST API (reference section 10) with requests.
+"""An MLflow tracking server, spoken to over its REST API with requests.
 
 Artifacts go through the server's proxy (`/api/2.0/mlflow-artifacts/artifacts/<path>`) when a
 run's artifact URI is `mlflow-artifacts:`; a local artifact root (a server on this machine)
@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote, urlparse
 
 from mlproj.errors import TrackingError, UsageError
-from mlproj.tracking.base import TERMINAL_STATUSES, Experiment, Metric, Run, RunInfo
+from mlproj.tracking.base import TERMINAL_STATUSES, Experiment, Metric, Run, RunInfo, RunStatus
 from mlproj.tracking.stores import local_artifacts
 from mlproj.tracking.stores.rest_http import AUTH_VARIABLES, HttpClient, ServerError
 
@@ -206,7 +206,7 @@ class RestStore:
         for chunk in _chunks(items, MAX_METRICS_PER_BATCH):
             self._log_batch(run_id, metrics=chunk)
 
-    def set_terminated(self, run_id: str, status: str, end_time: int) -> None:
+    def set_terminated(self, run_id: str, status: RunStatus, end_time: int) -> None:
         if status not in TERMINAL_STATUSES:
             raise TrackingError(f"{status!r} is not a terminal run status")
         # The server silently ignores unknown statuses, hence the check above.
