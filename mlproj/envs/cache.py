@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlproj import output
 from mlproj._util.filelock import locked, try_locked
 from mlproj._util.fs import TRASH_PREFIX, atomic_write, discard_dir
 from mlproj.errors import EnvError
@@ -94,6 +95,7 @@ def ensure_env(
     """
     final = env_path(key)
     if is_ready(key, health):  # fast path: no lock
+        output.debug(f"{manager} environment {key[:12]} reused from {final}")
         _touch_last_used(final)
         return final
     with _locked(key, on_wait):
@@ -102,10 +104,17 @@ def ensure_env(
             return final
         _sweep_leftovers(key)
         _start_log(key, manager)
+        output.debug(f"building {manager} environment {key[:12]}; log {log_path(key)}")
+
+        def fill(dest: Path) -> None:
+            build(dest)
+            _check_health(key, dest, health)
+            _write_marker(dest, manager, key, meta or {})
+
         if relocatable:
-            _build_and_rename(manager, key, build, health, meta or {})
+            _build_and_rename(key, fill)
         else:
-            _build_in_place(manager, key, build, health, meta or {})
+            _build_in_place(final, fill)
         _touch_last_used(final)
         return final
 
@@ -164,19 +173,11 @@ def remove_if_free(env: CachedEnv) -> bool:
 # -- building ------------------------------------------------------------------------------
 
 
-def _build_and_rename(
-    manager: str,
-    key: str,
-    build: Callable[[Path], None],
-    health: Callable[[Path], bool],
-    meta: Mapping[str, Any],
-) -> None:
+def _build_and_rename(key: str, fill: Callable[[Path], None]) -> None:
     tmp = Path(tempfile.mkdtemp(prefix=f"{_TMP}{key}-", dir=envs_root()))
     try:
         os.chmod(tmp, 0o755)  # mkdtemp makes it private; a published env is readable like mkdir's
-        build(tmp)
-        _check_health(key, tmp, health)
-        _write_marker(tmp, manager, key, meta)
+        fill(tmp)
         final = env_path(key)
         if final.exists() or final.is_symlink():
             discard_dir(final)  # stale: unmarked or unhealthy
@@ -186,21 +187,12 @@ def _build_and_rename(
         raise
 
 
-def _build_in_place(
-    manager: str,
-    key: str,
-    build: Callable[[Path], None],
-    health: Callable[[Path], bool],
-    meta: Mapping[str, Any],
-) -> None:
-    final = env_path(key)
+def _build_in_place(final: Path, fill: Callable[[Path], None]) -> None:
     if final.exists() or final.is_symlink():
         discard_dir(final)  # an interrupted or unhealthy build: never reused
     final.mkdir()
     try:
-        build(final)
-        _check_health(key, final, health)
-        _write_marker(final, manager, key, meta)
+        fill(final)
     except BaseException:
         discard_dir(final)
         raise

@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 from typing import BinaryIO
 
+from mlproj import output
 from mlproj.proc import LogSink, Stream
 from mlproj.tracking.runlogs import LOG_FILE_NAMES as LOG_FILES
 
@@ -92,8 +93,14 @@ class TeeSink:
         return {LOG_FILES[stream]: path for stream, path in self.paths.items()}
 
     def note(self, message: str, *, echo: bool = True) -> None:
-        """A line of mlproj's own, kept in the stderr log and (if `echo`) shown on stderr."""
-        self.write("stderr", f"mlproj: {message}\n".encode(), echo=echo)
+        """A line of mlproj's own, kept in the stderr log and (if `echo`) shown as a note."""
+        line = f"mlproj: {message}\n".encode()
+        if self._mirror is not None:  # a sweep's child: its mirror shows it, prefixed
+            self.write("stderr", line, echo=echo)
+            return
+        self.write("stderr", line, echo=False)
+        if self._echo and echo:
+            output.note(message)
 
     def close(self) -> None:
         with self._lock:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlproj import envs, proc, sources, spec
+from mlproj import envs, output, proc, sources, spec
 from mlproj._util.clock import now_ms
 from mlproj.envs.base import EnvOptions, PreparedEnv
 from mlproj.errors import MlprojError, ParamError, TrackingError
@@ -101,8 +101,9 @@ def load_project(request: RunRequest) -> LoadedProject:
     for warning in spec.check_param_names(
         project, request.entry_point, request.params, strict=request.strict_params
     ):
-        print(f"mlproj: warning: {warning}", file=sys.stderr)
+        output.warning(warning)
     manager = envs.select_manager(project, request.env_manager)
+    output.debug(f"project {project.directory}, entry point {request.entry_point}, env {manager}")
     options = dataclasses.replace(request.env_options, manager=manager)
     return LoadedProject(fetched, project, options)
 
@@ -436,6 +437,6 @@ def _finalize(
         tags["mlproj.error"] = error.one_line()[:5000]
     if sink.truncated is not None:
         tags["mlproj.logs_truncated"] = sink.truncated
-        print(f"mlproj: warning: logs of run {run_id}: {sink.truncated}", file=sys.stderr)
+        output.warning(f"logs of run {run_id}: {sink.truncated}")
     end = RunEnd(run_id, status, forced, now_ms(), tags, sink.named_paths(), upload_logs)
-    return record_end(store, end, lambda line: print(f"mlproj: {line}", file=sys.stderr)).status
+    return record_end(store, end, output.note).status

@@ -19,7 +19,7 @@ from mlproj.envs import cache
 from mlproj.envs.base import EnvOptions
 from mlproj.envs.virtualenv import manager as virtualenv
 from mlproj.errors import EnvError
-from mlproj.paths import cache_root
+from mlproj.paths import build_logs_dir
 from mlproj.spec.model import Project
 from tests.envs.conftest import project, run_in
 from tests.envs.pkgs import make_source
@@ -79,8 +79,8 @@ def test_cold_build_installs_and_activates(
     assert env.tags["mlproj.env.lock_sha256"] == hashlib.sha256(frozen.read_bytes()).hexdigest()
 
     err = capsys.readouterr().err
-    assert f"mlproj: creating virtualenv (python {PY}" in err
-    assert "mlproj: installing 1 requirement + requirements.txt, constraints.txt ..." in err
+    assert f"mlproj: virtualenv: creating virtualenv (python {PY}" in err
+    assert "mlproj: virtualenv: installing 1 requirement + requirements.txt, constraints.txt" in err
     log = cache.log_path(key).read_text()
     assert "uv venv" in log and "uv pip install" in log and "mlpt_gamma" in log.replace("-", "_")
 
@@ -226,7 +226,7 @@ def test_without_pip_config_the_local_package_is_not_found(
         virtualenv.MANAGER.prepare(proj, OPTIONS)
     text = info.value.one_line()
     assert "mlpt-gamma" in text and "full log:" in text
-    assert str(cache_root() / "logs") in text
+    assert str(build_logs_dir()) in text
     assert cache.list_envs() == []
 
 

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlproj._util.clock import now_ms
 from mlproj.tracking import run_child_env
 from mlproj.tracking.base import Metric, Store
 from mlproj.tracking.stores.file import FileStore

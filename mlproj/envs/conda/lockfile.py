@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
+from mlproj.envs.buildlog import BuildLog
 from mlproj.envs.conda import lockhash
 from mlproj.envs.conda import pip as conda_pip
 from mlproj.envs.conda import solve as conda_solve
 from mlproj.envs.conda.channels import resolve_channels
 from mlproj.envs.conda.pip import PipPin
-from mlproj.envs.conda.progress import BuildReporter
 from mlproj.errors import EnvError
 from mlproj.paths import build_logs_dir
 
@@ -143,7 +143,7 @@ def lock_project(path: Path, platforms: Sequence[str] = ()) -> LockResult:
     digest = hashlib.sha256(str(conda_file).encode()).hexdigest()[:16]
     log = build_logs_dir() / f"conda-lock-{digest}.log"
     log.write_text(f"# mlproj lock {conda_file} for {wanted}\n", encoding="utf-8")
-    with BuildReporter(log, label="lock") as reporter:
+    with BuildLog(log, "lock") as reporter:
         return lock_conda_file(conda_file, wanted, reporter)
 
 
@@ -193,9 +193,7 @@ def _check_platform(platform: str) -> None:
         ) from None
 
 
-def lock_conda_file(
-    conda_file: Path, platforms: Sequence[str], reporter: BuildReporter
-) -> LockResult:
+def lock_conda_file(conda_file: Path, platforms: Sequence[str], reporter: BuildLog) -> LockResult:
     """Solve `conda_file` for each platform with rattler and write conda-lock.yml beside it."""
     from mlproj.spec import load_conda_env
 

@@ -8,13 +8,13 @@ the base image with the project mounted read-only. launch: one container per run
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from mlproj import output
 from mlproj.envs.base import EnvFacts, EnvOptions
 from mlproj.envs.docker import engine as docker_engine
 from mlproj.envs.docker import image as docker_image
@@ -153,10 +153,9 @@ def _warn_loopback_tracking(env: Mapping[str, str], network: str | None) -> None
     uri = env.get("MLFLOW_TRACKING_URI", "")
     parsed = urlparse(uri)
     if parsed.scheme in ("http", "https") and parsed.hostname in _LOOPBACK and network != "host":
-        print(
-            f"mlproj: warning: the tracking server {uri} is on this machine's loopback address, "
-            "which a container cannot reach (use --network host, or the host's address)",
-            file=sys.stderr,
+        output.warning(
+            f"the tracking server {uri} is on this machine's loopback address, "
+            "which a container cannot reach (use --network host, or the host's address)"
         )
 
 

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlproj._util.fs import atomic_write
 from mlproj.tracking.owner import END_REASON_TAG, owner_checkable, owner_gone
 from mlproj.tracking.stores import metafile
 from mlproj.tracking.stores.file_checks import (
@@ -139,7 +140,7 @@ def _rebuild_experiment(exp_dir: str) -> str:
         "lifecycle_stage": "active",
         "name": name,
     }
-    metafile.atomic_write(meta_path, metafile.dump_meta(meta).encode(), exp_dir)
+    atomic_write(meta_path, metafile.dump_meta(meta).encode(), exp_dir)
     return f"meta.yaml rebuilt; the experiment is named {name!r} (rename it in MLflow)"
 
 
@@ -183,12 +184,12 @@ def _rebuild_run_meta(run_dir: str, partial: dict[str, object]) -> str:
 
 def _write_meta(run_dir: str, meta: dict[str, object]) -> None:
     data = metafile.dump_meta(meta).encode()
-    metafile.atomic_write(os.path.join(run_dir, "meta.yaml"), data, run_dir)
+    atomic_write(os.path.join(run_dir, "meta.yaml"), data, run_dir)
 
 
 def _write_tag(run_dir: str, key: str, value: str) -> None:
     os.makedirs(os.path.join(run_dir, "tags"), exist_ok=True)
-    metafile.atomic_write(os.path.join(run_dir, "tags", key), value.encode(), run_dir)
+    atomic_write(os.path.join(run_dir, "tags", key), value.encode(), run_dir)
 
 
 def _now_ms() -> int:

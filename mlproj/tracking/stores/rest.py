@@ -180,7 +180,7 @@ class RestStore:
         tags: Mapping[str, str],
         run_name: str | None,
     ) -> RunInfo:
-        # The server stores start_time 0 and user_id "" unless they are sent (section 10).
+        # The server stores start_time 0 and user_id "" unless they are sent.
         body: dict[str, Any] = {
             "experiment_id": experiment_id,
             "user_id": user_id,

@@ -11,8 +11,9 @@ import textwrap
 from pathlib import Path
 
 from mlproj.envs import cache
+from mlproj.envs.buildlog import BuildLog
 from mlproj.envs.conda.manager import MANAGER
-from mlproj.envs.conda.progress import BuildReporter
+from mlproj.output import Progress
 from tests.envs.conda.conftest import launch, options, write_conda_project
 
 
@@ -64,7 +65,8 @@ def test_two_processes_build_once_and_share(channel: Path, tmp_path: Path) -> No
 
 def test_steps_are_plain_lines_off_a_terminal_and_a_spinner_on_one(tmp_path: Path) -> None:
     plain = io.StringIO()
-    with BuildReporter(tmp_path / "a.log", stream=plain, interactive=False) as reporter:
+    progress = Progress("conda", stream=plain, interactive=False)
+    with BuildLog(tmp_path / "a.log", "conda", progress=progress) as reporter:
         reporter.step("solving conda.yml")
         reporter.detail("solver detail")
     assert plain.getvalue() == "mlproj: conda: solving conda.yml\n"
@@ -72,11 +74,12 @@ def test_steps_are_plain_lines_off_a_terminal_and_a_spinner_on_one(tmp_path: Pat
     assert "== solving conda.yml" in log and "solver detail" in log
 
     tty = io.StringIO()
-    with BuildReporter(tmp_path / "b.log", stream=tty, interactive=True) as reporter:
+    progress = Progress("conda", stream=tty, interactive=True)
+    with BuildLog(tmp_path / "b.log", "conda", progress=progress) as reporter:
         reporter.step("installing 3 packages")
         import time
 
         time.sleep(0.25)
     shown = tty.getvalue()
     assert "\r" in shown and "mlproj: conda: installing 3 packages" in shown
-    assert shown.endswith("\r\033[K")  # the spinner line is cleared at the end
+    assert shown.endswith("\r\x1b[K")  # the spinner line is cleared at the end
