@@ -59,6 +59,31 @@ def try_locked(path: Path) -> Iterator[bool]:
             unlock(fd)
 
 
+def lease_free_slot(
+    root: Path, name: str, slots: int, prepare: Callable[[Path], None], *, what: str, hint: str
+) -> tuple[Path, int]:
+    """Lease the first of `root/name`, `root/name-1`, ... that no other process holds (lock
+    `root/.<slot>.lease`), made usable by `prepare(path)`: the path and the held lock.
+
+    A failing `prepare` gives the lease back; SourceError says when all `slots` of `what`
+    are in use."""
+    for slot in range(slots):
+        slot_name = name if slot == 0 else f"{name}-{slot}"
+        lease = root / f".{slot_name}.lease"
+        fd = try_lock(lease)
+        if fd is None:
+            continue  # another run is using this one
+        os.utime(lease)  # last used, for `mlproj cache prune`
+        path = root / slot_name
+        try:
+            prepare(path)
+        except BaseException:
+            unlock(fd)
+            raise
+        return path, fd
+    raise SourceError(f"all {slots} {what} in {root} are in use", hint=hint)
+
+
 @contextmanager
 def locked(
     path: Path,

@@ -61,12 +61,14 @@ class BuildLog:
         argv: Sequence[str],
         *,
         what: str,
+        where: str = "",
         env: Mapping[str, str] | None = None,
         cwd: Path | None = None,
         input: str | None = None,
     ) -> str:
         """Run a build tool: its command line and output into the log, each line it writes to
-        stderr shown as the progress item. Its stdout, or EnvError with the tool's own reason."""
+        stderr shown as the progress item. Its stdout, or EnvError with the tool's own reason:
+        `<what> failed<where> (exit N): ...`."""
         self.detail(f"$ {shlex.join(argv)}" + (f"    # in {cwd}" if cwd is not None else ""))
         started = time.monotonic()
         try:
@@ -82,7 +84,7 @@ class BuildLog:
         if done.returncode != 0:
             reason = error_tail(done.stderr or done.stdout)
             raise EnvError(
-                f"{what} failed (exit {done.returncode}): {reason}", f"full log: {self.path}"
+                f"{what} failed{where} (exit {done.returncode}): {reason}", f"full log: {self.path}"
             )
         return done.stdout
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,10 +20,6 @@ class PatchedEnv:
     patch: EnvPatch
     facts: EnvFacts
     artifacts: Sequence[tuple[Path, str]] = ()
-
-    @property
-    def tags(self) -> Mapping[str, str]:
-        return self.facts.tags()
 
     def launch(self, request: LaunchRequest) -> Execution:
         env = self.patch.apply(request.env)

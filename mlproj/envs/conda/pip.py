@@ -182,7 +182,8 @@ def _run_uv(
         reporter.detail(f"pip configuration for uv: {shown}")
     return reporter.run(
         argv,
-        what=f"{what} in the conda environment",
+        what=what,
+        where=" in the conda environment",
         cwd=cwd,
         input=stdin if stdin is not None else "",
         env=_uv_env(extra_env),

@@ -40,10 +40,6 @@ class DockerPrepared:
     facts: EnvFacts
     artifacts: Sequence[tuple[Path, str]] = ()
 
-    @property
-    def tags(self) -> Mapping[str, str]:
-        return self.facts.tags()
-
     def launch(self, request: LaunchRequest) -> ContainerExecution:
         container = settings(
             self.project,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from mlproj._util.filelock import try_lock, unlock
+from mlproj._util.filelock import lease_free_slot, unlock
 from mlproj._util.fs import discard_dir, remove_tree
 from mlproj.errors import SourceError
 from mlproj.sources.git.cmd import GitFailed, run_git
@@ -30,25 +30,21 @@ _HELD: dict[Path, int] = {}  # checkout directory -> descriptor holding its leas
 def lease_checkout(cache: RepoCache, sha: str, version: str | None) -> Path:
     """A clean checkout of `sha`, leased to this process until `release_checkout` or exit."""
     cache.checkouts.mkdir(parents=True, exist_ok=True)
-    for slot in range(MAX_SLOTS):
-        name = sha if slot == 0 else f"{sha}-{slot}"
-        fd = try_lock(cache.checkouts / f".{name}.lease")
-        if fd is None:
-            continue  # another run is using this one
-        path = cache.checkouts / name
-        os.utime(cache.checkouts / f".{name}.lease")  # last used, for `mlproj cache prune`
-        try:
-            if not _reuse(cache, path, sha, version):
-                _build(cache, path, sha, version)
-        except BaseException:
-            unlock(fd)
-            raise
-        _HELD[path] = fd
-        return path
-    raise SourceError(
-        f"all {MAX_SLOTS} checkouts of {sha} in {cache.checkouts} are in use",
+
+    def prepare(path: Path) -> None:
+        if not _reuse(cache, path, sha, version):
+            _build(cache, path, sha, version)
+
+    path, fd = lease_free_slot(
+        cache.checkouts,
+        sha,
+        MAX_SLOTS,
+        prepare,
+        what=f"checkouts of {sha}",
         hint="wait for some of the runs of this commit to end",
     )
+    _HELD[path] = fd
+    return path
 
 
 def release_checkout(directory: Path) -> None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlproj._util.filelock import try_lock, unlock
+from mlproj._util.filelock import lease_free_slot, unlock
 from mlproj._util.fs import remove_tree
 from mlproj.errors import SourceError
 from mlproj.paths import zips_dir
@@ -185,26 +185,17 @@ def _prune_downloads(into: Path) -> None:
 
 def _lease_copy(archive: _Archive) -> Path:
     root = zips_dir()
-    for slot in range(MAX_COPIES):
-        name = archive.digest if slot == 0 else f"{archive.digest}-{slot}"
-        fd = try_lock(root / f".{name}.lease")
-        if fd is None:
-            continue  # another run is using this copy
-        path = root / name
-        os.utime(root / f".{name}.lease")  # last used, for `mlproj cache prune`
-        listing = root / f".{name}.files"
-        try:
-            if not _intact(path, listing):
-                _build(archive, path, listing)
-        except BaseException:
-            unlock(fd)
-            raise
-        _HELD[path] = fd
-        return path
-    raise SourceError(
-        f"all {MAX_COPIES} copies of {archive.shown} in {root} are in use",
-        hint="wait for some of the runs of this zip to end",
-    )
+
+    def prepare(path: Path) -> None:
+        listing = path.with_name(f".{path.name}.files")
+        if not _intact(path, listing):
+            _build(archive, path, listing)
+
+    what = f"copies of {archive.shown}"
+    hint = "wait for some of the runs of this zip to end"
+    path, fd = lease_free_slot(root, archive.digest, MAX_COPIES, prepare, what=what, hint=hint)
+    _HELD[path] = fd
+    return path
 
 
 def _build(archive: _Archive, path: Path, listing: Path) -> None:

@@ -19,7 +19,7 @@ from tests.envs.conda.conftest import launch, options, write_conda_project
 
 def test_a_prefix_without_its_marker_is_rebuilt(channel: Path, tmp_path: Path) -> None:
     project = write_conda_project(tmp_path / "proj", [channel.as_uri()], ["mlp-app"])
-    prefix = cache.env_path(MANAGER.prepare(project, options()).tags["mlproj.env.key"])
+    prefix = cache.env_path(MANAGER.prepare(project, options()).facts.tags()["mlproj.env.key"])
     (prefix / cache.MARKER).unlink()  # as if the build had been killed before publishing
     (prefix / "half-written").write_text("junk")
     assert MANAGER.plan(project, options())["cached"] is False
@@ -39,7 +39,7 @@ _PREPARE = textwrap.dedent("""
     root = Path(sys.argv[1])
     project = Project(root, "p", EnvDecl("conda", root / "conda.yml"))
     prepared = MANAGER.prepare(project, EnvOptions(manager="conda"))
-    print(json.dumps(dict(prepared.tags)))
+    print(json.dumps(dict(prepared.facts.tags())))
 """)
 
 
