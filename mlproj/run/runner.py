@@ -190,7 +190,7 @@ def _record_and_run(
 ) -> tuple[RunResult, bool]:
     if request.run_id is not None:
         source = record.describe_source(plan.fetched, request.snapshot)
-        info = _record_plan(store, existing_run(store, request.run_id), plan, source, tag=True)
+        info = record_plan(store, existing_run(store, request.run_id), plan, source, tag=True)
         store.set_tags(info.run_id, owner_tags())  # this process runs it now
     else:
         info = create_run(store, plan, request)
@@ -206,8 +206,10 @@ def create_run(
     *,
     tags: Mapping[str, str] | None = None,
     run_name: str | None = None,
+    owned: bool = True,
 ) -> RunInfo:
-    """Create the run for `plan` with its params (and git diff); RUNNING until executed."""
+    """Create the run for `plan` with its params (and git diff); RUNNING until executed.
+    `owned`: this process runs it (False when a backend's job does, see tracking/owner.py)."""
     experiment_id = store.resolve_experiment(request.experiment_name, request.experiment_id)
     source = record.describe_source(plan.fetched, request.snapshot)
     created = creation_tags(plan.fetched, request.entry_point, request.argv)
@@ -218,16 +220,16 @@ def create_run(
         tags={
             **created,
             **source.tags,
-            **owner_tags(),  # this process runs it (tracking/owner.py)
+            **(owner_tags() if owned else {}),
             **request.extra_tags,
             **(tags or {}),
         },
         run_name=run_name if run_name is not None else request.run_name,
     )
-    return _record_plan(store, info, plan, source)
+    return record_plan(store, info, plan, source)
 
 
-def _record_plan(
+def record_plan(
     store: Store, info: RunInfo, plan: Plan, source: record.SourceRecord, *, tag: bool = False
 ) -> RunInfo:
     """The plan's params, what rebuilds its source (run/record.py: `tag` for a run that exists
