@@ -50,7 +50,7 @@ root = Path(sys.argv[1])
 prepared = MANAGER.prepare(Project(root, "bench", EnvDecl("conda", root / "conda.yml")),
                            EnvOptions(manager="conda"))
 print(json.dumps({"seconds": time.perf_counter() - started,
-                  "lockfile": prepared.tags["mlproj.env.lockfile"],
+                  "lockfile": prepared.facts.details["lockfile"],
                   "packages": sum(1 for line in open(prepared.artifacts[0][0])
                                   if line.startswith("file:"))}))
 """
