@@ -10,6 +10,7 @@
 <root>/docker/shell/      what a docker image's shell is            (envs.docker)
 <root>/pythons.json       interpreters found lately                 (envs.virtualenv)
 <root>/crash/             tracebacks of internal errors             (cli)
+<root>/pending/           run endings waiting for their store       (tracking.spool)
 """
 
 from __future__ import annotations
@@ -88,6 +89,11 @@ def docker_shell_dir() -> Path:
 
 def pythons_file() -> Path:
     return cache_root() / "pythons.json"
+
+
+def pending_ends_dir() -> Path:
+    """Not created here: the spool makes it when it first keeps a run's end."""
+    return cache_root() / "pending"
 
 
 def crash_dir() -> Path:

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sys
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mlproj import envs
+from mlproj import envs, output
+from mlproj._util.clock import now_ms
 from mlproj.errors import MlprojError
 from mlproj.proc import LogSink
 from mlproj.run import runner
@@ -174,14 +173,10 @@ def _record_summary(
         if summary is not None and summary.best is not None and summary.metric is not None:
             # the best value under the metric's own name: the UI shows it on the parent's row
             value = summary.best.value or 0.0
-            store.log_metrics(parent_id, [Metric(summary.metric, value, _now_ms(), 0)])
+            store.log_metrics(parent_id, [Metric(summary.metric, value, now_ms(), 0)])
         if summary is not None:
             text = json.dumps(summary.to_json(), indent=2).encode()
             store.write_artifact(parent_id, SUMMARY_ARTIFACT, text)
             store.write_artifact(parent_id, TABLE_ARTIFACT, table(summary, columns).encode())
     except MlprojError as exc:
-        print(f"mlproj: warning: sweep summary not recorded: {exc.one_line()}", file=sys.stderr)
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
+        output.warning(f"sweep summary not recorded: {exc.one_line()}")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlproj.errors import MlprojError
-from mlproj.paths import cache_root
+from mlproj.paths import pending_ends_dir
 from mlproj.tracking.base import TERMINAL_STATUSES, RunStatus, Store
 from mlproj.tracking.lifecycle import finish_run
 
@@ -43,7 +43,7 @@ class PendingEnd:
 
 
 def spool_dir() -> Path:
-    return cache_root() / "pending"
+    return pending_ends_dir()
 
 
 def keep(

@@ -296,7 +296,7 @@ def sync_command(tracking_uri: str | None) -> None:
     only = resolve_tracking_uri(tracking_uri) if tracking_uri else None
     done, failures = deliver_pending(only)
     for line in failures:
-        click.echo(f"mlproj: not yet: {line}", err=True)
+        output.note(f"not yet: {line}")
     click.echo(f"{done} run ending(s) delivered, {len(failures)} still waiting", err=True)
     if failures:
         raise SystemExit(1)
