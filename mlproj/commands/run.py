@@ -208,15 +208,15 @@ def make_request(
     )
 
 
+def param_list_option(metavar: str, help: str) -> Callable[[Callable[..., Any]], Any]:
+    """`-P/--param-list`, repeatable: `run` takes values, `sweep` takes ranges."""
+    return click.option("-P", "--param-list", "params", multiple=True, metavar=metavar, help=help)
+
+
 @click.command()
 @click.argument("uri")
-@click.option(
-    "-P",
-    "--param-list",
-    "params",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="A parameter; repeatable. Undeclared ones are passed as --NAME VALUE.",
+@param_list_option(
+    "NAME=VALUE", "A parameter; repeatable. Undeclared ones are passed as --NAME VALUE."
 )
 @project_options
 @click.option(

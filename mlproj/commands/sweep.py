@@ -8,18 +8,14 @@ from typing import Any
 
 import click
 
-from mlproj.commands.run import make_request, parse_pairs, project_options
+from mlproj.commands.run import make_request, param_list_option, parse_pairs, project_options
 
 
 @click.command()
 @click.argument("uri")
-@click.option(
-    "-P",
-    "--param-list",
-    "params",
-    multiple=True,
-    metavar="NAME=SPEC",
-    help="A parameter to sweep: a list 1,2,3, a range 0.1..0.5 or log:1e-4..1e-1 (ranges need "
+@param_list_option(
+    "NAME=SPEC",
+    "A parameter to sweep: a list 1,2,3, a range 0.1..0.5 or log:1e-4..1e-1 (ranges need "
     "--random), or one value; repeatable.",
 )
 @project_options

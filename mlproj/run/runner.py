@@ -234,6 +234,7 @@ def record_plan(
 ) -> RunInfo:
     """The plan's params, what rebuilds its source (run/record.py: `tag` for a run that exists
     already) and the git diff on the run; the run ends FAILED if they cannot be recorded."""
+    output.debug(f"tracking store {store.uri}, experiment {info.experiment_id}, run {info.run_id}")
     try:
         store.log_params(info.run_id, plan.command.params)
         if tag:

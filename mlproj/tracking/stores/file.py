@@ -14,7 +14,7 @@ import errno
 import os
 import re
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +56,20 @@ _META = "meta.yaml"
 # Folders inside an experiment that are not runs (MLflow 3.x reserves them).
 _RESERVED = frozenset({"tags", "datasets", "traces", "models"})
 _RUN_ID = re.compile(r"[A-Za-z0-9_\-]{1,64}\Z")
+
+
+def _fill_then_rename(building: str, final: str, fill: Callable[[], None], what: str) -> None:
+    """Make `building`, fill it, rename it to `final`: readers see all of it or nothing."""
+    try:
+        os.makedirs(building)
+        fill()
+        os.rename(building, final)
+    except OSError as exc:
+        shutil.rmtree(building, ignore_errors=True)
+        raise TrackingError(
+            f"cannot create {what}: {exc.strerror or exc}",
+            hint="free some space" if exc.errno == errno.ENOSPC else None,
+        ) from exc
 
 
 def _run_info(meta: Mapping[str, Any], tags: Mapping[str, str]) -> RunInfo:
@@ -148,16 +162,12 @@ class FileStore:
             return
         # Built under a temporary name and renamed into place, as runs are (create_run).
         building = os.path.join(self.root, f".{experiment_id}.creating")
-        try:
-            os.makedirs(building)
-            atomic_write(os.path.join(building, _META), data, building)
-            os.rename(building, exp_dir)
-        except OSError as exc:
-            shutil.rmtree(building, ignore_errors=True)
-            raise TrackingError(
-                f"cannot create an experiment in {self.root}: {exc.strerror or exc}",
-                hint="free some space" if exc.errno == errno.ENOSPC else None,
-            ) from exc
+        _fill_then_rename(
+            building,
+            exp_dir,
+            lambda: atomic_write(os.path.join(building, _META), data, building),
+            f"an experiment in {self.root}",
+        )
 
     def _lock(self) -> contextlib.AbstractContextManager[None]:
         """Serialise experiment creation between processes sharing this store."""
@@ -277,19 +287,15 @@ class FileStore:
         # never leaves a run directory behind (readers skip dot-directories; MLflow skips
         # directories without meta.yaml).
         building = os.path.join(exp_dir, f".{run_id}.creating")
-        try:
+
+        def fill() -> None:
             for sub in ("metrics", "params", "tags", "artifacts"):
-                os.makedirs(os.path.join(building, sub))
+                os.mkdir(os.path.join(building, sub))
             for key, value in all_tags.items():
                 self._write_value(building, "tags", key, value)
             self._write_meta(building, meta)
-            os.rename(building, run_dir)
-        except OSError as exc:
-            shutil.rmtree(building, ignore_errors=True)
-            raise TrackingError(
-                f"cannot create a run in {exp_dir}: {exc.strerror or exc}",
-                hint="free some space" if exc.errno == errno.ENOSPC else None,
-            ) from exc
+
+        _fill_then_rename(building, run_dir, fill, f"a run in {exp_dir}")
         return _run_info(meta, all_tags)
 
     def _write_value(self, run_dir: str, kind: str, key: str, value: str) -> None:
