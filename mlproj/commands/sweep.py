@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from mlproj import output
 from mlproj.commands.run import make_request, param_list_option, parse_pairs, project_options
 
 
@@ -92,7 +93,7 @@ def command(
         best = result.summary.best if result.summary else None
         if best is not None:
             click.echo(f"best: run {best.run_id} ({metric} = {best.value:.6g})")
-    click.echo(f"mlproj: sweep {result.parent_run_id} {result.status}", err=True)
+    output.note(f"sweep {result.parent_run_id} {result.status}")
     sys.exit(result.exit_code)
 
 
