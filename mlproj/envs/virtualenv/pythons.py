@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from mlproj import proc
+from mlproj import output, proc
 from mlproj.envs.virtualenv import discover
 from mlproj.envs.virtualenv.discover import Interpreter
 from mlproj.errors import EnvError
@@ -170,7 +170,7 @@ def _install(request: str, uv: str, found: list[str]) -> Interpreter:
         attempts.append([pyenv, "install", "--skip-existing", target])
     failures = []
     for argv in attempts:
-        print(f"mlproj: installing Python {target}: {' '.join(argv)}", file=sys.stderr)
+        output.note(f"installing Python {target}: {' '.join(argv)}")
         env = {k: v for k, v in os.environ.items() if k != "UV_PYTHON_DOWNLOADS"}
         done = proc.run_quiet(argv, env=env)
         if done.returncode == 0:
