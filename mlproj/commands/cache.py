@@ -80,10 +80,9 @@ def prune_cmd(
             freed += item.size_bytes
         else:
             click.echo(f"kept {item.kind} {item.name}: in use by a running run", err=True)
-    click.echo(
-        f"mlproj: {output.human_size(freed)} {'would be ' if dry_run else ''}freed, "
-        f"{output.human_size(total - freed)} left",
-        err=True,
+    output.note(
+        f"{output.human_size(freed)} {'would be ' if dry_run else ''}freed, "
+        f"{output.human_size(total - freed)} left"
     )
 
 

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlproj._util.clock import now_ms
 from mlproj._util.fs import atomic_write
 from mlproj.tracking.owner import END_REASON_TAG, owner_checkable, owner_gone
 from mlproj.tracking.stores import metafile
@@ -103,7 +104,7 @@ def _running(
         if fix:
             _write_tag(run_dir, END_REASON_TAG, reason)
             _write_tag(run_dir, DOCTOR_TAG, f"marked KILLED by mlproj runs doctor: {reason}")
-            _write_meta(run_dir, {**meta, "status": _KILLED, "end_time": _now_ms()})
+            _write_meta(run_dir, {**meta, "status": _KILLED, "end_time": now_ms()})
             fixed = "marked KILLED"
         yield Finding(path, "RUNNING, but the mlproj that owned it is gone", fixed)
 
@@ -130,7 +131,7 @@ def _rebuild_experiment(exp_dir: str) -> str:
     experiment_id = os.path.basename(exp_dir)
     meta_path = os.path.join(exp_dir, "meta.yaml")
     _keep_damaged(meta_path)
-    now = _now_ms()
+    now = now_ms()
     name = f"recovered-{experiment_id}"
     meta = {
         "artifact_location": Path(exp_dir).as_uri(),
@@ -190,7 +191,3 @@ def _write_meta(run_dir: str, meta: dict[str, object]) -> None:
 def _write_tag(run_dir: str, key: str, value: str) -> None:
     os.makedirs(os.path.join(run_dir, "tags"), exist_ok=True)
     atomic_write(os.path.join(run_dir, "tags", key), value.encode(), run_dir)
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
