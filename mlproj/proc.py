@@ -426,7 +426,9 @@ def _communicate_by_line(
         with contextlib.suppress(BrokenPipeError):
             popen.stdin.write(input or "")
             popen.stdin.close()
-    stdout = popen.stdout.read()
+    with popen.stdout:
+        stdout = popen.stdout.read()
     popen.wait()
     reader.join()
+    popen.stderr.close()
     return stdout, "".join(err_lines)
