@@ -50,7 +50,7 @@ root = Path(sys.argv[1])
 prepared = MANAGER.prepare(Project(root, "bench", EnvDecl("conda", root / "conda.yml")),
                            EnvOptions(manager="conda"))
 print(json.dumps({"seconds": time.perf_counter() - started,
-                  "lockfile": prepared.tags["mlproj.env.lockfile"],
+                  "lockfile": prepared.facts.details["lockfile"],
                   "packages": sum(1 for line in open(prepared.artifacts[0][0])
                                   if line.startswith("file:"))}))
 """
@@ -107,9 +107,10 @@ def sample(project: Path, home: Path) -> dict[str, object]:
 
 
 def phases(channel: Path, locked_dir: Path, root: Path, repeat: int) -> tuple[float, float]:
+    from mlproj.envs.buildlog import BuildLog
     from mlproj.envs.conda import lockfile as lock
     from mlproj.envs.conda import solve as conda_solve
-    from mlproj.envs.conda.progress import BuildReporter
+    from mlproj.output import Progress
 
     conda_file = locked_dir / "conda.yml"
     platform = conda_solve.current_platform()
@@ -117,9 +118,8 @@ def phases(channel: Path, locked_dir: Path, root: Path, repeat: int) -> tuple[fl
     solve_s, lock_s = [], []
     for i in range(repeat):
         os.environ["MLPROJ_HOME"] = str(root / f"phase{i}")
-        with BuildReporter(
-            root / f"phase{i}.log", interactive=False, stream=io.StringIO()
-        ) as reporter:
+        quiet = Progress("conda", stream=io.StringIO(), interactive=False)
+        with BuildLog(root / f"phase{i}.log", "conda", progress=quiet) as reporter:
             started = time.perf_counter()
             conda_solve.solve(
                 [channel.as_uri()],

@@ -36,9 +36,9 @@ from functools import partial
 from pathlib import Path
 
 from mlproj.envs import cache
-from mlproj.envs.progress import Progress
 from mlproj.envs.virtualenv import manager as virtualenv
 from mlproj.envs.virtualenv import pipconf
+from mlproj.output import Progress
 from mlproj.spec.model import EnvDecl, Project
 
 
@@ -99,7 +99,7 @@ def by_hand(project: Project, dest: Path, python: str, compile_bytecode: bool = 
 
 def mlproj_prepare(project: Project) -> Path:
     plan = virtualenv.resolve(project)
-    return virtualenv.build_or_reuse(plan, Progress(io.StringIO()))
+    return virtualenv.build_or_reuse(plan, Progress("virtualenv", stream=io.StringIO()))
 
 
 def build_steps(env_dir: Path) -> dict[str, float]:

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from mlproj import __version__
+from mlproj import __version__, output
 from mlproj._util.redact import redact
 from mlproj.errors import MlprojError
 
@@ -62,30 +62,48 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mlproj")
-def cli() -> None:
+@click.option("-v", "--verbose", is_flag=True, help="Also show debug lines (tool output, steps).")
+@click.option("-q", "--quiet", is_flag=True, help="Show only warnings and errors from mlproj.")
+def cli(verbose: bool, quiet: bool) -> None:
     """Package and run machine-learning projects described by an MLproject file."""
+    if verbose and quiet:
+        raise click.UsageError("-v/--verbose and -q/--quiet exclude each other")
+    output.configure(output.VERBOSE if verbose else output.QUIET if quiet else output.NORMAL)
 
 
-def _write_crash_log(exc: BaseException) -> str | None:
-    import traceback  # only here: its import costs every start otherwise
+def crash_report(exc: BaseException, argv: list[str]) -> str:
+    """What a crash log holds: versions first (as pre-commit's do), then the traceback."""
+    import platform
+    import traceback
 
+    return (
+        "### version information\n\n"
+        f"mlproj version: {__version__}\n"
+        f"python version: {sys.version.replace(chr(10), ' ')}\n"
+        f"python executable: {sys.executable}\n"
+        f"platform: {platform.platform()}\n"
+        f"command: mlproj {' '.join(argv)}\n"
+        "\n### error information\n\n" + redact("".join(traceback.format_exception(exc)))
+    )
+
+
+def _write_crash_log(exc: BaseException, argv: list[str]) -> str | None:
     try:
-        from mlproj.paths import cache_dir
+        from mlproj.paths import crash_dir
 
-        # microseconds and pid: two crashes in one second never share a file
+        # pid and microseconds: two crashes in the same second never share a file
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-        path = cache_dir("crash") / f"crash-{stamp}-{os.getpid()}.log"
-        path.write_text(redact("".join(traceback.format_exception(exc))))
+        path = crash_dir() / f"crash-{stamp}-{os.getpid()}.log"
+        path.write_text(crash_report(exc, argv), encoding="utf-8")
         return str(path)
     except (OSError, MlprojError):  # a read-only or full MLPROJ_HOME: no log, still one line
         return None
 
 
-def _internal_error(exc: BaseException) -> None:
-    where = _write_crash_log(exc)
+def _internal_error(exc: BaseException, argv: list[str]) -> None:
+    where = _write_crash_log(exc, argv)
     detail = f"; details in {where}" if where else ""
-    text = redact(f"{type(exc).__name__}: {exc}")
-    click.echo(f"mlproj: internal error: {text}{detail}", err=True)
+    output.important(f"internal error: {redact(f'{type(exc).__name__}: {exc}')}{detail}")
 
 
 def main(argv: list[str] | None = None) -> Any:
@@ -94,19 +112,19 @@ def main(argv: list[str] | None = None) -> Any:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
-        click.echo("mlproj: interrupted", err=True)
+        output.important("interrupted")
         sys.exit(130)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
     except MlprojError as exc:
         if exc.hint_line and exc.hint:
-            click.echo(f"mlproj: error: {exc.message}\n  fix: {exc.hint}", err=True)
+            output.error(f"{exc.message}\n  fix: {exc.hint}")
         else:
-            click.echo(f"mlproj: error: {exc.one_line()}", err=True)
+            output.error(exc.one_line())
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        click.echo("mlproj: interrupted", err=True)
+        output.important("interrupted")
         sys.exit(130)
     except BrokenPipeError:
         sys.exit(1)
@@ -115,12 +133,12 @@ def main(argv: list[str] | None = None) -> Any:
 
         known = cache_write_error(exc)
         if known is None:
-            _internal_error(exc)
+            _internal_error(exc, sys.argv[1:] if argv is None else argv)
         else:
-            click.echo(f"mlproj: error: {known.one_line()}", err=True)
+            output.error(known.one_line())
         sys.exit(1)
     except Exception as exc:  # the unexpected: one line here, the traceback in a crash log
-        _internal_error(exc)
+        _internal_error(exc, sys.argv[1:] if argv is None else argv)
         sys.exit(1)
     # without standalone mode, click returns `ctx.exit(n)` codes instead of exiting
     if isinstance(result, int):

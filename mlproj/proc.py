@@ -366,11 +366,13 @@ def run_quiet(
     cwd: Path | None = None,
     env: Mapping[str, str] | None = None,
     input: str | None = None,
+    on_stderr_line: Callable[[str], None] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run a helper tool to completion, capturing its output (for env builds, git, ...).
 
     The tool gets a process group of its own: when we are interrupted (Ctrl-C, SIGTERM), the
     whole group goes, including what the tool started itself (e.g. a package build backend).
+    `on_stderr_line` sees each line the tool writes to stderr as it comes (build progress).
     """
     try:
         popen = subprocess.Popen(
@@ -389,7 +391,10 @@ def run_quiet(
     _OWN_CHILDREN.add(popen.pid)
     watchdog = GroupWatchdog(popen.pid, grace=0.2)  # a build backend must not outlive us
     try:
-        stdout, stderr = popen.communicate(input)
+        if on_stderr_line is None:
+            stdout, stderr = popen.communicate(input)
+        else:
+            stdout, stderr = _communicate_by_line(popen, input, on_stderr_line)
     except BaseException:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(popen.pid, signal.SIGKILL)
@@ -400,3 +405,30 @@ def run_quiet(
             watchdog.release()
         _OWN_CHILDREN.discard(popen.pid)
     return subprocess.CompletedProcess(list(argv), popen.returncode, stdout, stderr)
+
+
+def _communicate_by_line(
+    popen: subprocess.Popen[str], input: str | None, on_line: Callable[[str], None]
+) -> tuple[str, str]:
+    """communicate(), with stderr read line by line in a thread and each line handed over."""
+    assert popen.stdout is not None and popen.stderr is not None
+    err_lines: list[str] = []
+
+    def read_stderr(stream: IO[str]) -> None:
+        for line in stream:
+            err_lines.append(line)
+            with contextlib.suppress(Exception):  # a display problem must not break the build
+                on_line(line.rstrip("\n"))
+
+    reader = threading.Thread(target=read_stderr, args=(popen.stderr,), daemon=True)
+    reader.start()
+    if popen.stdin is not None:
+        with contextlib.suppress(BrokenPipeError):
+            popen.stdin.write(input or "")
+            popen.stdin.close()
+    with popen.stdout:
+        stdout = popen.stdout.read()
+    popen.wait()
+    reader.join()
+    popen.stderr.close()
+    return stdout, "".join(err_lines)

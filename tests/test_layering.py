@@ -1,7 +1,7 @@
 """The dependency direction between mlproj's packages, read from the imports in the source.
 
 commands -> sweep -> run -> (backends, envs, sources, spec, tracking)
-    -> (proc, _util, paths, errors)
+    -> (proc, _util, paths, output, errors)
 
 An import counts wherever it is written (module top, inside a function, under TYPE_CHECKING),
 and so does the dotted path of a module given as a string ("mlproj.commands.run"), which is
@@ -26,7 +26,7 @@ PACKAGE = REPO_ROOT / "mlproj"
 EVERYTHING = frozenset(
     [
         *("__init__", "__main__", "cli", "commands", "sweep", "run", "backends", "envs"),
-        *("sources", "spec", "tracking", "proc", "_util", "paths", "errors"),
+        *("sources", "spec", "tracking", "proc", "_util", "paths", "output", "errors"),
     ]
 )
 MODULE_PATH = re.compile(r"mlproj(\.[A-Za-z_]\w*)+")
@@ -64,6 +64,7 @@ RULES = [
     only("proc", "errors", "process groups are the bottom layer that every other one uses"),
     only("_util", "errors", "shared utilities know nothing of mlproj's features"),
     only("paths", "errors", "the cache layout is read by every layer"),
+    only("output", "", "every layer speaks through it; it must stay cheap to import"),
     only(
         "errors",
         "_util",
@@ -186,10 +187,19 @@ def test_a_violation_is_reported(
 ) -> None:
     """The check above can fail: a copy of the layout with one import added breaks it."""
     root = tmp_path / "mlproj"
-    for name in EVERYTHING - {"__init__", "__main__", "cli", "proc", "paths", "errors"}:
+    for name in EVERYTHING - {"__init__", "__main__", "cli", "proc", "paths", "output", "errors"}:
         (root / name).mkdir(parents=True)
         (root / name / "__init__.py").write_text("")
-    for name in ("__init__", "__main__", "cli", "proc", "paths", "errors", "commands/run"):
+    for name in (
+        "__init__",
+        "__main__",
+        "cli",
+        "proc",
+        "paths",
+        "output",
+        "errors",
+        "commands/run",
+    ):
         (root / f"{name}.py").write_text("")
     (root / path).write_text(source)
     found = violations(root)

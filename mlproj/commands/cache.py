@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from mlproj import output
 from mlproj._util.prunable import Prunable
 from mlproj.envs.cache import CachedEnv
 
@@ -71,18 +72,17 @@ def prune_cmd(
             continue
         if dry_run:
             click.echo(
-                f"would remove {item.kind} {item.name} ({admin.human_size(item.size_bytes)})"
+                f"would remove {item.kind} {item.name} ({output.human_size(item.size_bytes)})"
             )
             freed += item.size_bytes
         elif item.remove():
-            click.echo(f"removed {item.kind} {item.name} ({admin.human_size(item.size_bytes)})")
+            click.echo(f"removed {item.kind} {item.name} ({output.human_size(item.size_bytes)})")
             freed += item.size_bytes
         else:
             click.echo(f"kept {item.kind} {item.name}: in use by a running run", err=True)
-    click.echo(
-        f"mlproj: {admin.human_size(freed)} {'would be ' if dry_run else ''}freed, "
-        f"{admin.human_size(total - freed)} left",
-        err=True,
+    output.note(
+        f"{output.human_size(freed)} {'would be ' if dry_run else ''}freed, "
+        f"{output.human_size(total - freed)} left"
     )
 
 

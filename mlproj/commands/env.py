@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from mlproj import output
 from mlproj.envs import MANAGERS
 
 
@@ -28,7 +29,7 @@ def list_cmd(as_json: bool) -> None:
         for line in admin.table(envs):
             click.echo(line)
     else:
-        click.echo("mlproj: no cached environments", err=True)
+        output.note("no cached environments")
 
 
 @command.command("create")
@@ -55,10 +56,10 @@ def create_cmd(path: Path, env_manager: str | None, as_json: bool) -> None:
 @click.argument("key")
 def rm_cmd(key: str) -> None:
     """Remove the cached environment KEY (a unique prefix of it is enough)."""
-    from mlproj.envs import admin, cache
+    from mlproj.envs import cache
 
     env = cache.remove_env(key)
-    click.echo(f"removed {env.key} ({env.manager}, {admin.human_size(env.size_bytes)})")
+    click.echo(f"removed {env.key} ({env.manager}, {output.human_size(env.size_bytes)})")
 
 
 @command.command("prune")
@@ -75,6 +76,6 @@ def prune_cmd(older_than: str) -> None:
 
     removed = cache.prune(admin.parse_age(older_than))
     for env in removed:
-        click.echo(f"removed {env.key} ({env.manager}, {admin.human_size(env.size_bytes)})")
-    freed = admin.human_size(sum(env.size_bytes for env in removed))
-    click.echo(f"mlproj: removed {len(removed)} environment(s), {freed} freed", err=True)
+        click.echo(f"removed {env.key} ({env.manager}, {output.human_size(env.size_bytes)})")
+    freed = output.human_size(sum(env.size_bytes for env in removed))
+    output.note(f"removed {len(removed)} environment(s), {freed} freed")

@@ -17,7 +17,7 @@ import click
 @click.command(hidden=True)
 @click.argument("step_json")
 def command(step_json: str) -> None:
-    from mlproj import backends
+    from mlproj import backends, output
     from mlproj.backends.base import NodeStep
     from mlproj.envs.base import EnvOptions
     from mlproj.errors import MlprojError
@@ -49,11 +49,11 @@ def command(step_json: str) -> None:
         result = runner.run(request)
         code = result.exit_code
     except MlprojError as exc:  # e.g. the project is not where the node looks: end the run
-        print(f"mlproj: error: {exc.one_line()}", file=sys.stderr)
+        output.error(exc.one_line())
         store.set_tags(step.run_id, {"mlproj.error": exc.one_line()[:5000]})
         finish_run(store, step.run_id, "FAILED")
     finally:
         backend.node_finished(store, step.run_id)
         status = store.get_run(step.run_id).info.status
-        print(f"mlproj: run {step.run_id} {status}", file=sys.stderr)
+        output.note(f"run {step.run_id} {status}")
     sys.exit(code)

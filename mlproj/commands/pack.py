@@ -29,6 +29,7 @@ def command(project: str, version: str | None, output: Path, as_json: bool) -> N
     gives the same bytes. `mlproj run bundle.zip` installs from the lock without solving;
     `mlproj validate bundle.zip` checks it against its manifest.
     """
+    from mlproj import output as say
     from mlproj.run.bundle import check_output, pack
 
     check_output(output)
@@ -49,5 +50,5 @@ def command(project: str, version: str | None, output: Path, as_json: bool) -> N
         )
         return
     for lock in result.generated:
-        click.echo(f"mlproj: wrote {lock} for the bundle", err=True)
+        say.note(f"wrote {lock} for the bundle")
     click.echo(f"{result.path}  sha256 {result.sha256}  ({result.files} files)")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from mlproj import output
 from mlproj.commands.run import parse_pairs
 
 
@@ -111,11 +112,10 @@ def command(
                 ),
             )
         runner.dry_run(plan.request)  # everything checked (interpreter, lock) before a run exists
-        click.echo(
-            f"mlproj: reproducing run {original.info.run_id} "
+        output.note(
+            f"reproducing run {original.info.run_id} "
             f"({plan.env_manager or 'project env'}"
-            f"{', from ' + plan.lock if plan.lock else ''})",
-            err=True,
+            f"{', from ' + plan.lock if plan.lock else ''})"
         )
         with _stdout_to_stderr(as_json):  # --json: stdout holds the report alone
             result = runner.run(plan.request)

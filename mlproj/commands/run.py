@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from mlproj import output
 from mlproj._util.redact import redact
 from mlproj.backends import BACKENDS
 from mlproj.commands.argtext import require_experiment_name, require_utf8
@@ -207,15 +208,15 @@ def make_request(
     )
 
 
+def param_list_option(metavar: str, help: str) -> Callable[[Callable[..., Any]], Any]:
+    """`-P/--param-list`, repeatable: `run` takes values, `sweep` takes ranges."""
+    return click.option("-P", "--param-list", "params", multiple=True, metavar=metavar, help=help)
+
+
 @click.command()
 @click.argument("uri")
-@click.option(
-    "-P",
-    "--param-list",
-    "params",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="A parameter; repeatable. Undeclared ones are passed as --NAME VALUE.",
+@param_list_option(
+    "NAME=VALUE", "A parameter; repeatable. Undeclared ones are passed as --NAME VALUE."
 )
 @project_options
 @click.option(
@@ -275,7 +276,7 @@ def command(
         out = {"run_id": result.run_id} if as_json else None
         click.echo(json.dumps(out) if out else result.run_id)
         return
-    click.echo(f"mlproj: run {result.run_id} {result.status}", err=True)
+    output.note(f"run {result.run_id} {result.status}")
     sys.exit(result.exit_code)
 
 

@@ -8,18 +8,15 @@ from typing import Any
 
 import click
 
-from mlproj.commands.run import make_request, parse_pairs, project_options
+from mlproj import output
+from mlproj.commands.run import make_request, param_list_option, parse_pairs, project_options
 
 
 @click.command()
 @click.argument("uri")
-@click.option(
-    "-P",
-    "--param-list",
-    "params",
-    multiple=True,
-    metavar="NAME=SPEC",
-    help="A parameter to sweep: a list 1,2,3, a range 0.1..0.5 or log:1e-4..1e-1 (ranges need "
+@param_list_option(
+    "NAME=SPEC",
+    "A parameter to sweep: a list 1,2,3, a range 0.1..0.5 or log:1e-4..1e-1 (ranges need "
     "--random), or one value; repeatable.",
 )
 @project_options
@@ -96,7 +93,7 @@ def command(
         best = result.summary.best if result.summary else None
         if best is not None:
             click.echo(f"best: run {best.run_id} ({metric} = {best.value:.6g})")
-    click.echo(f"mlproj: sweep {result.parent_run_id} {result.status}", err=True)
+    output.note(f"sweep {result.parent_run_id} {result.status}")
     sys.exit(result.exit_code)
 
 

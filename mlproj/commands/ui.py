@@ -26,11 +26,13 @@ from mlproj.errors import TrackingError
 )
 def command(port: int, host: str, tracking_uri: str | None) -> None:
     """Start MLflow's UI on mlproj's tracking store."""
-    from mlproj.tracking import resolve_tracking_uri, scheme_of
+    from mlproj import output
+    from mlproj._util.uri import scheme_of
+    from mlproj.tracking import resolve_tracking_uri
 
     uri = resolve_tracking_uri(tracking_uri)
     if scheme_of(uri) in ("http", "https"):
-        click.echo(f"mlproj: {uri} is an MLflow server: its UI is at that address", err=True)
+        output.note(f"{uri} is an MLflow server: its UI is at that address")
         return
     if importlib.util.find_spec("mlflow") is None:
         raise TrackingError(
@@ -40,7 +42,7 @@ def command(port: int, host: str, tracking_uri: str | None) -> None:
     argv = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri]
     argv += ["--host", host, "--port", str(port)]
     env = dict(os.environ, MLFLOW_ALLOW_FILE_STORE="true")
-    click.echo(f"mlproj: MLflow UI for {uri} on http://{host}:{port}", err=True)
+    output.note(f"MLflow UI for {uri} on http://{host}:{port}")
     sys.stdout.flush()
     sys.stderr.flush()
     os.execve(sys.executable, argv, env)

@@ -9,14 +9,9 @@ from typing import Any
 
 from mlproj.envs.cache import CachedEnv
 from mlproj.errors import UsageError
-from mlproj.spec.model import EnvDecl, EnvKind, Project
+from mlproj.output import human_size
 
 _AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
-_DEFAULT_FILES: tuple[tuple[str, EnvKind], ...] = (
-    ("python_env.yaml", "python"),
-    ("conda.yaml", "conda"),
-    ("conda.yml", "conda"),
-)
 _UNIT = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 7 * 86400.0}
 
 
@@ -31,48 +26,26 @@ def parse_age(text: str) -> float:
     return float(match.group(1)) * _UNIT[match.group(2)]
 
 
-def load_project(path: Path) -> Project:
-    """The project at `path`, read by the spec package."""
-    from mlproj import spec
-
-    loader = getattr(spec, "load_project", None)
-    if loader is None:  # older spec package: find the env file the way MLflow does
-        return _guess_project(path)
-    project: Project = loader(path)
-    return project
-
-
-def _guess_project(path: Path) -> Project:
-    directory = path.resolve()
-    for name, kind in _DEFAULT_FILES:
-        if (directory / name).is_file():
-            return Project(directory, None, EnvDecl(kind, directory / name))
-    return Project(directory, None, EnvDecl("python"))
-
-
 def create(path: Path, requested: str | None) -> dict[str, Any]:
     """Build (or reuse) the env a run of the project at `path` would use; what was built."""
     from mlproj.envs import get_manager, select_manager
     from mlproj.envs.base import EnvOptions
+    from mlproj.spec.mlproject import load_project
 
     project = load_project(path)
     name = select_manager(project, requested)
     manager = get_manager(name)
     options = EnvOptions(manager=name)
     prepared = manager.prepare(project, options)
+    facts = prepared.facts
     result: dict[str, Any] = {"manager": name, "project": str(project.directory)}
-    result.update(
-        {
-            k.rsplit(".", 1)[-1]: v
-            for k, v in prepared.tags.items()
-            if k.startswith("mlproj.env.") and k != "mlproj.env.manager"
-        }
-    )
-    key = prepared.tags.get("mlproj.env.key")
-    if key:
+    if facts.key:
+        result["key"] = facts.key
+    result.update(facts.details)
+    if facts.key:
         from mlproj.envs.cache import env_path
 
-        result["path"] = str(env_path(key))
+        result["path"] = str(env_path(facts.key))
     return result
 
 
@@ -107,15 +80,6 @@ def table(envs: list[CachedEnv]) -> list[str]:
         "  ".join([*(cell.ljust(w) for cell, w in zip(row[:4], widths, strict=True)), row[4]])
         for row in rows
     ]
-
-
-def human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GiB"
 
 
 def _iso(stamp: float) -> str:

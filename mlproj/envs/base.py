@@ -49,15 +49,35 @@ class EnvOptions:
     shm_size: str | None = None
     network: str | None = None
     keep_container: bool = False
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=dict)  # recorded locks (mlproj reproduce)
+
+
+@dataclass(frozen=True)
+class EnvFacts:
+    """What a manager built or reused, as values; `tags()` is how a run records them."""
+
+    manager: str
+    project_env: str  # MLflow's `mlflow.project.env`: local, virtualenv, conda, docker
+    key: str | None = None  # the cache key; None when nothing is cached
+    # mlproj.env.<name> facts, e.g. python, lock_sha256, installer, lockfile
+    details: Mapping[str, str] = field(default_factory=dict)
+    extra_tags: Mapping[str, str] = field(default_factory=dict)  # e.g. the docker image
+
+    def tags(self) -> dict[str, str]:
+        tags = {"mlflow.project.env": self.project_env, "mlproj.env.manager": self.manager}
+        if self.key:
+            tags["mlproj.env.key"] = self.key
+        tags.update({f"mlproj.env.{name}": value for name, value in self.details.items()})
+        tags.update(self.extra_tags)
+        return tags
 
 
 class PreparedEnv(Protocol):
     """A ready environment for one run (read-only members, so frozen dataclasses meet it)."""
 
     @property
-    def tags(self) -> Mapping[str, str]:
-        """Run tags to record, e.g. {"mlflow.project.env": "conda", "mlproj.env.key": "..."}."""
+    def facts(self) -> EnvFacts:
+        """What was built or reused; recorded as run tags (facts.tags())."""
         ...
 
     @property

@@ -1,13 +1,12 @@
 """The environment cache: one directory per env key, built under a file lock, published last.
 
-Layout under `cache_root()/envs/`:
+Layout under `paths.envs_dir()`:
   <key>/                    a ready env; ready means it holds MARKER (written last) and passes
                             the manager's health check
-  <key>.lock                fcntl lock file of the builder (never deleted: unlinking a lock file
-                            while another process waits on it would split the lock in two)
+  <key>.lock                flock file of the builder (never deleted, see _util.filelock)
   .tmp-<key>-<random>/      a build in progress (or the leftover of a dead builder)
   .trash-<key>-<random>/    an env being deleted
-Build logs go to `cache_root()/logs/<key>.log`.
+Build logs go to `paths.build_logs_dir()/<key>.log`.
 
 Two ways to publish (chosen per manager with `relocatable`):
   relocatable=True   build in .tmp-*, write the marker, then rename into place (atomic);
@@ -18,25 +17,27 @@ Two ways to publish (chosen per manager with `relocatable`):
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
+from mlproj import output
+from mlproj._util.filelock import locked, try_locked
+from mlproj._util.fs import TRASH_PREFIX, atomic_write, discard_dir
 from mlproj.errors import EnvError
-from mlproj.paths import cache_root
+from mlproj.paths import build_logs_dir, envs_dir
 
 MARKER = ".mlproj-env.json"  # written last: its presence means "completely built"
 LAST_USED = ".mlproj-last-used"  # mtime = last time a run used the env
 _TMP = ".tmp-"
-_TRASH = ".trash-"
+_TRASH = TRASH_PREFIX
 
 
 @dataclass(frozen=True)
@@ -57,20 +58,16 @@ def env_key(document: Mapping[str, Any]) -> str:
 
 
 def envs_root() -> Path:
-    path = cache_root() / "envs"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return envs_dir()
 
 
 def env_path(key: str) -> Path:
-    return cache_root() / "envs" / key
+    return envs_dir(create=False) / key
 
 
 def log_path(key: str) -> Path:
     """The build log of `key` (the full tool output of its last build)."""
-    logs = cache_root() / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    return logs / f"{key}.log"
+    return build_logs_dir() / f"{key}.log"
 
 
 def is_ready(key: str, health: Callable[[Path], bool] | None = None) -> bool:
@@ -98,6 +95,7 @@ def ensure_env(
     """
     final = env_path(key)
     if is_ready(key, health):  # fast path: no lock
+        output.debug(f"{manager} environment {key[:12]} reused from {final}")
         _touch_last_used(final)
         return final
     with _locked(key, on_wait):
@@ -106,17 +104,24 @@ def ensure_env(
             return final
         _sweep_leftovers(key)
         _start_log(key, manager)
+        output.debug(f"building {manager} environment {key[:12]}; log {log_path(key)}")
+
+        def fill(dest: Path) -> None:
+            build(dest)
+            _check_health(key, dest, health)
+            _write_marker(dest, manager, key, meta or {})
+
         if relocatable:
-            _build_and_rename(manager, key, build, health, meta or {})
+            _build_and_rename(key, fill)
         else:
-            _build_in_place(manager, key, build, health, meta or {})
+            _build_in_place(final, fill)
         _touch_last_used(final)
         return final
 
 
 def list_envs() -> list[CachedEnv]:
     """Every ready env in the cache (builds in progress and leftovers are not listed)."""
-    root = cache_root() / "envs"
+    root = envs_dir(create=False)
     if not root.is_dir():
         return []
     found = []
@@ -138,7 +143,7 @@ def remove_env(key_or_prefix: str) -> CachedEnv:
                 f"environment {env.key[:12]} is being built right now",
                 "wait for the build to finish, then retry",
             )
-        _discard(env.path)
+        discard_dir(env.path)
     return env
 
 
@@ -151,7 +156,7 @@ def prune(older_than_seconds: float) -> list[CachedEnv]:
             continue
         with _try_locked(env.key) as got:
             if got:
-                _discard(env.path)
+                discard_dir(env.path)
                 removed.append(env)
     _sweep_all_leftovers()
     return removed
@@ -161,52 +166,35 @@ def remove_if_free(env: CachedEnv) -> bool:
     """Delete `env` unless a build or a run holds its lock (`mlproj cache prune`)."""
     with _try_locked(env.key) as got:
         if got:
-            _discard(env.path)
+            discard_dir(env.path)
     return got
 
 
 # -- building ------------------------------------------------------------------------------
 
 
-def _build_and_rename(
-    manager: str,
-    key: str,
-    build: Callable[[Path], None],
-    health: Callable[[Path], bool],
-    meta: Mapping[str, Any],
-) -> None:
+def _build_and_rename(key: str, fill: Callable[[Path], None]) -> None:
     tmp = Path(tempfile.mkdtemp(prefix=f"{_TMP}{key}-", dir=envs_root()))
     try:
         os.chmod(tmp, 0o755)  # mkdtemp makes it private; a published env is readable like mkdir's
-        build(tmp)
-        _check_health(key, tmp, health)
-        _write_marker(tmp, manager, key, meta)
+        fill(tmp)
         final = env_path(key)
         if final.exists() or final.is_symlink():
-            _discard(final)  # stale: unmarked or unhealthy
+            discard_dir(final)  # stale: unmarked or unhealthy
         os.rename(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 
-def _build_in_place(
-    manager: str,
-    key: str,
-    build: Callable[[Path], None],
-    health: Callable[[Path], bool],
-    meta: Mapping[str, Any],
-) -> None:
-    final = env_path(key)
+def _build_in_place(final: Path, fill: Callable[[Path], None]) -> None:
     if final.exists() or final.is_symlink():
-        _discard(final)  # an interrupted or unhealthy build: never reused
+        discard_dir(final)  # an interrupted or unhealthy build: never reused
     final.mkdir()
     try:
-        build(final)
-        _check_health(key, final, health)
-        _write_marker(final, manager, key, meta)
+        fill(final)
     except BaseException:
-        _discard(final)
+        discard_dir(final)
         raise
 
 
@@ -226,12 +214,8 @@ def _write_marker(path: Path, manager: str, key: str, meta: Mapping[str, Any]) -
         "meta": dict(meta),
         "size_bytes": _tree_size(path),
     }  # measured once: walking big envs is slow
-    tmp = path / f"{MARKER}.tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(record, fh, indent=1, sort_keys=True)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path / MARKER)
+    data = json.dumps(record, indent=1, sort_keys=True).encode("utf-8")
+    atomic_write(path / MARKER, data, path, fsync=True)
 
 
 def _start_log(key: str, manager: str) -> None:
@@ -253,49 +237,27 @@ def _touch_last_used(path: Path) -> None:
 # -- locking -------------------------------------------------------------------------------
 
 
-def _open_lock(key: str) -> IO[bytes]:
-    return open(envs_root() / f"{key}.lock", "ab")  # closed by the callers
+def _lock_file(key: str) -> Path:
+    return envs_root() / f"{key}.lock"
 
 
-@contextlib.contextmanager
-def _locked(key: str, on_wait: Callable[[], None] | None) -> Iterator[None]:
-    fh = _open_lock(key)
-    try:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if on_wait is not None:
-                on_wait()
-            fcntl.flock(fh, fcntl.LOCK_EX)
-        yield
-    finally:
-        fh.close()  # closing releases the lock
+def _locked(
+    key: str, on_wait: Callable[[], None] | None
+) -> contextlib.AbstractContextManager[None]:
+    return locked(
+        _lock_file(key),
+        f"the environment {key[:12]}",
+        timeout=None,
+        on_wait=on_wait,
+        error=EnvError,
+    )
 
 
-@contextlib.contextmanager
-def _try_locked(key: str) -> Iterator[bool]:
-    fh = _open_lock(key)
-    try:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        yield True
-    finally:
-        fh.close()
+def _try_locked(key: str) -> contextlib.AbstractContextManager[bool]:
+    return try_locked(_lock_file(key))
 
 
 # -- cleaning ------------------------------------------------------------------------------
-
-
-def _discard(path: Path) -> None:
-    """Remove a directory so that no moment of the removal looks like a ready env."""
-    trash = Path(tempfile.mkdtemp(prefix=f"{_TRASH}{path.name}-", dir=path.parent))
-    target = trash / "env"
-    with contextlib.suppress(FileNotFoundError):
-        os.rename(path, target)
-    shutil.rmtree(trash, ignore_errors=True)
 
 
 def _sweep_leftovers(key: str) -> None:
@@ -307,7 +269,7 @@ def _sweep_leftovers(key: str) -> None:
 
 
 def _sweep_all_leftovers() -> None:
-    root = cache_root() / "envs"
+    root = envs_dir(create=False)
     if not root.is_dir():
         return
     keys = {_key_of_leftover(p.name) for p in root.iterdir() if p.name.startswith((_TMP, _TRASH))}

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mlproj import proc
-from mlproj.envs.base import EnvOptions, EnvPatch
+from mlproj.envs.base import EnvFacts, EnvOptions, EnvPatch
 from mlproj.proc import Execution, LaunchRequest
 from mlproj.spec.model import Project
 
@@ -18,7 +18,7 @@ class PatchedEnv:
     """A prepared environment that runs commands locally with an EnvPatch applied."""
 
     patch: EnvPatch
-    tags: Mapping[str, str] = field(default_factory=dict)
+    facts: EnvFacts
     artifacts: Sequence[tuple[Path, str]] = ()
 
     def launch(self, request: LaunchRequest) -> Execution:
@@ -26,7 +26,7 @@ class PatchedEnv:
         return proc.launch_shell(LaunchRequest(request.command, request.cwd, env, request.sink))
 
 
-TAGS = {"mlflow.project.env": "local", "mlproj.env.manager": "local"}
+FACTS = EnvFacts(manager="local", project_env="local")
 
 
 class LocalManager:
@@ -36,7 +36,7 @@ class LocalManager:
         return {"manager": "local", "note": "runs in the current environment; nothing is built"}
 
     def prepare(self, project: Project, options: EnvOptions) -> PatchedEnv:
-        return PatchedEnv(EnvPatch(), tags=TAGS)
+        return PatchedEnv(EnvPatch(), FACTS)
 
 
 MANAGER = LocalManager()

@@ -12,7 +12,7 @@ from pathlib import Path
 from mlproj.errors import MlprojError, TrackingError
 from mlproj.sources.uri import scrub
 from mlproj.tracking import spool
-from mlproj.tracking.base import Store
+from mlproj.tracking.base import RunStatus, Store
 from mlproj.tracking.lifecycle import finish_run
 
 RETRY_VARIABLE = "MLPROJ_TRACKING_RETRY_SECONDS"
@@ -22,7 +22,7 @@ DEFAULT_RETRY_SECONDS = 30.0
 @dataclass(frozen=True)
 class RunEnd:
     run_id: str
-    status: str  # the status mlproj decided (FINISHED / FAILED / KILLED)
+    status: RunStatus  # the status mlproj decided (FINISHED / FAILED / KILLED)
     forced: bool  # True: set even over a terminal status the child's own MLflow set
     end_time: int
     tags: Mapping[str, str]

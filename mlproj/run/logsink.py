@@ -9,10 +9,10 @@ import threading
 from pathlib import Path
 from typing import BinaryIO
 
+from mlproj import output
 from mlproj.proc import LogSink, Stream
+from mlproj.tracking.runlogs import LOG_FILE_NAMES as LOG_FILES
 
-LOG_ARTIFACT_DIR = "logs"
-LOG_FILES: dict[Stream, str] = {"stdout": "stdout.txt", "stderr": "stderr.txt"}
 # Space set aside beside the logs while a run lasts, given back when the disk fills up, so that
 # the run's final status and tags can still be written to a store on that disk.
 RESERVE_NAME = ".mlproj-reserve"
@@ -93,8 +93,14 @@ class TeeSink:
         return {LOG_FILES[stream]: path for stream, path in self.paths.items()}
 
     def note(self, message: str, *, echo: bool = True) -> None:
-        """A line of mlproj's own, kept in the stderr log and (if `echo`) shown on stderr."""
-        self.write("stderr", f"mlproj: {message}\n".encode(), echo=echo)
+        """A line of mlproj's own, kept in the stderr log and (if `echo`) shown as a note."""
+        line = f"mlproj: {message}\n".encode()
+        if self._mirror is not None:  # a sweep's child: its mirror shows it, prefixed
+            self.write("stderr", line, echo=echo)
+            return
+        self.write("stderr", line, echo=False)
+        if self._echo and echo:
+            output.note(message)
 
     def close(self) -> None:
         with self._lock:

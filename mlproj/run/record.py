@@ -17,7 +17,7 @@ from pathlib import Path
 
 from mlproj.sources import snapshot
 from mlproj.sources.base import FetchedProject
-from mlproj.sources.uri import is_zip_uri, scheme_of, split_subdirectory
+from mlproj.sources.uri import is_zip_uri, split_subdirectory, url_scheme
 from mlproj.tracking.base import Store
 
 SNAPSHOT_ARTIFACT = "mlproj/source.zip"
@@ -73,7 +73,7 @@ def describe_source(fetched: FetchedProject, save_snapshot: bool) -> SourceRecor
         tags[SOURCE_URI] = base
         if sub:
             tags[SOURCE_SUBDIR] = sub
-        local = Path(base[len("file://") :] if scheme_of(base) == "file" else base)
+        local = Path(base[len("file://") :] if url_scheme(base) == "file" else base)
         if local.is_file():
             tags[BUNDLE_SHA] = hashlib.sha256(local.read_bytes()).hexdigest()
     else:

@@ -9,14 +9,13 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import sys
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from mlproj import sources
+from mlproj import output, sources
 from mlproj.envs.base import EnvOptions
 from mlproj.errors import EnvError, SourceError, TrackingError
 from mlproj.run import record
@@ -220,4 +219,4 @@ def _artifact(store: Store, run: Run, artifact: str) -> bytes:
 
 
 def warn(message: str) -> None:
-    print(f"mlproj: warning: {message}", file=sys.stderr, flush=True)
+    output.warning(message)

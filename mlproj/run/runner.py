@@ -11,20 +11,20 @@ import dataclasses
 import os
 import signal
 import sys
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlproj import envs, proc, sources, spec
+from mlproj import envs, output, proc, sources, spec
+from mlproj._util.clock import now_ms
 from mlproj.envs.base import EnvOptions, PreparedEnv
 from mlproj.errors import MlprojError, ParamError, TrackingError
 from mlproj.proc import Execution, LaunchRequest, LogSink
 from mlproj.run import record
 from mlproj.run.childenv import experiment_name_env
 from mlproj.run.ending import RunEnd, record_end
-from mlproj.run.logsink import LOG_ARTIFACT_DIR, TeeSink
+from mlproj.run.logsink import TeeSink
 from mlproj.run.remote_params import Downloads
 from mlproj.run.status import exit_code_tags, final_status
 from mlproj.run.supervise import Interrupted, Outcome, forwarding_signals, supervise
@@ -33,7 +33,9 @@ from mlproj.sources.base import FetchedProject
 from mlproj.spec.model import Project, ResolvedCommand
 from mlproj.tracking import open_store, resolve_tracking_uri, run_child_env
 from mlproj.tracking.base import TERMINAL_STATUSES, RunInfo, Store
+from mlproj.tracking.limits import check_param
 from mlproj.tracking.owner import owner_tags
+from mlproj.tracking.runlogs import LOG_ARTIFACT_DIR
 from mlproj.tracking.stores import local_artifacts
 
 
@@ -99,8 +101,9 @@ def load_project(request: RunRequest) -> LoadedProject:
     for warning in spec.check_param_names(
         project, request.entry_point, request.params, strict=request.strict_params
     ):
-        print(f"mlproj: warning: {warning}", file=sys.stderr)
+        output.warning(warning)
     manager = envs.select_manager(project, request.env_manager)
+    output.debug(f"project {project.directory}, entry point {request.entry_point}, env {manager}")
     options = dataclasses.replace(request.env_options, manager=manager)
     return LoadedProject(fetched, project, options)
 
@@ -135,23 +138,13 @@ def prepare_env(plan: LoadedProject | Plan) -> PreparedEnv:
     return envs.get_manager(plan.env_options.manager).prepare(plan.project, plan.env_options)
 
 
-_MAX_PARAM_VALUE = 6000  # MLflow's limit on a logged param value
-
-
 def _check_loggable(params: Mapping[str, str]) -> None:
     """Refuse what the store would refuse, before a run exists (MLflow fails after)."""
-    from mlproj.tracking.stores.file import check_key
-
     for key, value in params.items():
         try:
-            check_key("parameter", key)
+            check_param(key, value)
         except TrackingError as exc:
             raise ParamError(f"-P {key}=...: {exc.message}", exc.hint) from None
-        if len(value) > _MAX_PARAM_VALUE:
-            raise ParamError(
-                f"the value of parameter {key!r} is {len(value)} characters long",
-                f"tracking stores keep at most {_MAX_PARAM_VALUE}; pass a file path instead",
-            )
 
 
 def dry_run(request: RunRequest) -> dict[str, Any]:
@@ -197,7 +190,7 @@ def _record_and_run(
 ) -> tuple[RunResult, bool]:
     if request.run_id is not None:
         source = record.describe_source(plan.fetched, request.snapshot)
-        info = _record_plan(store, existing_run(store, request.run_id), plan, source, tag=True)
+        info = record_plan(store, existing_run(store, request.run_id), plan, source, tag=True)
         store.set_tags(info.run_id, owner_tags())  # this process runs it now
     else:
         info = create_run(store, plan, request)
@@ -213,39 +206,42 @@ def create_run(
     *,
     tags: Mapping[str, str] | None = None,
     run_name: str | None = None,
+    owned: bool = True,
 ) -> RunInfo:
-    """Create the run for `plan` with its params (and git diff); RUNNING until executed."""
+    """Create the run for `plan` with its params (and git diff); RUNNING until executed.
+    `owned`: this process runs it (False when a backend's job does, see tracking/owner.py)."""
     experiment_id = store.resolve_experiment(request.experiment_name, request.experiment_id)
     source = record.describe_source(plan.fetched, request.snapshot)
     created = creation_tags(plan.fetched, request.entry_point, request.argv)
     info = store.create_run(
         experiment_id,
         user_id=current_user(),
-        start_time=_now_ms(),
+        start_time=now_ms(),
         tags={
             **created,
             **source.tags,
-            **owner_tags(),  # this process runs it (tracking/owner.py)
+            **(owner_tags() if owned else {}),
             **request.extra_tags,
             **(tags or {}),
         },
         run_name=run_name if run_name is not None else request.run_name,
     )
-    return _record_plan(store, info, plan, source)
+    return record_plan(store, info, plan, source)
 
 
-def _record_plan(
+def record_plan(
     store: Store, info: RunInfo, plan: Plan, source: record.SourceRecord, *, tag: bool = False
 ) -> RunInfo:
     """The plan's params, what rebuilds its source (run/record.py: `tag` for a run that exists
     already) and the git diff on the run; the run ends FAILED if they cannot be recorded."""
+    output.debug(f"tracking store {store.uri}, experiment {info.experiment_id}, run {info.run_id}")
     try:
         store.log_params(info.run_id, plan.command.params)
         if tag:
             store.set_tags(info.run_id, source.tags)
         record.save_source(store, info.run_id, plan.fetched, source)
     except BaseException:
-        store.set_terminated(info.run_id, "FAILED", _now_ms())
+        store.set_terminated(info.run_id, "FAILED", now_ms())
         raise
     return info
 
@@ -362,8 +358,7 @@ class RunExecution:
     def launch(self, prepared: PreparedEnv) -> Execution:
         """Record the environment on the run and start the command (its own process group)."""
         run_id = self.info.run_id
-        if prepared.tags:
-            self.store.set_tags(run_id, prepared.tags)
+        self.store.set_tags(run_id, prepared.facts.tags())
         for path, artifact_dir in prepared.artifacts:
             self.store.log_artifact(run_id, path, artifact_dir)
         env = child_environment(self.store, self.info)
@@ -445,10 +440,6 @@ def _finalize(
         tags["mlproj.error"] = error.one_line()[:5000]
     if sink.truncated is not None:
         tags["mlproj.logs_truncated"] = sink.truncated
-        print(f"mlproj: warning: logs of run {run_id}: {sink.truncated}", file=sys.stderr)
-    end = RunEnd(run_id, status, forced, _now_ms(), tags, sink.named_paths(), upload_logs)
-    return record_end(store, end, lambda line: print(f"mlproj: {line}", file=sys.stderr)).status
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
+        output.warning(f"logs of run {run_id}: {sink.truncated}")
+    end = RunEnd(run_id, status, forced, now_ms(), tags, sink.named_paths(), upload_logs)
+    return record_end(store, end, output.note).status

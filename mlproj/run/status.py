@@ -8,11 +8,12 @@ mlproj's status replaces whatever the child wrote.
 from __future__ import annotations
 
 from mlproj.run.supervise import Outcome
+from mlproj.tracking.base import RunStatus
 
 EXIT_CODE_TAG = "mlproj.exit_code"
 
 
-def final_status(outcome: Outcome | None, interrupted: bool) -> str:
+def final_status(outcome: Outcome | None, interrupted: bool) -> RunStatus:
     """0 -> FINISHED, non-zero -> FAILED, a signal (ours or the child's death) -> KILLED;
     no outcome at all (the env build or the start failed) -> FAILED."""
     if interrupted or (

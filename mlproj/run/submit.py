@@ -9,16 +9,24 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import sys
-import time
 from pathlib import Path
 
-from mlproj import backends, envs
+from mlproj import backends, envs, output
+from mlproj._util.clock import now_ms
 from mlproj.backends.base import NodeStep, PreparedRun
 from mlproj.errors import MlprojError, RunError
-from mlproj.run.runner import Plan, RunRequest, RunResult, existing_run, make_plan
-from mlproj.run.tags import creation_tags, current_user
-from mlproj.sources.uri import is_scp_like, scheme_of, split_subdirectory
+from mlproj.run import record
+from mlproj.run.runner import (
+    Plan,
+    RunRequest,
+    RunResult,
+    create_run,
+    existing_run,
+    make_plan,
+    record_plan,
+)
+from mlproj.run.tags import creation_tags
+from mlproj.sources.uri import is_scp_like, split_subdirectory, url_scheme
 from mlproj.tracking import open_store, resolve_tracking_uri
 from mlproj.tracking.base import RunInfo, Store
 
@@ -42,10 +50,10 @@ def submit(request: RunRequest) -> RunResult:
     except BaseException as exc:
         if isinstance(exc, MlprojError):
             store.set_tags(info.run_id, {"mlproj.error": exc.one_line()[:5000]})
-        store.set_terminated(info.run_id, "FAILED", int(time.time() * 1000))
+        store.set_terminated(info.run_id, "FAILED", now_ms())
         raise
     if handle.job_id is not None:
-        print(f"mlproj: run {info.run_id} submitted as job {handle.job_id}", file=sys.stderr)
+        output.note(f"run {info.run_id} submitted as job {handle.job_id}")
     if request.detach:
         return RunResult(info.run_id, "RUNNING", 0)
     handle.wait()
@@ -58,23 +66,9 @@ def _create_run(store: Store, plan: Plan, request: RunRequest) -> RunInfo:
     if request.run_id is not None:
         info = existing_run(store, request.run_id)
         store.set_tags(info.run_id, tags)
-    else:
-        experiment_id = store.resolve_experiment(request.experiment_name, request.experiment_id)
-        info = store.create_run(
-            experiment_id,
-            user_id=current_user(),
-            start_time=int(time.time() * 1000),
-            tags=tags,
-            run_name=request.run_name,
-        )
-    try:
-        store.log_params(info.run_id, plan.command.params)
-        if plan.fetched.git is not None and plan.fetched.git.diff:
-            store.write_artifact(info.run_id, "mlproj/git.diff", plan.fetched.git.diff.encode())
-    except BaseException:
-        store.set_terminated(info.run_id, "FAILED", int(time.time() * 1000))
-        raise
-    return info
+        source = record.describe_source(plan.fetched, request.snapshot)
+        return record_plan(store, info, plan, source, tag=True)
+    return create_run(store, plan, request, tags=tags, owned=False)  # the job's node runs it
 
 
 def _prepared(
@@ -127,8 +121,8 @@ def _with_image(
     build = bool(request.backend_config.get("build_image", False))
     options = dataclasses.replace(plan.env_options, build_image=build)
     env = envs.get_manager("docker").prepare(plan.project, options)
-    store.set_tags(prepared.run_id, env.tags)
-    image = env.tags["mlflow.docker.image.uri"]
+    store.set_tags(prepared.run_id, env.facts.tags())
+    image = env.facts.extra_tags["mlflow.docker.image.uri"]
     shell = getattr(env, "shell", "sh")
     return dataclasses.replace(prepared, image=image, image_shell=str(shell))
 
@@ -138,7 +132,7 @@ def node_source(request: RunRequest, plan: Plan) -> tuple[str, str | None]:
     filesystem), a URL as given; git sources pinned to the commit resolved here."""
     base, sub = split_subdirectory(request.uri)
     git = plan.fetched.git
-    if scheme_of(base) is None and not is_scp_like(base):
+    if url_scheme(base) is None and not is_scp_like(base):
         path = (request.cwd / os.path.expanduser(base)).resolve()
         uri = str(path) + (f"#{sub}" if sub else "")
         # in place (maybe with uncommitted changes) unless a version was asked for

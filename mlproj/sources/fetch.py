@@ -17,9 +17,9 @@ from mlproj.sources.uri import (
     file_uri_path,
     is_scp_like,
     is_zip_uri,
-    scheme_of,
     split_subdirectory,
     strip_credentials,
+    url_scheme,
 )
 
 # The cache of git checkouts and zip copies is imported by the paths that use it: a project run
@@ -81,7 +81,7 @@ def release(project: FetchedProject) -> None:
 
 
 def _classify(base: str, cwd: Path) -> Path | _Remote:
-    scheme = scheme_of(base)
+    scheme = url_scheme(base)
     if scheme == "file":
         path: Path | None = Path(file_uri_path(base))
     elif scheme is None:
@@ -115,7 +115,7 @@ def _local_target(path: Path, base: str) -> Path | _Remote:
             hint="give the directory that holds the MLproject file",
         )
     if _is_bare_repository(resolved):  # nothing to run in place: clone it like a remote
-        shown = base if scheme_of(base) == "file" else f"file://{resolved}"
+        shown = base if url_scheme(base) == "file" else f"file://{resolved}"
         return _Remote(str(resolved), strip_credentials(shown), local=True)
     return resolved
 

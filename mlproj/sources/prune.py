@@ -16,13 +16,13 @@ from pathlib import Path
 
 from mlproj._util.filelock import try_lock, unlock
 from mlproj._util.prunable import Prunable
-from mlproj.paths import cache_root
+from mlproj.paths import git_dir, zips_dir
 
 
 def leased_copies() -> list[Prunable]:
-    root = cache_root()
-    found = [_item("git checkout", d) for d in _slots(root / "git", "*/checkouts")]
-    found += [_item("zip copy", d) for d in _slots(root, "zips")]
+    found = [_item("git checkout", d) for d in _slots(git_dir(), "*/checkouts")]
+    zips = zips_dir()
+    found += [_item("zip copy", d) for d in _slots(zips.parent, zips.name)]
     return found
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+from mlproj._util.uri import scheme_of
 from mlproj.errors import SourceError
 
 # Schemes that git itself can fetch from and that we accept.
@@ -15,7 +16,6 @@ GIT_SCHEMES = frozenset({"http", "https", "ssh", "git", "file", "git+ssh", "ssh+
 # Schemes whose user part is (or may be) a secret: drop all user info, not only a password.
 _SECRET_USER_SCHEMES = frozenset({"http", "https", "git", "file"})
 
-_SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 # git's `<transport>::<address>` form (remote helpers such as `ext::` run arbitrary commands).
 _HELPER_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9+._-]*)::")
 # Patterns that a project run in place never needs stay text until first use (`re` compiles
@@ -38,9 +38,11 @@ def split_subdirectory(uri: str) -> tuple[str, str | None]:
     return base, (sub if sep and sub else None)
 
 
-def scheme_of(uri: str) -> str | None:
-    match = _SCHEME_RE.match(uri)
-    return match.group(1).lower() if match else None
+def url_scheme(uri: str) -> str | None:
+    """The scheme of a `scheme://...` URL; None for anything else (a path, git's scp-like
+    `host:path`), as git itself tells a URL from the rest."""
+    scheme = scheme_of(uri)
+    return scheme if scheme is not None and uri[len(scheme) + 1 :].startswith("//") else None
 
 
 def is_full_sha(text: str) -> bool:
@@ -61,7 +63,7 @@ def is_git_uri(uri: str) -> bool:
     base, _ = split_subdirectory(uri)
     if not base or base.startswith("-") or _HELPER_RE.match(base):
         return False
-    scheme = scheme_of(base)
+    scheme = url_scheme(base)
     if scheme is not None:
         return scheme in GIT_SCHEMES
     return is_scp_like(base)
@@ -111,7 +113,7 @@ def strip_credentials(url: str) -> str:
     For ssh the user name is kept (it is not a secret; `git@host` needs it), a password is not.
     scp-like `user@host:path` has no room for a password and is returned unchanged.
     """
-    scheme = scheme_of(url)
+    scheme = url_scheme(url)
     if scheme is None:
         return url
     parts = urlsplit(url)
@@ -135,7 +137,7 @@ def normalize(url: str) -> str:
     """The cache identity of a remote: credentials off, scheme and host lower-case, no trailing
     `/` or `.git`. Local paths must be given as `file://` + absolute path."""
     url = strip_credentials(url)
-    scheme = scheme_of(url)
+    scheme = url_scheme(url)
     if scheme is not None:
         parts = urlsplit(url)
         userinfo, at, hostport = parts.netloc.rpartition("@")

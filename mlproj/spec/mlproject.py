@@ -333,11 +333,8 @@ class _EntryPoints:
             return {}
         if not isinstance(node, Map):
             fix = "; remove the '-' before each name" if isinstance(node, Seq) else ""
-            self.problems.error_at(
-                node,
-                f"entry_points must be a mapping of names to "
-                f"{{command, parameters}}, not {kind_name(node)}{fix}",
-            )
+            must = "a mapping of names to {command, parameters}"
+            self.wrong_kind(node, "entry_points", must, fix)
             return {}
         result: dict[str, EntryPoint] = {}
         for name_node, body in node.pairs:
@@ -351,16 +348,17 @@ class _EntryPoints:
                 result[name] = entry_point
         return result
 
+    def wrong_kind(self, node: Node, what: str, must: str, fix: str) -> None:
+        """An error for a value of the wrong kind: what it must be, what it is, the fix."""
+        self.problems.error_at(node, f"{what} must be {must}, not {kind_name(node)}{fix}")
+
     def entry_point(self, name: str, key: Scalar, body: Node) -> EntryPoint | None:
         if not isinstance(body, Map):
             fix = ""
             if isinstance(body, Scalar) and isinstance(body.value, str):
                 fix = f"; write `{name}:` and under it `command: {body.value!r}`"
-            self.problems.error_at(
-                body,
-                f"entry point '{name}' must be a mapping with "
-                f"`command` (and `parameters`), not {kind_name(body)}{fix}",
-            )
+            must = "a mapping with `command` (and `parameters`)"
+            self.wrong_kind(body, f"entry point '{name}'", must, fix)
             return None
         unknown_keys(body, ENTRY_POINT_KEYS, f"in entry point '{name}'", self.problems)
         parameters = self.parameters(name, body)
@@ -386,10 +384,8 @@ class _EntryPoints:
             return ()
         if not isinstance(node, Map):
             fix = "; remove the '-' before each parameter" if isinstance(node, Seq) else ""
-            self.problems.error_at(
-                node,
-                f"parameters of entry point '{ep}' must be a mapping "
-                f"of names to types, not {kind_name(node)}{fix}",
+            self.wrong_kind(
+                node, f"parameters of entry point '{ep}'", "a mapping of names to types", fix
             )
             return ()
         result = []
@@ -407,11 +403,8 @@ class _EntryPoints:
             fix = "; write a type such as `string`, or `{type: ..., default: ...}`"
             if isinstance(decl, Scalar) and decl.value is not None:
                 fix = f"; for a default write `{{type: ..., default: {decl.text}}}`"
-            self.problems.error_at(
-                decl,
-                f"{where} must be a type name or a mapping with "
-                f"`type` and `default`, not {kind_name(decl)}{fix}",
-            )
+            must = "a type name or a mapping with `type` and `default`"
+            self.wrong_kind(decl, where, must, fix)
             return None
         effect = _glued_effect(decl)
         consequence = f"; the parameter is therefore {effect}" if effect else ""

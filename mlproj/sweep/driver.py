@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sys
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mlproj import envs
+from mlproj import envs, output
+from mlproj._util.clock import now_ms
 from mlproj.errors import MlprojError
 from mlproj.proc import LogSink
 from mlproj.run import runner
@@ -28,7 +27,7 @@ from mlproj.sweep.plan import PlannedRun, SweepPlan, SweepRequest, describe, mak
 from mlproj.sweep.pool import ChildResult, LocalPool
 from mlproj.sweep.summary import Summary, summarize, table
 from mlproj.tracking import open_store, resolve_tracking_uri
-from mlproj.tracking.base import Metric, RunInfo, Store
+from mlproj.tracking.base import Metric, RunInfo, RunStatus, Store
 from mlproj.tracking.lifecycle import finish_run
 
 PARENT_TAG = "mlproj.sweep"  # "grid" or "random" on a sweep's parent run
@@ -86,15 +85,14 @@ def _record_and_run(
 ) -> SweepResult:
     parent = _create_parent(store, plan, request)
     results: list[ChildResult] = []
-    status = "FAILED"
+    status: RunStatus = "FAILED"
     error: BaseException | None = None
     try:
         display.note(f"sweep run {parent.run_id}: {len(plan.runs)} runs, {request.jobs} at a time")
         with forwarding_signals() as signals:
             try:
                 env = runner.prepare_env(plan.loaded)  # once, for every child
-                if env.tags:
-                    store.set_tags(parent.run_id, env.tags)
+                store.set_tags(parent.run_id, env.facts.tags())
                 pool = LocalPool(
                     env,
                     lambda run, mirror: _create_child(store, parent, run, request, mirror),
@@ -119,10 +117,10 @@ def _record_and_run(
         try:
             _record_summary(store, parent.run_id, summary, columns, error)
         finally:
-            status = finish_run(store, parent.run_id, status)
+            final = finish_run(store, parent.run_id, status)
     if error is not None:
         raise error
-    return SweepResult(parent.run_id, status, summary, columns)
+    return SweepResult(parent.run_id, final, summary, columns)
 
 
 def _create_parent(store: Store, plan: SweepPlan, request: SweepRequest) -> RunInfo:
@@ -175,14 +173,10 @@ def _record_summary(
         if summary is not None and summary.best is not None and summary.metric is not None:
             # the best value under the metric's own name: the UI shows it on the parent's row
             value = summary.best.value or 0.0
-            store.log_metrics(parent_id, [Metric(summary.metric, value, _now_ms(), 0)])
+            store.log_metrics(parent_id, [Metric(summary.metric, value, now_ms(), 0)])
         if summary is not None:
             text = json.dumps(summary.to_json(), indent=2).encode()
             store.write_artifact(parent_id, SUMMARY_ARTIFACT, text)
             store.write_artifact(parent_id, TABLE_ARTIFACT, table(summary, columns).encode())
     except MlprojError as exc:
-        print(f"mlproj: warning: sweep summary not recorded: {exc.one_line()}", file=sys.stderr)
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
+        output.warning(f"sweep summary not recorded: {exc.one_line()}")

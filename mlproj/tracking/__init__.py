@@ -11,22 +11,14 @@ needs them, so `mlproj --help` and the default path stay fast.
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
+from mlproj._util.uri import scheme_of
 from mlproj.errors import TrackingError
 from mlproj.tracking.base import RunInfo, Store
 
 DEFAULT_TRACKING_URI = "./mlruns"
-_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
 _DB_SCHEMES = frozenset({"sqlite", "postgresql", "postgres", "mysql", "mssql", "oracle"})
-
-
-def scheme_of(uri: str) -> str:
-    """The URI scheme in lower case, '' for a plain path."""
-    match = _SCHEME.match(uri)
-    # A one-letter "scheme" is a Windows drive letter, i.e. a path.
-    return match.group(1).lower() if match and len(match.group(1)) > 1 else ""
 
 
 def _absolute_file_uri(path: str) -> str:
@@ -61,7 +53,7 @@ def resolve_tracking_uri(cli_uri: str | None) -> str:
     """
     uri = cli_uri or os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri()
     scheme = scheme_of(uri)
-    if scheme == "":
+    if scheme is None:
         return _absolute_file_uri(uri)
     if scheme == "file":
         rest = uri[len("file:") :]
@@ -79,7 +71,7 @@ def resolve_tracking_uri(cli_uri: str | None) -> str:
 def open_store(uri: str) -> Store:
     """The store for an (absolute) tracking URI, chosen by its scheme."""
     scheme = scheme_of(uri)
-    if scheme in ("", "file"):
+    if scheme in (None, "file"):
         from mlproj.tracking.stores.file import FileStore
 
         return FileStore(uri if scheme else _absolute_file_uri(uri))
@@ -87,7 +79,7 @@ def open_store(uri: str) -> Store:
         from mlproj.tracking.stores.rest import RestStore
 
         return RestStore(uri)
-    if scheme.split("+")[0] in _DB_SCHEMES:
+    if scheme is not None and scheme.split("+")[0] in _DB_SCHEMES:
         from mlproj.tracking.stores.mlflow_db import MlflowDbStore
 
         return MlflowDbStore(uri)
@@ -112,5 +104,4 @@ __all__ = [
     "open_store",
     "resolve_tracking_uri",
     "run_child_env",
-    "scheme_of",
 ]

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 RunStatus = Literal["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"]
-TERMINAL_STATUSES: frozenset[str] = frozenset({"FINISHED", "FAILED", "KILLED"})
+TERMINAL_STATUSES: frozenset[RunStatus] = frozenset({"FINISHED", "FAILED", "KILLED"})
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class RunInfo:
     run_id: str
     experiment_id: str
     run_name: str
-    status: str  # one of RunStatus
+    status: str  # a RunStatus, or whatever another tool wrote into the store
     start_time: int | None  # ms
     end_time: int | None  # ms
     artifact_uri: str
@@ -78,7 +78,7 @@ class Store(Protocol):
 
     def get_run(self, run_id: str) -> Run: ...
 
-    def set_terminated(self, run_id: str, status: str, end_time: int) -> None: ...
+    def set_terminated(self, run_id: str, status: RunStatus, end_time: int) -> None: ...
 
     def search_runs(self, experiment_ids: Sequence[str]) -> list[Run]: ...
 

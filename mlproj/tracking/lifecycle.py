@@ -1,19 +1,18 @@
 """Ending a run the way mlproj promises: a terminal status is set once and never overwritten
-(MLflow's runner overwrites whatever the child decided; reference section 6.2)."""
+(MLflow's runner overwrites whatever the child decided)."""
 
 from __future__ import annotations
 
-import time
+from mlproj._util.clock import now_ms
+from mlproj.tracking.base import TERMINAL_STATUSES, RunStatus, Store
 
-from mlproj.tracking.base import TERMINAL_STATUSES, Store
 
-
-def finish_run(store: Store, run_id: str, status: str, end_time: int | None = None) -> str:
+def finish_run(store: Store, run_id: str, status: RunStatus, end_time: int | None = None) -> str:
     """Set `status` (FINISHED / FAILED / KILLED) and the end time unless the run is already
     terminal (the child ended it itself); return the run's final status."""
     current = store.get_run(run_id).info.status
     if current in TERMINAL_STATUSES:
         return current
-    when = end_time if end_time is not None else int(time.time() * 1000)
+    when = end_time if end_time is not None else now_ms()
     store.set_terminated(run_id, status, when)
     return status

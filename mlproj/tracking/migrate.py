@@ -13,8 +13,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlproj._util.uri import scheme_of
 from mlproj.errors import TrackingError
-from mlproj.tracking import open_store, scheme_of
+from mlproj.tracking import open_store
 from mlproj.tracking.base import Run, Store
 
 
@@ -26,7 +27,7 @@ class Migrated:
 
 def migrate_file_store(source_uri: str, target_uri: str) -> Migrated:
     """Copy the file store at `source_uri` (absolute file: URI) into a new SQLite database."""
-    if scheme_of(source_uri) not in ("", "file"):
+    if scheme_of(source_uri) not in (None, "file"):
         raise TrackingError(
             f"only a file store (an mlruns directory) can be migrated, not {source_uri!r}",
             "pass --from ./mlruns",

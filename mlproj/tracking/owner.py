@@ -11,9 +11,9 @@ same host finds the run RUNNING with a dead owner and ends it KILLED, saying why
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Mapping, Sequence
 
+from mlproj._util.clock import now_ms
 from mlproj.errors import MlprojError
 from mlproj.tracking.base import Run, Store
 
@@ -79,7 +79,7 @@ def end_orphans(store: Store, runs: Sequence[Run]) -> list[Run]:
         if reason is not None:
             try:
                 store.set_tags(run.info.run_id, {END_REASON_TAG: reason})
-                store.set_terminated(run.info.run_id, "KILLED", int(time.time() * 1000))
+                store.set_terminated(run.info.run_id, "KILLED", now_ms())
                 run = store.get_run(run.info.run_id)
             except MlprojError:
                 pass  # a read-only or unreachable store: show the run as it is

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlproj.errors import MlprojError
-from mlproj.paths import cache_root
-from mlproj.tracking.base import Store
+from mlproj.paths import pending_ends_dir
+from mlproj.tracking.base import TERMINAL_STATUSES, RunStatus, Store
 from mlproj.tracking.lifecycle import finish_run
 
 _ENTRY_FILE = "pending.json"
@@ -30,7 +30,7 @@ class PendingEnd:
     directory: Path
     tracking_uri: str
     run_id: str
-    status: str
+    status: RunStatus
     forced: bool  # set over a terminal status the child's own MLflow may have set
     end_time: int
     tags: Mapping[str, str]
@@ -43,7 +43,7 @@ class PendingEnd:
 
 
 def spool_dir() -> Path:
-    return cache_root() / "pending"
+    return pending_ends_dir()
 
 
 def keep(
@@ -92,7 +92,7 @@ def pending() -> list[PendingEnd]:
                     entry,
                     str(data["tracking_uri"]),
                     str(data["run_id"]),
-                    str(data["status"]),
+                    _terminal(str(data["status"])),
                     bool(data.get("forced", False)),
                     int(data["end_time"]),
                     {str(k): str(v) for k, v in dict(data["tags"]).items()},
@@ -103,6 +103,13 @@ def pending() -> list[PendingEnd]:
             continue
     found.sort(key=lambda p: p.end_time)
     return found
+
+
+def _terminal(status: str) -> RunStatus:
+    for known in TERMINAL_STATUSES:
+        if status == known:
+            return known
+    raise ValueError(f"not a terminal status: {status!r}")  # the entry is skipped
 
 
 def deliver(store: Store, end: PendingEnd) -> None:

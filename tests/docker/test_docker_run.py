@@ -65,13 +65,13 @@ def test_code_in_the_container_logs_metrics_into_the_run(
     history = store.metric_history(info.run_id, "loss")
     assert [(m.step, m.value) for m in history] == [(0, 1.0), (1, 0.5), (2, 1 / 3)]
     assert store.get_run(info.run_id).tags["logged_from"] == "container"
-    assert prepared.tags["mlflow.project.env"] == "docker"
-    assert prepared.tags["mlflow.docker.image.uri"].startswith(f"mlproj-{project.name}:")
-    assert prepared.tags["mlflow.docker.image.id"].startswith("sha256:")
+    assert prepared.facts.tags()["mlflow.project.env"] == "docker"
+    assert prepared.facts.tags()["mlflow.docker.image.uri"].startswith(f"mlproj-{project.name}:")
+    assert prepared.facts.tags()["mlflow.docker.image.id"].startswith("sha256:")
     # what rebuilds the image elsewhere: the base by id, the build context by its hash
-    assert prepared.tags["mlproj.docker.base_id"].startswith("sha256:")
-    digest = prepared.tags["mlproj.docker.context_sha256"]
-    assert prepared.tags["mlflow.docker.image.uri"].endswith(f":{digest[:12]}")
+    assert prepared.facts.tags()["mlproj.docker.base_id"].startswith("sha256:")
+    digest = prepared.facts.tags()["mlproj.docker.context_sha256"]
+    assert prepared.facts.tags()["mlflow.docker.image.uri"].endswith(f":{digest[:12]}")
     assert containers_of(engine, info.run_id) == []
 
 
@@ -215,8 +215,8 @@ def test_no_build_mounts_the_project_read_only(
 ) -> None:
     prepared = MANAGER.prepare(project, options(build_image=False))
     assert "building" not in capsys.readouterr().err
-    assert prepared.tags["mlflow.docker.image.uri"] == BASE_IMAGE
-    assert prepared.tags["mlproj.docker.code"] == "mounted-read-only"
+    assert prepared.facts.tags()["mlflow.docker.image.uri"] == BASE_IMAGE
+    assert prepared.facts.tags()["mlproj.docker.code"] == "mounted-read-only"
     code, sink = run_to_end(prepared, "cat data/input.txt && touch new-file", run_id)
     assert code != 0
     assert "rows: 42" in sink.stdout
@@ -232,7 +232,7 @@ def test_a_secret_is_not_in_the_image_the_tags_or_the_plan(
     image = engine.images.get(prepared.image.id)
     history = engine.api.history(prepared.image.id)
     assert SECRET not in json.dumps(image.attrs) + json.dumps(history)
-    assert SECRET not in json.dumps(dict(prepared.tags))
+    assert SECRET not in json.dumps(dict(prepared.facts.tags()))
     plan = MANAGER.plan(project, options(docker_args=(("env", f"EXTRA={SECRET}"),)))
     assert SECRET not in json.dumps(plan)
     assert "MLPROJ_TEST_SECRET" in plan["container"]["environment"]

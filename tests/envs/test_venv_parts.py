@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import io
 import os
-import re
-import time
 from pathlib import Path
 
 import pytest
 
-from mlproj.envs.progress import Progress
 from mlproj.envs.virtualenv import pipconf, pythons, requirements
 from mlproj.envs.virtualenv.request import from_conda
 from mlproj.errors import EnvError
@@ -198,29 +194,3 @@ def test_conda_conversion_warns() -> None:
     assert env.python is None
     assert any("does not pin python" in w for w in warnings)
     assert any("numpy, scipy=1.11" in w for w in warnings)
-
-
-# -- progress ------------------------------------------------------------------------------
-
-
-class _Terminal(io.StringIO):
-    def isatty(self) -> bool:
-        return True
-
-
-def test_progress_spins_on_a_terminal_and_prints_lines_elsewhere() -> None:
-    term = _Terminal()
-    with Progress(term).step("installing 3 requirements"):
-        time.sleep(0.35)
-    shown = term.getvalue()
-    assert "⠋ mlproj: installing 3 requirements" in shown
-    final = r"\rmlproj: installing 3 requirements \.\.\. done \(\d+\.\ds\)\n$"
-    assert re.search(final, shown.replace("\x1b[K", ""))
-
-    with pytest.raises(EnvError), Progress(term).step("creating virtualenv"):
-        raise EnvError("boom")
-    assert re.search(r"creating virtualenv \.\.\. failed \(\d+\.\ds\)\n$", term.getvalue())
-    plain = io.StringIO()
-    with Progress(plain).step("creating virtualenv (python 3.11.7)"):
-        pass
-    assert plain.getvalue() == "mlproj: creating virtualenv (python 3.11.7) ...\n"

@@ -19,7 +19,7 @@ from mlproj.envs import cache
 from mlproj.envs.base import EnvOptions
 from mlproj.envs.virtualenv import manager as virtualenv
 from mlproj.errors import EnvError
-from mlproj.paths import cache_root
+from mlproj.paths import build_logs_dir
 from mlproj.spec.model import Project
 from tests.envs.conftest import project, run_in
 from tests.envs.pkgs import make_source
@@ -55,10 +55,10 @@ def test_cold_build_installs_and_activates(
 ) -> None:
     proj = _project(tmp_path)
     env = virtualenv.MANAGER.prepare(proj, OPTIONS)
-    key = env.tags["mlproj.env.key"]
+    key = env.facts.tags()["mlproj.env.key"]
     path = cache.env_path(key)
-    assert env.tags["mlflow.project.env"] == "virtualenv"
-    assert env.tags["mlproj.env.manager"] == "virtualenv"
+    assert env.facts.tags()["mlflow.project.env"] == "virtualenv"
+    assert env.facts.tags()["mlproj.env.manager"] == "virtualenv"
 
     done = run_in(
         env.patch,
@@ -76,11 +76,11 @@ def test_cold_build_installs_and_activates(
     assert {"mlpt-alpha==1.0", "mlpt-beta==1.0", "mlpt-gamma==0.1"} <= set(lines)
     hashed = saved["requirements.lock.txt"].read_text()  # the same pins, with the wheels' hashes
     assert "mlpt-gamma==0.1" in hashed and hashed.count("--hash=sha256:") == 3
-    assert env.tags["mlproj.env.lock_sha256"] == hashlib.sha256(frozen.read_bytes()).hexdigest()
+    assert env.facts.details["lock_sha256"] == hashlib.sha256(frozen.read_bytes()).hexdigest()
 
     err = capsys.readouterr().err
-    assert f"mlproj: creating virtualenv (python {PY}" in err
-    assert "mlproj: installing 1 requirement + requirements.txt, constraints.txt ..." in err
+    assert f"mlproj: virtualenv: creating virtualenv (python {PY}" in err
+    assert "mlproj: virtualenv: installing 1 requirement + requirements.txt, constraints.txt" in err
     log = cache.log_path(key).read_text()
     assert "uv venv" in log and "uv pip install" in log and "mlpt_gamma" in log.replace("-", "_")
 
@@ -89,19 +89,19 @@ def test_cold_build_installs_and_activates(
 def test_warm_reuse_does_not_rebuild_and_is_fast(tmp_path: Path) -> None:
     proj = _project(tmp_path)
     first = virtualenv.MANAGER.prepare(proj, OPTIONS)
-    path = cache.env_path(first.tags["mlproj.env.key"])
+    path = cache.env_path(first.facts.tags()["mlproj.env.key"])
     marker = (path / cache.MARKER).stat()
-    log = cache.log_path(first.tags["mlproj.env.key"]).read_text()
+    log = cache.log_path(first.facts.tags()["mlproj.env.key"]).read_text()
 
     timings = []
     for _ in range(3):
         started = time.perf_counter()
         again = virtualenv.MANAGER.prepare(proj, OPTIONS)
         timings.append(time.perf_counter() - started)
-    assert again.tags == first.tags
+    assert again.facts.tags() == first.facts.tags()
     assert (path / cache.MARKER).stat().st_mtime_ns == marker.st_mtime_ns
     assert (path / cache.MARKER).stat().st_ino == marker.st_ino
-    assert cache.log_path(first.tags["mlproj.env.key"]).read_text() == log
+    assert cache.log_path(first.facts.tags()["mlproj.env.key"]).read_text() == log
     assert min(timings) < 0.05, timings
 
 
@@ -226,7 +226,7 @@ def test_without_pip_config_the_local_package_is_not_found(
         virtualenv.MANAGER.prepare(proj, OPTIONS)
     text = info.value.one_line()
     assert "mlpt-gamma" in text and "full log:" in text
-    assert str(cache_root() / "logs") in text
+    assert str(build_logs_dir()) in text
     assert cache.list_envs() == []
 
 
@@ -243,7 +243,7 @@ PREPARE = textwrap.dedent(
     directory = Path(sys.argv[1])
     proj = Project(directory, None, EnvDecl("python", directory / "python_env.yaml"))
     env = virtualenv.MANAGER.prepare(proj, EnvOptions(manager="virtualenv"))
-    path = cache.env_path(env.tags["mlproj.env.key"])
+    path = cache.env_path(env.facts.tags()["mlproj.env.key"])
     marker = json.loads((path / cache.MARKER).read_text())
     print(json.dumps({"path": str(path), "created": marker["created"]}))
     """

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from mlproj.errors import TrackingError
-from mlproj.tracking.base import Metric
+from mlproj.tracking.base import Metric, RunStatus
 from mlproj.tracking.lifecycle import finish_run
 from mlproj.tracking.stores.file import FileStore
 from tests.helpers import now_ms
@@ -54,7 +54,7 @@ def test_a_run_directory_has_mlflows_folders(file_store: FileStore) -> None:
 
 @pytest.mark.parametrize(("status", "code"), [("FINISHED", 3), ("FAILED", 4), ("KILLED", 5)])
 def test_terminal_statuses_are_stored_as_mlflows_codes(
-    file_store: FileStore, status: str, code: int
+    file_store: FileStore, status: RunStatus, code: int
 ) -> None:
     run_id, run_dir = make_run(file_store)
     file_store.set_terminated(run_id, status, 12345)

@@ -15,6 +15,7 @@ import pytest
 
 from mlproj.errors import TrackingError
 from mlproj.tracking.stores.rest import RestStore
+from mlproj.tracking.stores.rest_http import Retry
 from tests.helpers import free_port
 
 RUN = {
@@ -70,7 +71,7 @@ def scripted() -> Iterator[Scripted]:
 
 
 def quick(url: str, **env: str) -> RestStore:
-    return RestStore(url, env=env, attempts=3, backoff=0.01)
+    return RestStore(url, env=env, retry=Retry(attempts=3, backoff=0.01))
 
 
 def test_server_errors_are_retried_a_few_times(scripted: Scripted) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from mlproj.tracking.base import Metric
+from mlproj.tracking.base import Metric, RunStatus
 from mlproj.tracking.stores.file import FileStore
 from mlproj.tracking.stores.rest import RestStore
 from tests.helpers import run_cli
@@ -31,7 +31,7 @@ class Populated:
 
 def add_run(
     store: FileStore, exp: str, name: str, start: int, params: dict[str, str],
-    acc: list[float], status: str | None,
+    acc: list[float], status: RunStatus | None,
 ) -> str:  # fmt: skip
     info = store.create_run(exp, user_id="ann", start_time=start, tags={}, run_name=name)
     store.log_params(info.run_id, params)

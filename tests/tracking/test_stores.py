@@ -123,7 +123,7 @@ def test_set_terminated_records_status_and_end_time(store: Store) -> None:
     info = store.get_run(run_id).info
     assert (info.status, info.end_time) == ("FAILED", end)
     with pytest.raises(TrackingError, match="not a terminal"):
-        store.set_terminated(run_id, "DONE", end)
+        store.set_terminated(run_id, "DONE", end)  # type: ignore[arg-type]
 
 
 def test_search_runs_returns_every_run_of_the_experiments(store: Store) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from mlproj import output
 from mlproj.backends.base import PreparedRun
 from mlproj.backends.kubernetes import job as jobs
 from mlproj.backends.kubernetes.config import KubeConfig, parse_config
@@ -226,7 +227,7 @@ class KubernetesRun:
             while (status := self.get_status()) not in TERMINAL_STATUSES:
                 time.sleep(_POLL)
         except KeyboardInterrupt:
-            print(f"\nmlproj: interrupted: deleting Job {self.job_id}", file=sys.stderr)
+            output.important(f"interrupted: deleting Job {self.job_id}")
             self.cancel()
             return False
         return status == "FINISHED"

@@ -52,20 +52,20 @@ def _walk(value: Any, type_name: str, path: str) -> Any:
     if value is None:
         return
     listed = re.fullmatch(r"list\[(.+)\]", type_name)
-    if listed:
-        if not isinstance(value, list):
-            yield f"{path or '.'}: expected a list, got {type(value).__name__}"
-            return
-        for index, item in enumerate(value):
-            yield from _walk(item, listed.group(1), f"{path}[{index}]")
-        return
     mapped = re.fullmatch(r"dict[(\[](\w+), (.+)[)\]]", type_name)
-    if mapped:
-        if not isinstance(value, dict):
-            yield f"{path or '.'}: expected a mapping, got {type(value).__name__}"
+    if listed or mapped:
+        container, called = (list, "a list") if listed else (dict, "a mapping")
+        if not isinstance(value, container):
+            yield f"{path or '.'}: expected {called}, got {type(value).__name__}"
             return
-        for key, item in value.items():
-            yield from _walk(item, mapped.group(2), f"{path}.{key}")
+        if isinstance(value, list):
+            inner = listed.group(1) if listed else ""
+            items = [(f"{path}[{index}]", item) for index, item in enumerate(value)]
+        else:
+            inner = mapped.group(2) if mapped else ""
+            items = [(f"{path}.{key}", item) for key, item in value.items()]
+        for where, item in items:
+            yield from _walk(item, inner, where)
         return
     if type_name in _PRIMITIVES:
         if not isinstance(value, _PRIMITIVES[type_name]) or (

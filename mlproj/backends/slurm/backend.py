@@ -9,13 +9,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from mlproj import output
 from mlproj.backends.base import PreparedRun
 from mlproj.backends.reach import REACH_HINT, reach_problem, this_host_names
 from mlproj.backends.slurm import commands
 from mlproj.backends.slurm.config import SlurmConfig, parse_config
 from mlproj.backends.slurm.script import render_script
 from mlproj.errors import TrackingError
-from mlproj.tracking.base import TERMINAL_STATUSES, Run, Store
+from mlproj.tracking.base import TERMINAL_STATUSES, Run, RunStatus, Store
 from mlproj.tracking.lifecycle import finish_run
 from mlproj.tracking.stores import local_artifacts
 
@@ -23,7 +24,7 @@ JOB_ID_TAG = "mlproj.slurm.job_id"
 STATE_TAG = "mlproj.slurm.state"
 REASON_TAG = "mlproj.slurm.reason"
 # Slurm's end state of a job whose run the node step could not end -> the run's status
-_RUN_STATUS = {
+_RUN_STATUS: dict[str, RunStatus] = {
     "CANCELLED": "KILLED",
     "TIMEOUT": "KILLED",
     "PREEMPTED": "KILLED",
@@ -33,7 +34,7 @@ _POLL = 0.1  # the output files: a stat and a read
 _QUEUE_POLL = 1.0  # squeue
 
 
-def run_status_for(state: str) -> str:
+def run_status_for(state: str) -> RunStatus:
     """FAILED for node failure, OOM, a failed boot or anything unexpected."""
     return _RUN_STATUS.get(state.split()[0] if state else "", "FAILED")
 
@@ -179,7 +180,7 @@ class SlurmRun:
         try:
             return self._follow(deadline=None) == "FINISHED"
         except KeyboardInterrupt:
-            print(f"\nmlproj: interrupted: cancelling job {self._job_id}", file=sys.stderr)
+            output.important(f"interrupted: cancelling job {self._job_id}")
             self.cancel()
             return False
 

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
+from mlproj import output
 from mlproj._util.redact import redact
 from mlproj.commands.runs.damage import warn_damage
 from mlproj.tracking.base import Store
@@ -275,10 +276,7 @@ def wait_command(tracking_uri: str | None, run_id: str, timeout: float | None) -
     run = follow.wait_for_run(_store(tracking_uri), run_id, timeout)
     click.echo(run.info.status)
     if run.info.status not in TERMINAL_STATUSES:
-        click.echo(
-            f"mlproj: run {run.info.run_id} is still {run.info.status} after {timeout:g}s",
-            err=True,
-        )
+        output.note(f"run {run.info.run_id} is still {run.info.status} after {timeout:g}s")
     # SystemExit, not ctx.exit: cli.main runs click with standalone_mode=False, where an
     # Exit code is returned to __main__ and lost.
     raise SystemExit(0 if run.info.status == "FINISHED" else 1)
@@ -298,7 +296,7 @@ def sync_command(tracking_uri: str | None) -> None:
     only = resolve_tracking_uri(tracking_uri) if tracking_uri else None
     done, failures = deliver_pending(only)
     for line in failures:
-        click.echo(f"mlproj: not yet: {line}", err=True)
+        output.note(f"not yet: {line}")
     click.echo(f"{done} run ending(s) delivered, {len(failures)} still waiting", err=True)
     if failures:
         raise SystemExit(1)

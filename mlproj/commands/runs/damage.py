@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import click
 
+from mlproj import output
 from mlproj.tracking.base import Store
 
 
 def warn_damage(store: Store) -> None:
     damage: dict[str, str] = getattr(store, "damage", {})
     for path, what in sorted(damage.items()):
-        click.echo(f"mlproj: warning: skipped {path}: {what}", err=True)
+        output.warning(f"skipped {path}: {what}")
     if damage:
-        click.echo("mlproj: `mlproj runs doctor` lists every problem of the store", err=True)
+        output.note("`mlproj runs doctor` lists every problem of the store")
 
 
 def doctor(store: Store, fix: bool) -> int:
@@ -31,5 +32,5 @@ def doctor(store: Store, fix: bool) -> int:
         done = f" -> fixed: {found.fixed}" if found.fixed else ""
         click.echo(f"{found.path}: {found.problem}{done}")
     left = [f for f in findings if not f.fixed]
-    click.echo(f"mlproj: {len(findings)} problem(s), {len(findings) - len(left)} fixed", err=True)
+    output.note(f"{len(findings)} problem(s), {len(findings) - len(left)} fixed")
     return 1 if left else 0

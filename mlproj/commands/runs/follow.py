@@ -10,9 +10,9 @@ from mlproj.errors import TrackingError
 from mlproj.tracking import lookup
 from mlproj.tracking.base import TERMINAL_STATUSES, Run, Store
 from mlproj.tracking.owner import end_orphans
+from mlproj.tracking.runlogs import LOG_ARTIFACT_DIR, LogStream, log_artifact
 
 Stream = Literal["stdout", "stderr", "both"]
-LOG_FILES = {"stdout": "logs/stdout.txt", "stderr": "logs/stderr.txt"}
 _MAX_FAILED_POLLS = 5
 _RECONCILE_EVERY = 5.0  # seconds between asking a cluster about a submitted run's job
 
@@ -60,15 +60,15 @@ def read_logs(store: Store, run_ref: str, stream: Stream) -> list[tuple[str, byt
     """The saved output of a run as (stream name, bytes) pairs, in stdout, stderr order."""
     run = lookup.find_run(store, run_ref)
     run_id = run.info.run_id
-    wanted = ["stdout", "stderr"] if stream == "both" else [stream]
-    saved = set(store.list_artifacts(run_id, "logs"))
-    found = [
-        (name, store.read_artifact(run_id, LOG_FILES[name]))
+    wanted = _streams(stream)
+    saved = set(store.list_artifacts(run_id, LOG_ARTIFACT_DIR))
+    found: list[tuple[str, bytes]] = [
+        (name, store.read_artifact(run_id, log_artifact(name)))
         for name in wanted
-        if LOG_FILES[name] in saved
+        if log_artifact(name) in saved
     ]
     if not found:
-        files = " and ".join(LOG_FILES[n] for n in wanted)
+        files = " and ".join(log_artifact(n) for n in wanted)
         raise TrackingError(
             f"run {run_id} has no saved {stream if stream != 'both' else 'output'} ({files})",
             hint="runs started by `mlproj run` save their output there; other runs may not have it",
@@ -90,14 +90,14 @@ def follow_logs(
     remote store gets the logs at the end, so they come out then."""
     run = lookup.find_run(store, run_ref)
     run_id = run.info.run_id
-    wanted = ["stdout", "stderr"] if stream == "both" else [stream]
+    wanted = _streams(stream)
     sent = dict.fromkeys(wanted, 0)
     while True:
         ended = run.info.status in TERMINAL_STATUSES  # read before the logs: none is missed
-        saved = set(store.list_artifacts(run_id, "logs"))
+        saved = set(store.list_artifacts(run_id, LOG_ARTIFACT_DIR))
         for name in wanted:
-            if LOG_FILES[name] in saved:
-                data = store.read_artifact(run_id, LOG_FILES[name])
+            if log_artifact(name) in saved:
+                data = store.read_artifact(run_id, log_artifact(name))
                 if len(data) > sent[name]:
                     emit(name, data[sent[name] :])
                     sent[name] = len(data)
@@ -105,3 +105,7 @@ def follow_logs(
             return run
         time.sleep(poll)
         run = wait_for_run(store, run_id, 0)  # one poll, riding out a failed read
+
+
+def _streams(stream: Stream) -> list[LogStream]:
+    return ["stdout", "stderr"] if stream == "both" else [stream]

@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from mlproj import proc
-from mlproj.envs.conda.progress import BuildReporter
-from mlproj.errors import EnvError, RunError
+from mlproj.envs.buildlog import BuildLog
+from mlproj.errors import EnvError
 
 CONDA_EXE_ENV = "MLPROJ_CONDA_EXE"
 Flavor = Literal["conda", "micromamba"]  # mamba speaks conda's command line
@@ -30,28 +29,15 @@ class CondaExe:
     def create_argv(self, prefix: Path, conda_file: Path) -> list[str]:
         """Create `prefix` from a conda.yml (its pip: section included)."""
         if self.flavor == "micromamba":
-            return [
-                str(self.path),
-                "create",
-                "--yes",
-                "--prefix",
-                str(prefix),
-                "--file",
-                str(conda_file),
-            ]
+            return self._create(prefix, conda_file)
         return [str(self.path), "env", "create", "--prefix", str(prefix), "--file", str(conda_file)]
 
     def explicit_argv(self, prefix: Path, explicit_file: Path) -> list[str]:
         """Create `prefix` from an `@EXPLICIT` list: exactly those packages, no solve."""
-        return [
-            str(self.path),
-            "create",
-            "--yes",
-            "--prefix",
-            str(prefix),
-            "--file",
-            str(explicit_file),
-        ]
+        return self._create(prefix, explicit_file)
+
+    def _create(self, prefix: Path, file: Path) -> list[str]:
+        return [str(self.path), "create", "--yes", "--prefix", str(prefix), "--file", str(file)]
 
 
 def find_conda_exe(
@@ -74,23 +60,8 @@ def flavor_of(path: Path) -> Flavor:
     return "micromamba" if "micromamba" in path.name.lower() else "conda"
 
 
-def run_exe(argv: Sequence[str], reporter: BuildReporter, what: str) -> None:
-    reporter.detail("$ " + " ".join(argv))
-    try:
-        result = proc.run_quiet(argv)
-    except RunError as exc:
-        raise EnvError(exc.message) from None
-    except OSError as exc:
-        raise EnvError(f"cannot start {argv[0]}: {exc.strerror}") from None
-    reporter.detail(result.stdout)
-    reporter.detail(result.stderr)
-    if result.returncode != 0:
-        lines = [ln for ln in (result.stdout + result.stderr).splitlines() if ln.strip()][-4:]
-        raise EnvError(
-            f"{Path(argv[0]).name} could not {what} (exit {result.returncode}): "
-            f"{' | '.join(lines)}",
-            f"full log: {reporter.log}",
-        )
+def run_exe(argv: Sequence[str], reporter: BuildLog, what: str) -> None:
+    reporter.run(argv, what=f"{Path(argv[0]).name} ({what})")
 
 
 def _resolve(value: str, source: str) -> CondaExe:

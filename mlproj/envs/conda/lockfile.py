@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
+from mlproj.envs.buildlog import BuildLog
 from mlproj.envs.conda import lockhash
 from mlproj.envs.conda import pip as conda_pip
 from mlproj.envs.conda import solve as conda_solve
 from mlproj.envs.conda.channels import resolve_channels
 from mlproj.envs.conda.pip import PipPin
-from mlproj.envs.conda.progress import BuildReporter
 from mlproj.errors import EnvError
+from mlproj.paths import build_logs_dir
 
 if TYPE_CHECKING:
     from rattler import RepoDataRecord
@@ -135,17 +136,14 @@ def lock_project(path: Path, platforms: Sequence[str] = ()) -> LockResult:
     Default platforms: this machine's, plus every platform the existing lock already covers
     (a changed conda.yml makes all of them stale).
     """
-    from mlproj.paths import cache_root
-
     conda_file = find_conda_file(path)
     wanted = list(dict.fromkeys(platforms)) or _default_platforms(conda_file)
     for platform in wanted:
         _check_platform(platform)
     digest = hashlib.sha256(str(conda_file).encode()).hexdigest()[:16]
-    log = cache_root() / "logs" / f"conda-lock-{digest}.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
+    log = build_logs_dir() / f"conda-lock-{digest}.log"
     log.write_text(f"# mlproj lock {conda_file} for {wanted}\n", encoding="utf-8")
-    with BuildReporter(log, label="lock") as reporter:
+    with BuildLog(log, "lock") as reporter:
         return lock_conda_file(conda_file, wanted, reporter)
 
 
@@ -156,15 +154,15 @@ def find_conda_file(path: Path) -> Path:
         return path
     if not path.is_dir():
         raise EnvError(f"{path}: no such file or directory", "give a project dir or a conda.yml")
-    from mlproj import spec
+    from mlproj.spec.mlproject import find_mlproject, load_project
 
-    loader = getattr(spec, "load_project", None)
-    if (path / "MLproject").is_file() and callable(loader):
-        env = loader(path).env
+    mlproject = find_mlproject(path)
+    if mlproject is not None:
+        env = load_project(path).env
         if env.kind == "conda" and env.file is not None:
             return Path(env.file)
         raise EnvError(
-            f"{path / 'MLproject'} declares no conda environment",
+            f"{mlproject} declares no conda environment",
             "only conda environments have conda-lock files",
         )
     for name in _CONDA_FILE_NAMES:
@@ -195,9 +193,7 @@ def _check_platform(platform: str) -> None:
         ) from None
 
 
-def lock_conda_file(
-    conda_file: Path, platforms: Sequence[str], reporter: BuildReporter
-) -> LockResult:
+def lock_conda_file(conda_file: Path, platforms: Sequence[str], reporter: BuildLog) -> LockResult:
     """Solve `conda_file` for each platform with rattler and write conda-lock.yml beside it."""
     from mlproj.spec import load_conda_env
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from mlproj.errors import EnvError
-from mlproj.paths import cache_dir
+from mlproj.paths import conda_dir
 
 PIP_OPTIONS_KEY = "mlproj_pip_options_sha256"
 SOURCE_KEY = "mlproj_source_sha256"  # the conda.yml bytes that were locked
@@ -87,7 +87,7 @@ def _memo_path(conda_file: Path, platform: str) -> Path:
         "conda_lock": _conda_lock_install(),
     }
     digest = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
-    return cache_dir("conda", "content-hashes") / f"{digest}.json"
+    return conda_dir("content-hashes") / f"{digest}.json"
 
 
 def source_digest(conda_file: Path) -> str:
@@ -154,7 +154,7 @@ def _without_pip_options(conda_file: Path, scratch: Path) -> Path:
 
 def _empty_mapping() -> str:
     """A local, empty pypi->conda name mapping: conda-lock would download one otherwise."""
-    path = cache_dir("conda") / "pypi-mapping-empty.json"
+    path = conda_dir() / "pypi-mapping-empty.json"
     if not path.is_file():
         with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False) as tmp:
             tmp.write("{}\n")

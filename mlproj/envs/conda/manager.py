@@ -13,21 +13,21 @@ import hashlib
 import os
 import re
 import shutil
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlproj import output
 from mlproj.envs import cache
-from mlproj.envs.base import EnvOptions, EnvPatch
+from mlproj.envs.base import EnvFacts, EnvOptions, EnvPatch
+from mlproj.envs.buildlog import BuildLog
 from mlproj.envs.conda import activation as conda_activation
 from mlproj.envs.conda import lockfile as lockfiles
 from mlproj.envs.conda import pip as conda_pip
 from mlproj.envs.conda import solve as conda_solve
 from mlproj.envs.conda.channels import resolve_channels
 from mlproj.envs.conda.exe import CondaExe, find_conda_exe, run_exe
-from mlproj.envs.conda.progress import BuildReporter
 from mlproj.envs.local import PatchedEnv
 from mlproj.errors import EnvError
 from mlproj.spec import CondaEnv, Project, load_conda_env
@@ -164,11 +164,7 @@ def build_env(inputs: CondaInputs) -> Path:
         health=health,
         meta=meta,
         relocatable=False,
-        on_wait=lambda: print(
-            f"mlproj: conda: waiting for another process building {key[:12]}",
-            file=sys.stderr,
-            flush=True,
-        ),
+        on_wait=lambda: output.note(f"conda: waiting for another process building {key[:12]}"),
     )
 
 
@@ -192,14 +188,16 @@ def prepared_env(prefix: Path, inputs: CondaInputs) -> PatchedEnv:
         for name in (LOCK_COPY, PIP_FREEZE)
         if (records / name).is_file()
     ]
-    tags = {
-        "mlflow.project.env": "conda",
-        "mlproj.env.manager": NAME,
-        "mlproj.env.key": inputs.key,
-        "mlproj.env.lock_sha256": _sha256(recorded),
-        "mlproj.env.installer": inputs.installer,
-        "mlproj.env.lockfile": _lock_word(inputs.lock),
-    }
+    facts = EnvFacts(
+        manager=NAME,
+        project_env="conda",
+        key=inputs.key,
+        details={
+            "lock_sha256": _sha256(recorded),
+            "installer": inputs.installer,
+            "lockfile": _lock_word(inputs.lock),
+        },
+    )
     patch = EnvPatch(
         set_vars={
             **conda_activation.env_vars(prefix),
@@ -209,14 +207,14 @@ def prepared_env(prefix: Path, inputs: CondaInputs) -> PatchedEnv:
         path_prepend=(str(prefix / "bin"),),
         unset_vars=("PYTHONHOME", "VIRTUAL_ENV"),
     )
-    return PatchedEnv(patch, tags=tags, artifacts=tuple(artifacts))
+    return PatchedEnv(patch, facts, artifacts=tuple(artifacts))
 
 
 # -- building ------------------------------------------------------------------------------
 
 
 def _build(prefix: Path, inputs: CondaInputs, log: Path) -> None:
-    with BuildReporter(log) as reporter:
+    with BuildLog(log, "conda") as reporter:
         reporter.detail(
             f"conda file {inputs.conda_file}; installer {inputs.installer}; "
             f"platform {inputs.platform}; lockfile {_lock_word(inputs.lock)}"
@@ -245,7 +243,7 @@ def _build(prefix: Path, inputs: CondaInputs, log: Path) -> None:
         )
 
 
-def _build_with_rattler(prefix: Path, inputs: CondaInputs, reporter: BuildReporter) -> list[Any]:
+def _build_with_rattler(prefix: Path, inputs: CondaInputs, reporter: BuildLog) -> list[Any]:
     """Install; the solved records when there was a solve (none when a lock was installed)."""
     solved = not inputs.lock.used
     if inputs.lock.used:
@@ -271,9 +269,7 @@ def _build_with_rattler(prefix: Path, inputs: CondaInputs, reporter: BuildReport
     return list(records) if solved else []
 
 
-def _build_with_exe(
-    prefix: Path, inputs: CondaInputs, exe: CondaExe, reporter: BuildReporter
-) -> None:
+def _build_with_exe(prefix: Path, inputs: CondaInputs, exe: CondaExe, reporter: BuildLog) -> None:
     prefix.rmdir()  # conda and micromamba create the prefix themselves
     if not inputs.lock.used:
         reporter.step(f"{exe.flavor} creating the environment")
@@ -289,7 +285,7 @@ def _build_with_exe(
     _install_pip(prefix, inputs, reporter)
 
 
-def _install_pip(prefix: Path, inputs: CondaInputs, reporter: BuildReporter) -> None:
+def _install_pip(prefix: Path, inputs: CondaInputs, reporter: BuildLog) -> None:
     pins = lockfiles.locked_pip_pins(inputs.lock.path, inputs.platform) if inputs.lock.used else []
     if not pins and not inputs.env.pip:
         return
@@ -344,7 +340,7 @@ def _sha256(path: Path) -> str:
 
 
 def _warn(message: str) -> None:
-    print(f"mlproj: warning: {message}", file=sys.stderr, flush=True)
+    output.warning(message)
 
 
 MANAGER = CondaManager()

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from mlproj import proc
-from mlproj.envs.conda.progress import BuildReporter
+from mlproj.envs.buildlog import BuildLog
 from mlproj.envs.virtualenv import pipconf
 from mlproj.envs.virtualenv.requirements import sets_index
-from mlproj.errors import EnvError, RunError
+from mlproj.errors import EnvError
 
 # conda subdir -> uv's --python-platform; glibc 2.28 matches conda-lock's default __glibc
 _UV_PLATFORMS = {
@@ -61,44 +61,30 @@ def requirement_args(lines: Sequence[str]) -> list[str]:
     return args
 
 
-def pip_install(python: Path, lines: Sequence[str], *, cwd: Path, reporter: BuildReporter) -> None:
+def pip_install(python: Path, lines: Sequence[str], *, cwd: Path, reporter: BuildLog) -> None:
     """`uv pip install` the conda.yml pip lines (paths are relative to the conda.yml's dir)."""
     index = uv_index(lines)
-    argv = [
-        uv_bin(),
-        "pip",
-        "install",
-        "--compile-bytecode",
-        "--python",
-        str(python),
-        *index.args,
-        *requirement_args(lines),
-    ]
+    argv = [*_uv_install(python), *index.args, *requirement_args(lines)]
     _run_uv(argv, cwd=cwd, reporter=reporter, what="pip install", extra_env=index.env)
 
 
-def pip_install_locked(python: Path, pins: Sequence[PipPin], *, reporter: BuildReporter) -> None:
+def pip_install_locked(python: Path, pins: Sequence[PipPin], *, reporter: BuildLog) -> None:
     """Install exactly `pins` (no resolution: --no-deps, hashes checked)."""
     with tempfile.TemporaryDirectory(prefix="mlproj-pip-") as tmp:
         req = Path(tmp) / "requirements.txt"
         req.write_text("".join(pin.requirement() + "\n" for pin in pins), encoding="utf-8")
         # direct URLs with hashes: no index is consulted, so no index settings are passed
-        argv = [
-            uv_bin(),
-            "pip",
-            "install",
-            "--compile-bytecode",
-            "--python",
-            str(python),
-            "--no-deps",
-            "-r",
-            str(req),
-        ]
+        argv = [*_uv_install(python), "--no-deps", "-r", str(req)]
         _run_uv(argv, cwd=Path(tmp), reporter=reporter, what="pip install (locked)")
 
 
+def _uv_install(python: Path) -> list[str]:
+    # bytecode now, or every run of the env recompiles it
+    return [uv_bin(), "pip", "install", "--compile-bytecode", "--python", str(python)]
+
+
 def pip_compile(
-    lines: Sequence[str], *, cwd: Path, python_version: str, platform: str, reporter: BuildReporter
+    lines: Sequence[str], *, cwd: Path, python_version: str, platform: str, reporter: BuildLog
 ) -> list[PipPin]:
     """Resolve the pip lines for a conda platform and python version, as pinned files."""
     target = _UV_PLATFORMS.get(platform)
@@ -186,34 +172,19 @@ def _run_uv(
     argv: Sequence[str],
     *,
     cwd: Path,
-    reporter: BuildReporter,
+    reporter: BuildLog,
     what: str,
     stdin: str | None = None,
     extra_env: Mapping[str, str] | None = None,
 ) -> str:
-    reporter.detail("$ " + " ".join(argv))
     if extra_env:
         shown = {k: pipconf.redact_urls(v) for k, v in sorted(extra_env.items())}
         reporter.detail(f"pip configuration for uv: {shown}")
-    try:
-        result = proc.run_quiet(
-            argv, cwd=cwd, input=stdin if stdin is not None else "", env=_uv_env(extra_env)
-        )
-    except (OSError, RunError) as exc:
-        raise EnvError(f"cannot start uv: {exc}", "reinstall mlproj (uv is a dependency)") from None
-    reporter.detail(result.stderr)
-    if result.returncode != 0:
-        raise EnvError(
-            f"{what} failed in the conda environment: {_summary(result.stderr)}",
-            f"full log: {reporter.log}",
-        )
-    return result.stdout
-
-
-def _summary(stderr: str, limit: int = 500) -> str:
-    """uv's error, from its `error:` line on (the cause and the details follow it)."""
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    start = next((i for i, line in enumerate(lines) if line.startswith("error:")), None)
-    picked = lines[start:] if start is not None else lines[-4:]
-    text = " | ".join(picked)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return reporter.run(
+        argv,
+        what=what,
+        where=" in the conda environment",
+        cwd=cwd,
+        input=stdin if stdin is not None else "",
+        env=_uv_env(extra_env),
+    )

@@ -14,10 +14,11 @@ from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from mlproj.envs.conda.progress import BuildReporter
+from mlproj.envs.buildlog import BuildLog
 from mlproj.envs.conda.reach import unreachable
 from mlproj.errors import EnvError
-from mlproj.paths import cache_dir
+from mlproj.output import human_size
+from mlproj.paths import conda_dir
 
 if TYPE_CHECKING:
     from rattler import RepoDataRecord
@@ -56,7 +57,7 @@ def current_platform() -> str:
 
 
 def package_cache() -> Path:
-    return cache_dir("conda", "pkgs")
+    return conda_dir("pkgs")
 
 
 def solve(
@@ -65,14 +66,14 @@ def solve(
     platform: str,
     *,
     virtual: VirtualMode,
-    reporter: BuildReporter,
+    reporter: BuildLog,
     what: str,
 ) -> list[RepoDataRecord]:
     """The records of a solved environment for `platform` (highest versions first)."""
     import rattler
 
     reporter.detail(f"solve for {platform} from {list(channels)}: {list(specs)}")
-    gateway = rattler.Gateway(cache_dir=cache_dir("conda", "repodata"))
+    gateway = rattler.Gateway(cache_dir=conda_dir("repodata"))
     subdirs: list[Any] = [platform, "noarch"]  # rattler checks the names itself
     packages = _virtual_packages(platform, virtual)
     reporter.detail(f"virtual packages: {[str(p) for p in packages]}")
@@ -93,7 +94,7 @@ def solve(
     return records
 
 
-def install(records: Sequence[RepoDataRecord], prefix: Path, reporter: BuildReporter) -> None:
+def install(records: Sequence[RepoDataRecord], prefix: Path, reporter: BuildLog) -> None:
     """Download (into the shared package cache) and link `records` into `prefix`."""
     import rattler
 
@@ -105,14 +106,14 @@ def install(records: Sequence[RepoDataRecord], prefix: Path, reporter: BuildRepo
                 cache_dir=package_cache(),
                 installed_packages=[],
                 show_progress=False,
-                reporter=_LogReporter(reporter),
+                reporter=_InstallReporter(reporter, records),
                 execute_link_scripts=False,
             )
         )
     except Exception as exc:  # rattler's InstallerError, TransactionError, LinkError...
         reporter.detail(f"install failed: {type(exc).__name__}: {exc}")
         raise EnvError(
-            f"cannot install the conda packages: {_short(exc)}", f"full log: {reporter.log}"
+            f"cannot install the conda packages: {_short(exc)}", f"full log: {reporter.path}"
         ) from None
 
 
@@ -166,12 +167,14 @@ def lock_virtual_packages(platform: str) -> list[Any]:
     return result
 
 
-class _LogReporter:
-    """rattler's installer callbacks, as lines in the build log."""
+class _InstallReporter:
+    """rattler's installer callbacks: lines in the build log, and the package at hand (with its
+    download size) on the progress line."""
 
-    def __init__(self, reporter: BuildReporter) -> None:
+    def __init__(self, reporter: BuildLog, records: Sequence[RepoDataRecord]) -> None:
         self._reporter = reporter
         self._names: dict[int, str] = {}
+        self._sizes = {r.name.normalized: r.size for r in records if getattr(r, "size", None)}
 
     def on_transaction_start(self, total_operations: int) -> None:
         self._reporter.detail(f"transaction: {total_operations} operations")
@@ -181,11 +184,16 @@ class _LogReporter:
         return operation
 
     def on_download_start(self, cache_entry: int) -> int:
-        self._reporter.detail(f"download {self._names.get(cache_entry, cache_entry)}")
+        name = self._names.get(cache_entry, str(cache_entry))
+        size = self._sizes.get(name)
+        shown = f"{name} ({human_size(size)})" if size else name
+        self._reporter.detail(f"download {shown}")
+        self._reporter.progress.item(f"downloading {shown}")
         return cache_entry
 
     def on_link_start(self, operation: int, package_name: str) -> int:
         self._reporter.detail(f"link {package_name}")
+        self._reporter.progress.item(f"installing {package_name}")
         return operation
 
     def on_transaction_complete(self) -> None:
@@ -198,13 +206,13 @@ class _LogReporter:
         raise AttributeError(name)
 
 
-def _solve_error(exc: BaseException, what: str, reporter: BuildReporter) -> EnvError:
+def _solve_error(exc: BaseException, what: str, reporter: BuildLog) -> EnvError:
     reporter.detail(f"solve failed: {type(exc).__name__}: {exc}")
     kind = type(exc).__name__
     if kind == "SolverError":
         return EnvError(
             f"cannot solve {what}: {_short(exc)}",
-            f"check the package names and versions; full log: {reporter.log}",
+            f"check the package names and versions; full log: {reporter.path}",
         )
     reach = unreachable(str(exc)) if kind in ("FetchRepoDataError", "GatewayError") else None
     if reach is not None:  # the cause first; the fix on a line of its own (hint_line)
@@ -212,7 +220,7 @@ def _solve_error(exc: BaseException, what: str, reporter: BuildReporter) -> EnvE
             f"cannot reach the conda channel {reach[0]}: {reach[1]}",
             "check `channels:` and MLPROJ_CHANNEL_ALIAS (or MLPROJ_DEFAULT_CHANNELS), or use "
             "--env-manager virtualenv to install the python pin and pip section from a Python "
-            f"index; full log: {reporter.log}",
+            f"index; full log: {reporter.path}",
         )
         error.hint_line = True
         return error
@@ -221,9 +229,9 @@ def _solve_error(exc: BaseException, what: str, reporter: BuildReporter) -> EnvE
             f"cannot read a conda channel of {what}: {_short(exc)}",
             "check `channels:` and MLPROJ_CHANNEL_ALIAS, or use --env-manager "
             "virtualenv to install the python pin and pip section from a Python "
-            f"index; full log: {reporter.log}",
+            f"index; full log: {reporter.path}",
         )
-    return EnvError(f"cannot solve {what}: {kind}: {_short(exc)}", f"full log: {reporter.log}")
+    return EnvError(f"cannot solve {what}: {kind}: {_short(exc)}", f"full log: {reporter.path}")
 
 
 def _short(exc: BaseException) -> str:

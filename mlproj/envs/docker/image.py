@@ -7,12 +7,12 @@ reused without a build; any change gives a new tag and one build.
 from __future__ import annotations
 
 import re
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from typing import Any
 
+from mlproj import output
 from mlproj.envs.docker import context as docker_context
 from mlproj.envs.docker import engine as docker_engine
 from mlproj.errors import EnvError
@@ -122,4 +122,4 @@ def _check_event(event: Any, plan: ImagePlan, tail: list[str]) -> None:
 
 
 def _note(text: str) -> None:
-    print(f"mlproj: {text}", file=sys.stderr, flush=True)
+    output.note(text)

@@ -8,14 +8,14 @@ the base image with the project mounted read-only. launch: one container per run
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from mlproj.envs.base import EnvOptions
+from mlproj import output
+from mlproj.envs.base import EnvFacts, EnvOptions
 from mlproj.envs.docker import engine as docker_engine
 from mlproj.envs.docker import image as docker_image
 from mlproj.envs.docker import shell as docker_shell
@@ -37,7 +37,7 @@ class DockerPrepared:
     options: EnvOptions
     image: ReadyImage
     shell: str  # bash, or sh for images without bash
-    tags: Mapping[str, str] = field(default_factory=dict)
+    facts: EnvFacts
     artifacts: Sequence[tuple[Path, str]] = ()
 
     def launch(self, request: LaunchRequest) -> ContainerExecution:
@@ -96,16 +96,18 @@ class DockerManager:
             context_digest = plan.digest
         else:
             ready = ReadyImage(decl.image, str(base.id), built=False)
-        tags = {
-            **_rebuild_tags(decl.image, base, context_digest),
-            "mlflow.project.env": "docker",
-            "mlflow.docker.image.uri": ready.tag,
-            "mlflow.docker.image.id": ready.id,
-            "mlproj.env.manager": "docker",
-            "mlproj.docker.code": "mounted-read-only" if not options.build_image else "copied",
-        }
+        facts = EnvFacts(
+            manager="docker",
+            project_env="docker",
+            extra_tags={
+                **_rebuild_tags(decl.image, base, context_digest),
+                "mlflow.docker.image.uri": ready.tag,
+                "mlflow.docker.image.id": ready.id,
+                "mlproj.docker.code": "mounted-read-only" if not options.build_image else "copied",
+            },
+        )
         shell = docker_shell.shell_for(client, str(base.id))
-        return DockerPrepared(client, project, options, ready, shell, tags)
+        return DockerPrepared(client, project, options, ready, shell, facts)
 
 
 def _rebuild_tags(base_name: str, base: Any, context_digest: str | None) -> dict[str, str]:
@@ -147,10 +149,9 @@ def _warn_loopback_tracking(env: Mapping[str, str], network: str | None) -> None
     uri = env.get("MLFLOW_TRACKING_URI", "")
     parsed = urlparse(uri)
     if parsed.scheme in ("http", "https") and parsed.hostname in _LOOPBACK and network != "host":
-        print(
-            f"mlproj: warning: the tracking server {uri} is on this machine's loopback address, "
-            "which a container cannot reach (use --network host, or the host's address)",
-            file=sys.stderr,
+        output.warning(
+            f"the tracking server {uri} is on this machine's loopback address, "
+            "which a container cannot reach (use --network host, or the host's address)"
         )
 
 

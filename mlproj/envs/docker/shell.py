@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from mlproj.envs.docker import engine as docker_engine
-from mlproj.paths import cache_dir
+from mlproj.paths import docker_shell_dir
 
 PROBE_LABEL = "mlproj.probe"
 
@@ -31,7 +31,7 @@ def shell_for(client: Any, image_id: str) -> str:
 
 
 def _marker(image_id: str) -> Path:
-    return cache_dir("docker", "shell") / image_id.replace(":", "-").replace("/", "-")
+    return docker_shell_dir() / image_id.replace(":", "-").replace("/", "-")
 
 
 def _has_bash(client: Any, image_id: str) -> bool:

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlproj import output
 from mlproj.envs import cache
-from mlproj.envs.base import EnvOptions, EnvPatch
-from mlproj.envs.buildlog import note, run_logged
+from mlproj.envs.base import EnvFacts, EnvOptions, EnvPatch
+from mlproj.envs.buildlog import BuildLog
 from mlproj.envs.local import PatchedEnv
-from mlproj.envs.progress import Progress
 from mlproj.envs.virtualenv import pipconf, pythons
 from mlproj.envs.virtualenv.lock import LOCK_NAME, VenvLock, compile_lock, count_pins, find_lock
 from mlproj.envs.virtualenv.request import VenvRequest, load_request
@@ -184,82 +184,59 @@ def uv_env(plan: VenvPlan) -> dict[str, str]:
     return env
 
 
-def _builder(plan: VenvPlan, progress: Progress) -> Callable[[Path], None]:
-    log = cache.log_path(plan.key)
-    req = plan.request
-
+def _builder(plan: VenvPlan, progress: output.Progress) -> Callable[[Path], None]:
     def build(dest: Path) -> None:
-        env = uv_env(plan)
-        note(
-            log,
-            f"env file: {req.env_file or '(none)'}; python {plan.interpreter.version} "
-            f"({plan.interpreter.path}); uv {plan.uv_version}",
-        )
-        note(log, f"index settings: {plan.index.describe()}")
-        with progress.step(f"creating virtualenv (python {plan.interpreter.version})"):
-            run_logged(
-                [
-                    plan.uv,
-                    "venv",
-                    str(dest),
-                    "--relocatable",
-                    "--no-project",
-                    "--python",
-                    plan.interpreter.path,
-                ],
-                log=log,
-                what="uv venv",
-                env=env,
-                cwd=dest.parent,
-            )
-        state = dest / STATE_DIR
-        state.mkdir()
-        python = str(dest / "bin" / "python")
-        if plan.lock is not None:
-            _install_locked(plan, dest, env, log, progress)
-        for label, lines in (
-            ()
-            if plan.lock is not None
-            else (
-                ("build dependencies", req.build_dependencies),
-                ("requirements", req.dependencies),
-            )
-        ):
-            if not lines:
-                continue
-            reqfile = state / (
-                "build-requirements.txt" if label.startswith("build") else "requirements.txt"
-            )
-            reqfile.write_text("\n".join(rewrite(lines, req.project_dir)) + "\n")
-            with progress.step(f"installing {_describe_lines(lines, label)}"):
-                run_logged(
-                    # bytecode now, or every run recompiles (e.g. torch: seconds per start)
-                    [
-                        plan.uv,
-                        "pip",
-                        "install",
-                        "--compile-bytecode",
-                        "--python",
-                        python,
-                        *plan.index.args,
-                        "-r",
-                        str(reqfile),
-                    ],
-                    log=log,
-                    what=f"installing the {label} of {_origin(req)}",
-                    env=env,
-                    cwd=req.project_dir,
-                )
-        frozen = run_logged(
-            [plan.uv, "pip", "freeze", "--python", python], log=log, what="uv pip freeze", env=env
-        )
-        (state / FROZEN).write_text(frozen)
-        _write_hashed_lock(plan, state, env, log)
+        with BuildLog(cache.log_path(plan.key), NAME, progress=progress) as log:
+            _build(plan, dest, log)
 
     return build
 
 
-def _write_hashed_lock(plan: VenvPlan, state: Path, env: dict[str, str], log: Path) -> None:
+def _build(plan: VenvPlan, dest: Path, log: BuildLog) -> None:
+    req = plan.request
+    env = uv_env(plan)
+    log.detail(
+        f"env file: {req.env_file or '(none)'}; python {plan.interpreter.version} "
+        f"({plan.interpreter.path}); uv {plan.uv_version}"
+    )
+    log.detail(f"index settings: {plan.index.describe()}")
+    log.step(f"creating virtualenv (python {plan.interpreter.version})")
+    venv = [plan.uv, "venv", str(dest), "--relocatable", "--no-project"]
+    log.run([*venv, "--python", plan.interpreter.path], what="uv venv", env=env, cwd=dest.parent)
+    state = dest / STATE_DIR
+    state.mkdir()
+    python = str(dest / "bin" / "python")
+    # bytecode now, or every run recompiles (e.g. torch: seconds per start)
+    install = [plan.uv, "pip", "install", "--compile-bytecode", "--python", python]
+    if plan.lock is not None:
+        _install_locked(plan, dest, env, log, install)
+    for label, lines in (
+        ()
+        if plan.lock is not None
+        else (
+            ("build dependencies", req.build_dependencies),
+            ("requirements", req.dependencies),
+        )
+    ):
+        if not lines:
+            continue
+        reqfile = state / (
+            "build-requirements.txt" if label.startswith("build") else "requirements.txt"
+        )
+        reqfile.write_text("\n".join(rewrite(lines, req.project_dir)) + "\n")
+        log.step(f"installing {_describe_lines(lines, label)}")
+        log.run(
+            [*install, *plan.index.args, "-r", str(reqfile)],
+            what=f"installing the {label} of {_origin(req)}",
+            env=env,
+            cwd=req.project_dir,
+        )
+    freeze = [plan.uv, "pip", "freeze", "--python", python]
+    (state / FROZEN).write_text(log.run(freeze, what="uv pip freeze", env=env))
+    _write_hashed_lock(plan, state, env, log)
+
+
+def _write_hashed_lock(plan: VenvPlan, state: Path, env: dict[str, str], log: BuildLog) -> None:
     """The freeze again, with each file's sha256 from the index (`mlproj reproduce` checks
     them). Every package is pinned, so this picks no version (uv drops hashes under
     `--no-deps`, so it is not used); where the index cannot say (local paths, editables), the
@@ -271,13 +248,13 @@ def _write_hashed_lock(plan: VenvPlan, state: Path, env: dict[str, str], log: Pa
             plan.uv, state / FROZEN, plan.interpreter.version, env, plan.index.args
         )
     except EnvError as exc:
-        note(log, f"no hashed lock: {exc.one_line()}")
+        log.detail(f"no hashed lock: {exc.one_line()}")
         return
     (state / HASHED).write_text(hashed)
 
 
 def _install_locked(
-    plan: VenvPlan, dest: Path, env: dict[str, str], log: Path, progress: Progress
+    plan: VenvPlan, dest: Path, env: dict[str, str], log: BuildLog, install: list[str]
 ) -> None:
     """Install the pins as they are: `--no-deps`, so nothing is resolved or upgraded."""
     assert plan.lock is not None
@@ -285,32 +262,19 @@ def _install_locked(
     text = plan.lock.path.read_text(encoding="utf-8")
     locked.write_text(text, encoding="utf-8")
     count = count_pins(text)
-    note(
-        log,
+    log.detail(
         f"installing {count} locked packages from {plan.lock.path} "
-        f"({plan.lock.origin} lock; no dependency resolution)",
+        f"({plan.lock.origin} lock; no dependency resolution)"
     )
     if not count:
         return
-    with progress.step(f"installing {count} locked packages"):
-        run_logged(
-            [
-                plan.uv,
-                "pip",
-                "install",
-                "--no-deps",
-                "--compile-bytecode",
-                "--python",
-                str(dest / "bin" / "python"),
-                *plan.index.args,
-                "-r",
-                str(locked),
-            ],
-            log=log,
-            what=f"installing the locked packages of {plan.lock.path}",
-            env=env,
-            cwd=plan.request.project_dir,
-        )
+    log.step(f"installing {count} locked packages")
+    log.run(
+        [*install, "--no-deps", *plan.index.args, "-r", str(locked)],
+        what=f"installing the locked packages of {plan.lock.path}",
+        env=env,
+        cwd=plan.request.project_dir,
+    )
 
 
 def _describe_lines(lines: tuple[str, ...], label: str) -> str:
@@ -329,11 +293,11 @@ def _origin(req: VenvRequest) -> str:
     return str(req.env_file) if req.env_file else str(req.project_dir)
 
 
-def build_or_reuse(plan: VenvPlan, progress: Progress | None = None) -> Path:
+def build_or_reuse(plan: VenvPlan, progress: output.Progress | None = None) -> Path:
     """The ready env dir of `plan`, built if needed (once, even with concurrent callers)."""
-    shown = progress or Progress()
+    shown = progress or output.Progress(NAME)
     for warning in plan.request.warnings:
-        shown.note(f"warning: {warning}")
+        output.warning(warning)
     meta = {
         "python": plan.interpreter.version,
         "python_request": plan.request.python,
@@ -348,7 +312,7 @@ def build_or_reuse(plan: VenvPlan, progress: Progress | None = None) -> Path:
         health=healthy,
         meta=meta,
         relocatable=True,
-        on_wait=lambda: shown.note("another mlproj is building this environment; waiting ..."),
+        on_wait=lambda: output.note("another mlproj is building this environment; waiting ..."),
     )
 
 
@@ -358,15 +322,11 @@ def prepared_env(plan: VenvPlan, path: Path) -> PatchedEnv:
         lock_sha = hashlib.sha256(frozen.read_bytes()).hexdigest()
     except OSError:
         lock_sha = ""
-    tags = {
-        "mlflow.project.env": NAME,
-        "mlproj.env.key": plan.key,
-        "mlproj.env.manager": NAME,
-        "mlproj.env.python": plan.interpreter.version,
-    }
+    details = {"python": plan.interpreter.version}
     if lock_sha:
-        tags["mlproj.env.lock_sha256"] = lock_sha
-    tags["mlproj.env.lockfile"] = plan.lock.origin if plan.lock else "none"
+        details["lock_sha256"] = lock_sha
+    details["lockfile"] = plan.lock.origin if plan.lock else "none"
+    facts = EnvFacts(manager=NAME, project_env=NAME, key=plan.key, details=details)
     patch = EnvPatch(
         set_vars={"VIRTUAL_ENV": str(path)},
         path_prepend=(str(path / "bin"),),
@@ -376,7 +336,7 @@ def prepared_env(plan: VenvPlan, path: Path) -> PatchedEnv:
     hashed = path / STATE_DIR / HASHED
     if lock_sha and hashed.is_file():
         artifacts.append((hashed, "environment"))
-    return PatchedEnv(patch, tags=tags, artifacts=artifacts)
+    return PatchedEnv(patch, facts, artifacts=artifacts)
 
 
 def _plan_without_python(

@@ -21,11 +21,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from mlproj import proc
+from mlproj import output, proc
 from mlproj.envs.virtualenv import discover
 from mlproj.envs.virtualenv.discover import Interpreter
 from mlproj.errors import EnvError
-from mlproj.paths import cache_root
+from mlproj.paths import pythons_file
 
 __all__ = ["Interpreter", "PythonMissing", "current", "downloads_allowed", "find", "locate"]
 
@@ -170,7 +170,7 @@ def _install(request: str, uv: str, found: list[str]) -> Interpreter:
         attempts.append([pyenv, "install", "--skip-existing", target])
     failures = []
     for argv in attempts:
-        print(f"mlproj: installing Python {target}: {' '.join(argv)}", file=sys.stderr)
+        output.note(f"installing Python {target}: {' '.join(argv)}")
         env = {k: v for k, v in os.environ.items() if k != "UV_PYTHON_DOWNLOADS"}
         done = proc.run_quiet(argv, env=env)
         if done.returncode == 0:
@@ -241,7 +241,7 @@ def _version_tuple(version: str) -> tuple[int, ...]:
 
 
 def _memo_file() -> Path:
-    return cache_root() / "pythons.json"
+    return pythons_file()
 
 
 def _fingerprint(path: str) -> list[float]:

@@ -14,14 +14,10 @@ copies no object, only the work tree.
 from __future__ import annotations
 
 import os
-import shutil
-import stat
-import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from mlproj._util.filelock import try_lock, unlock
+from mlproj._util.filelock import lease_free_slot, unlock
+from mlproj._util.fs import discard_dir, remove_tree
 from mlproj.errors import SourceError
 from mlproj.sources.git.cmd import GitFailed, run_git
 from mlproj.sources.git.store import RepoCache
@@ -34,25 +30,21 @@ _HELD: dict[Path, int] = {}  # checkout directory -> descriptor holding its leas
 def lease_checkout(cache: RepoCache, sha: str, version: str | None) -> Path:
     """A clean checkout of `sha`, leased to this process until `release_checkout` or exit."""
     cache.checkouts.mkdir(parents=True, exist_ok=True)
-    for slot in range(MAX_SLOTS):
-        name = sha if slot == 0 else f"{sha}-{slot}"
-        fd = try_lock(cache.checkouts / f".{name}.lease")
-        if fd is None:
-            continue  # another run is using this one
-        path = cache.checkouts / name
-        os.utime(cache.checkouts / f".{name}.lease")  # last used, for `mlproj cache prune`
-        try:
-            if not _reuse(cache, path, sha, version):
-                _build(cache, path, sha, version)
-        except BaseException:
-            unlock(fd)
-            raise
-        _HELD[path] = fd
-        return path
-    raise SourceError(
-        f"all {MAX_SLOTS} checkouts of {sha} in {cache.checkouts} are in use",
+
+    def prepare(path: Path) -> None:
+        if not _reuse(cache, path, sha, version):
+            _build(cache, path, sha, version)
+
+    path, fd = lease_free_slot(
+        cache.checkouts,
+        sha,
+        MAX_SLOTS,
+        prepare,
+        what=f"checkouts of {sha}",
         hint="wait for some of the runs of this commit to end",
     )
+    _HELD[path] = fd
+    return path
 
 
 def release_checkout(directory: Path) -> None:
@@ -67,7 +59,7 @@ def _reuse(cache: RepoCache, path: Path, sha: str, version: str | None) -> bool:
     """Make an existing slot clean; False when there is none or it is broken beyond repair."""
     if not (path / ".git").is_dir():
         if path.exists():
-            _discard(path)
+            discard_dir(path)
         return False
     try:
         head = run_git(["rev-parse", "HEAD"], cwd=path).strip()
@@ -76,7 +68,7 @@ def _reuse(cache: RepoCache, path: Path, sha: str, version: str | None) -> bool:
         _reset(cache, path, sha, version)
         return True
     except GitFailed:  # objects gone, .git damaged by a run: start again
-        _discard(path)
+        discard_dir(path)
         return False
 
 
@@ -124,7 +116,7 @@ def _build(cache: RepoCache, path: Path, sha: str, version: str | None) -> None:
         cache.ensure_commit(sha, version)
         cache.keep(sha)  # a checkout borrows these objects: keep them reachable
     tmp = path.with_name(f".{path.name}.tmp")
-    _remove(tmp)
+    remove_tree(tmp)
     try:
         run_git(["init", "-q", "--template=", str(tmp)])
         alternates = tmp / ".git" / "objects" / "info" / "alternates"
@@ -137,7 +129,7 @@ def _build(cache: RepoCache, path: Path, sha: str, version: str | None) -> None:
             _init_submodules(cache, tmp, sha, version)
         os.rename(tmp, path)
     except BaseException as exc:
-        _remove(tmp)
+        remove_tree(tmp)
         if isinstance(exc, GitFailed):
             raise SourceError(
                 f"cannot check out {sha[:12]} of {cache.shown}: {exc.detail}"
@@ -180,29 +172,3 @@ def _scrub_urls(git_dir: Path) -> None:
             clean = strip_credentials(url)
             if clean != url:
                 run_git(["config", "--file", str(config), key, clean])
-
-
-def _discard(path: Path) -> None:
-    trash = path.with_name(f".{path.name}.trash")
-    _remove(trash)
-    os.rename(path, trash)
-    _remove(trash)
-
-
-def _remove(path: Path) -> None:
-    if path.is_symlink() or path.is_file():
-        path.unlink()
-    elif path.exists():
-        if sys.version_info >= (3, 12):
-            shutil.rmtree(path, onexc=_make_writable)
-        else:
-            shutil.rmtree(path, onerror=_make_writable)
-
-
-def _make_writable(func: Callable[..., Any], target: str, _exc: object) -> None:
-    """A run may leave read-only directories behind; make them writable and retry."""
-    parent = os.path.dirname(target)
-    os.chmod(parent, os.stat(parent).st_mode | stat.S_IWUSR | stat.S_IXUSR)
-    if os.path.isdir(target) and not os.path.islink(target):
-        os.chmod(target, os.stat(target).st_mode | stat.S_IRWXU)
-    func(target)

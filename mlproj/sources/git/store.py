@@ -14,7 +14,7 @@ from contextlib import contextmanager
 
 from mlproj._util.filelock import locked
 from mlproj.errors import SourceError
-from mlproj.paths import cache_root
+from mlproj.paths import git_dir
 from mlproj.sources.git.cmd import GitFailed, git_ok, run_git
 from mlproj.sources.git.refs import describe
 from mlproj.sources.uri import cache_key
@@ -30,7 +30,7 @@ class RepoCache:
         self.url = url
         self.shown = shown
         self.local = local  # a local source: file:// submodules are allowed
-        self.dir = cache_root() / "git" / cache_key(shown)
+        self.dir = git_dir() / cache_key(shown)
         self.bare = self.dir / "repo.git"
         self.checkouts = self.dir / "checkouts"
 

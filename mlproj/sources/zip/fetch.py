@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlproj._util.filelock import try_lock, unlock
+from mlproj._util.filelock import lease_free_slot, unlock
+from mlproj._util.fs import remove_tree
 from mlproj.errors import SourceError
-from mlproj.paths import cache_dir
+from mlproj.paths import zips_dir
 from mlproj.sources.base import FetchedProject
-from mlproj.sources.git.checkout import _remove as remove_tree
 from mlproj.sources.subdir import resolve_subdirectory
-from mlproj.sources.uri import file_uri_path, scheme_of, scrub, strip_credentials
+from mlproj.sources.uri import file_uri_path, scrub, strip_credentials, url_scheme
 
 MAX_DOWNLOAD_BYTES = 2 * 1024**3
 CONNECT_TIMEOUT_S = 10.0
@@ -53,7 +53,7 @@ def fetch_zip(base: str, sub: str | None, version: str | None, cwd: Path) -> Fet
             f"--version '{version}' applies to git projects; {shown} is a zip archive",
             hint="drop --version; MLflow ignores it for zips",
         )
-    archive = _download(base, shown) if scheme_of(base) in ("http", "https") else _local(shown)
+    archive = _download(base, shown) if url_scheme(base) in ("http", "https") else _local(shown)
     try:
         copy = _lease_copy(archive)
     finally:
@@ -76,7 +76,7 @@ def release_zip(directory: Path) -> None:
 
 
 def _shown(base: str, cwd: Path) -> str:
-    scheme = scheme_of(base)
+    scheme = url_scheme(base)
     if scheme in ("http", "https"):
         return strip_credentials(base)
     if scheme == "file":
@@ -108,7 +108,7 @@ def _local(shown: str) -> _Archive:
 def _download(url: str, shown: str) -> _Archive:
     import requests  # heavy: only for remote zips
 
-    into = cache_dir("zips")
+    into = zips_dir()
     _prune_downloads(into)
     fd, name = tempfile.mkstemp(prefix=".download-", suffix=".zip", dir=into)
     path = Path(name)
@@ -184,27 +184,18 @@ def _prune_downloads(into: Path) -> None:
 
 
 def _lease_copy(archive: _Archive) -> Path:
-    root = cache_dir("zips")
-    for slot in range(MAX_COPIES):
-        name = archive.digest if slot == 0 else f"{archive.digest}-{slot}"
-        fd = try_lock(root / f".{name}.lease")
-        if fd is None:
-            continue  # another run is using this copy
-        path = root / name
-        os.utime(root / f".{name}.lease")  # last used, for `mlproj cache prune`
-        listing = root / f".{name}.files"
-        try:
-            if not _intact(path, listing):
-                _build(archive, path, listing)
-        except BaseException:
-            unlock(fd)
-            raise
-        _HELD[path] = fd
-        return path
-    raise SourceError(
-        f"all {MAX_COPIES} copies of {archive.shown} in {root} are in use",
-        hint="wait for some of the runs of this zip to end",
-    )
+    root = zips_dir()
+
+    def prepare(path: Path) -> None:
+        listing = path.with_name(f".{path.name}.files")
+        if not _intact(path, listing):
+            _build(archive, path, listing)
+
+    what = f"copies of {archive.shown}"
+    hint = "wait for some of the runs of this zip to end"
+    path, fd = lease_free_slot(root, archive.digest, MAX_COPIES, prepare, what=what, hint=hint)
+    _HELD[path] = fd
+    return path
 
 
 def _build(archive: _Archive, path: Path, listing: Path) -> None:

@@ -1,6 +1,6 @@
 """MLflow's file store (`mlruns/`), read and written in exactly MLflow's layout.
 
-Layout (see reference section 9.4): `<root>/<experiment_id>/meta.yaml`, and per run
+Layout: `<root>/<experiment_id>/meta.yaml`, and per run
 `<root>/<experiment_id>/<run_id>/{meta.yaml, params/, tags/, metrics/, artifacts/}`. Every file
 is written to a temp file and renamed into place, so a reader (this process, a child's MLflow,
 `mlproj runs`) never sees half a file. A run directory only counts once its meta.yaml exists,
@@ -11,18 +11,20 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import os
 import re
 import shutil
-import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from mlproj._util.clock import now_ms
+from mlproj._util.filelock import locked
+from mlproj._util.fs import atomic_write
 from mlproj.errors import TrackingError, UsageError
 from mlproj.tracking import names
-from mlproj.tracking.base import TERMINAL_STATUSES, Experiment, Metric, Run, RunInfo
+from mlproj.tracking.base import TERMINAL_STATUSES, Experiment, Metric, Run, RunInfo, RunStatus
+from mlproj.tracking.limits import check_key
 from mlproj.tracking.stores import local_artifacts, metafile
 from mlproj.tracking.stores.file_checks import (
     being_created,
@@ -39,7 +41,7 @@ from mlproj.tracking.stores.file_read import (
     read_meta,
 )
 
-STATUS_CODES: dict[str, int] = {
+STATUS_CODES: dict[RunStatus, int] = {
     "RUNNING": 1,
     "SCHEDULED": 2,
     "FINISHED": 3,
@@ -53,28 +55,21 @@ RUN_NAME_TAG = "mlflow.runName"
 _META = "meta.yaml"
 # Folders inside an experiment that are not runs (MLflow 3.x reserves them).
 _RESERVED = frozenset({"tags", "datasets", "traces", "models"})
-_KEY = re.compile(r"[/\w.\- :]*\Z")
 _RUN_ID = re.compile(r"[A-Za-z0-9_\-]{1,64}\Z")
 
 
-def _ms() -> int:
-    return int(time.time() * 1000)
-
-
-def check_key(kind: str, key: str) -> None:
-    """MLflow's rule for param/tag/metric names (they become file paths)."""
-    parts = key.split("/")
-    if (
-        not key
-        or not _KEY.match(key)
-        or key.startswith("/")
-        or any(p in ("", ".", "..") for p in parts)
-    ):
+def _fill_then_rename(building: str, final: str, fill: Callable[[], None], what: str) -> None:
+    """Make `building`, fill it, rename it to `final`: readers see all of it or nothing."""
+    try:
+        os.makedirs(building)
+        fill()
+        os.rename(building, final)
+    except OSError as exc:
+        shutil.rmtree(building, ignore_errors=True)
         raise TrackingError(
-            f"invalid {kind} name {key!r}",
-            hint="names may only contain alphanumerics, underscores, dashes, periods, spaces, "
-            "colons and slashes, and must not contain '..' or empty path parts",
-        )
+            f"cannot create {what}: {exc.strerror or exc}",
+            hint="free some space" if exc.errno == errno.ENOSPC else None,
+        ) from exc
 
 
 def _run_info(meta: Mapping[str, Any], tags: Mapping[str, str]) -> RunInfo:
@@ -149,7 +144,7 @@ class FileStore:
 
     def _write_experiment(self, experiment_id: str, name: str) -> None:
         exp_dir = self._exp_dir(experiment_id)
-        now = _ms()
+        now = now_ms()
         meta = {
             "artifact_location": Path(exp_dir).as_uri(),
             "creation_time": now,
@@ -163,30 +158,22 @@ class FileStore:
         }
         data = metafile.dump_meta(meta).encode()
         if os.path.isdir(exp_dir):  # left without meta.yaml by an older version: complete it
-            metafile.atomic_write(os.path.join(exp_dir, _META), data, exp_dir)
+            atomic_write(os.path.join(exp_dir, _META), data, exp_dir)
             return
         # Built under a temporary name and renamed into place, as runs are (create_run).
         building = os.path.join(self.root, f".{experiment_id}.creating")
-        try:
-            os.makedirs(building)
-            metafile.atomic_write(os.path.join(building, _META), data, building)
-            os.rename(building, exp_dir)
-        except OSError as exc:
-            shutil.rmtree(building, ignore_errors=True)
-            raise TrackingError(
-                f"cannot create an experiment in {self.root}: {exc.strerror or exc}",
-                hint="free some space" if exc.errno == errno.ENOSPC else None,
-            ) from exc
+        _fill_then_rename(
+            building,
+            exp_dir,
+            lambda: atomic_write(os.path.join(building, _META), data, building),
+            f"an experiment in {self.root}",
+        )
 
-    @contextlib.contextmanager
-    def _lock(self) -> Iterator[None]:
+    def _lock(self) -> contextlib.AbstractContextManager[None]:
         """Serialise experiment creation between processes sharing this store."""
-        with open(os.path.join(self.root, ".mlproj.lock"), "a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        return locked(
+            Path(self.root, ".mlproj.lock"), "the tracking store", timeout=None, error=TrackingError
+        )
 
     @writing
     def _ensure_root(self) -> None:
@@ -300,30 +287,26 @@ class FileStore:
         # never leaves a run directory behind (readers skip dot-directories; MLflow skips
         # directories without meta.yaml).
         building = os.path.join(exp_dir, f".{run_id}.creating")
-        try:
+
+        def fill() -> None:
             for sub in ("metrics", "params", "tags", "artifacts"):
-                os.makedirs(os.path.join(building, sub))
+                os.mkdir(os.path.join(building, sub))
             for key, value in all_tags.items():
                 self._write_value(building, "tags", key, value)
             self._write_meta(building, meta)
-            os.rename(building, run_dir)
-        except OSError as exc:
-            shutil.rmtree(building, ignore_errors=True)
-            raise TrackingError(
-                f"cannot create a run in {exp_dir}: {exc.strerror or exc}",
-                hint="free some space" if exc.errno == errno.ENOSPC else None,
-            ) from exc
+
+        _fill_then_rename(building, run_dir, fill, f"a run in {exp_dir}")
         return _run_info(meta, all_tags)
 
     def _write_value(self, run_dir: str, kind: str, key: str, value: str) -> None:
         path = os.path.join(run_dir, kind, key)
         if "/" in key:
             os.makedirs(os.path.dirname(path), exist_ok=True)
-        metafile.atomic_write(path, value.encode("utf-8"), run_dir)
+        atomic_write(path, value.encode("utf-8"), run_dir)
 
     def _write_meta(self, run_dir: str, meta: Mapping[str, Any]) -> None:
         data = metafile.dump_meta(meta).encode("utf-8")
-        metafile.atomic_write(os.path.join(run_dir, _META), data, run_dir)
+        atomic_write(os.path.join(run_dir, _META), data, run_dir)
 
     def _meta(self, run_dir: str) -> dict[str, Any]:
         meta = read_meta(os.path.join(run_dir, _META))
@@ -382,7 +365,7 @@ class FileStore:
                 os.close(fd)
 
     @writing
-    def set_terminated(self, run_id: str, status: str, end_time: int) -> None:
+    def set_terminated(self, run_id: str, status: RunStatus, end_time: int) -> None:
         if status not in TERMINAL_STATUSES:
             raise TrackingError(f"{status!r} is not a terminal run status")
         run_dir = self._run_dir(run_id)

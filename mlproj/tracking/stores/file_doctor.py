@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlproj._util.clock import now_ms
+from mlproj._util.fs import atomic_write
 from mlproj.tracking.owner import END_REASON_TAG, owner_checkable, owner_gone
 from mlproj.tracking.stores import metafile
 from mlproj.tracking.stores.file_checks import (
@@ -102,7 +104,7 @@ def _running(
         if fix:
             _write_tag(run_dir, END_REASON_TAG, reason)
             _write_tag(run_dir, DOCTOR_TAG, f"marked KILLED by mlproj runs doctor: {reason}")
-            _write_meta(run_dir, {**meta, "status": _KILLED, "end_time": _now_ms()})
+            _write_meta(run_dir, {**meta, "status": _KILLED, "end_time": now_ms()})
             fixed = "marked KILLED"
         yield Finding(path, "RUNNING, but the mlproj that owned it is gone", fixed)
 
@@ -129,7 +131,7 @@ def _rebuild_experiment(exp_dir: str) -> str:
     experiment_id = os.path.basename(exp_dir)
     meta_path = os.path.join(exp_dir, "meta.yaml")
     _keep_damaged(meta_path)
-    now = _now_ms()
+    now = now_ms()
     name = f"recovered-{experiment_id}"
     meta = {
         "artifact_location": Path(exp_dir).as_uri(),
@@ -139,7 +141,7 @@ def _rebuild_experiment(exp_dir: str) -> str:
         "lifecycle_stage": "active",
         "name": name,
     }
-    metafile.atomic_write(meta_path, metafile.dump_meta(meta).encode(), exp_dir)
+    atomic_write(meta_path, metafile.dump_meta(meta).encode(), exp_dir)
     return f"meta.yaml rebuilt; the experiment is named {name!r} (rename it in MLflow)"
 
 
@@ -183,13 +185,9 @@ def _rebuild_run_meta(run_dir: str, partial: dict[str, object]) -> str:
 
 def _write_meta(run_dir: str, meta: dict[str, object]) -> None:
     data = metafile.dump_meta(meta).encode()
-    metafile.atomic_write(os.path.join(run_dir, "meta.yaml"), data, run_dir)
+    atomic_write(os.path.join(run_dir, "meta.yaml"), data, run_dir)
 
 
 def _write_tag(run_dir: str, key: str, value: str) -> None:
     os.makedirs(os.path.join(run_dir, "tags"), exist_ok=True)
-    metafile.atomic_write(os.path.join(run_dir, "tags", key), value.encode(), run_dir)
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
+    atomic_write(os.path.join(run_dir, "tags", key), value.encode(), run_dir)

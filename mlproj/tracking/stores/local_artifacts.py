@@ -9,8 +9,8 @@ import shutil
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from mlproj._util.fs import atomic_write
 from mlproj.errors import TrackingError
-from mlproj.tracking.stores import metafile
 
 TMP_PREFIX = ".mlproj-tmp-"
 
@@ -59,7 +59,7 @@ def write(root: str, artifact_file: str, data: bytes) -> None:
         raise TrackingError("an artifact needs a file name")
     path = os.path.join(root, rel)
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    metafile.atomic_write(path, data, os.path.dirname(path))
+    atomic_write(path, data, os.path.dirname(path))
 
 
 def read(root: str, run_id: str, path: str) -> bytes:

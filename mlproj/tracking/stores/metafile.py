@@ -8,7 +8,6 @@ falls back to PyYAML.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 from collections.abc import Mapping
@@ -110,25 +109,3 @@ def read_text(path: str) -> str:
     finally:
         os.close(fd)
     return data.decode("utf-8")
-
-
-def atomic_write(path: str, data: bytes, tmp_dir: str) -> None:
-    """Write `data` to `path` so that readers see the old file or the new one, never a part.
-
-    The temp file lives in `tmp_dir` (same file system, but outside the params/tags/metrics
-    folders MLflow lists, so it is never mistaken for a key).
-    """
-    tmp = os.path.join(tmp_dir, f".mlproj-tmp-{os.getpid()}-{os.urandom(6).hex()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise

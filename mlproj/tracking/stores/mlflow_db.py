@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from mlproj.errors import TrackingError, UsageError
-from mlproj.tracking.base import TERMINAL_STATUSES, Experiment, Metric, Run, RunInfo
+from mlproj.tracking.base import TERMINAL_STATUSES, Experiment, Metric, Run, RunInfo, RunStatus
 from mlproj.tracking.stores import local_artifacts
 
 _BATCH = 100
@@ -137,7 +137,7 @@ class MlflowDbStore:
         for chunk in _chunks(points, 1000):
             self._log_batch(run_id, metrics=chunk)
 
-    def set_terminated(self, run_id: str, status: str, end_time: int) -> None:
+    def set_terminated(self, run_id: str, status: RunStatus, end_time: int) -> None:
         if status not in TERMINAL_STATUSES:
             raise TrackingError(f"{status!r} is not a terminal run status")
         self._call("set_terminated", run_id, status=status, end_time=end_time)

@@ -1,4 +1,4 @@
-"""An MLflow tracking server, spoken to over its REST API (reference section 10) with requests.
+"""An MLflow tracking server, spoken to over its REST API with requests.
 
 Artifacts go through the server's proxy (`/api/2.0/mlflow-artifacts/artifacts/<path>`) when a
 run's artifact URI is `mlflow-artifacts:`; a local artifact root (a server on this machine)
@@ -15,9 +15,15 @@ from typing import Any
 from urllib.parse import quote, urlparse
 
 from mlproj.errors import TrackingError, UsageError
-from mlproj.tracking.base import TERMINAL_STATUSES, Experiment, Metric, Run, RunInfo
+from mlproj.tracking.base import TERMINAL_STATUSES, Experiment, Metric, Run, RunInfo, RunStatus
 from mlproj.tracking.stores import local_artifacts
-from mlproj.tracking.stores.rest_http import AUTH_VARIABLES, HttpClient, ServerError
+from mlproj.tracking.stores.rest_http import (
+    AUTH_VARIABLES,
+    DEFAULT_RETRY,
+    HttpClient,
+    Retry,
+    ServerError,
+)
 
 API = "/api/2.0/mlflow"
 ARTIFACTS_API = "/api/2.0/mlflow-artifacts/artifacts"
@@ -90,13 +96,12 @@ class RestStore:
         *,
         env: Mapping[str, str] | None = None,
         page_size: int = 1000,
-        attempts: int = 3,
-        backoff: float = 0.5,
+        retry: Retry = DEFAULT_RETRY,
     ) -> None:
         self.uri = uri.rstrip("/")
         self.page_size = page_size
         self._env = dict(os.environ if env is None else env)
-        self._http = HttpClient(self.uri, self._env, attempts=attempts, backoff=backoff)
+        self._http = HttpClient(self.uri, self._env, retry)
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -105,6 +110,17 @@ class RestStore:
 
     def _post(self, endpoint: str, body: Mapping[str, Any]) -> dict[str, Any]:
         return self._http.json("POST", f"{API}/{endpoint}", json=dict(body))
+
+    def _search(self, endpoint: str, body: Mapping[str, Any], key: str) -> list[Any]:
+        """Every item of a paged search, following next_page_token to the end."""
+        items: list[Any] = []
+        token: str | None = None
+        while True:
+            page = self._post(endpoint, {**body, "page_token": token} if token else body)
+            items.extend(page.get(key, []))
+            token = page.get("next_page_token")
+            if not token:
+                return items
 
     def _log_batch(self, run_id: str, **lists: list[dict[str, Any]]) -> None:
         self._post("runs/log-batch", {"run_id": run_id, **lists})
@@ -157,17 +173,9 @@ class RestStore:
         return self._active(created)
 
     def list_experiments(self) -> list[Experiment]:
-        found: list[Experiment] = []
-        token: str | None = None
-        while True:
-            body: dict[str, Any] = {"max_results": self.page_size, "view_type": "ACTIVE_ONLY"}
-            if token:
-                body["page_token"] = token
-            page = self._post("experiments/search", body)
-            found.extend(_experiment(e) for e in page.get("experiments", []))
-            token = page.get("next_page_token")
-            if not token:
-                return sorted(found, key=lambda e: (len(e.experiment_id), e.experiment_id))
+        body = {"max_results": self.page_size, "view_type": "ACTIVE_ONLY"}
+        found = [_experiment(e) for e in self._search("experiments/search", body, "experiments")]
+        return sorted(found, key=lambda e: (len(e.experiment_id), e.experiment_id))
 
     # -- runs -------------------------------------------------------------------------------
 
@@ -180,7 +188,7 @@ class RestStore:
         tags: Mapping[str, str],
         run_name: str | None,
     ) -> RunInfo:
-        # The server stores start_time 0 and user_id "" unless they are sent (section 10).
+        # The server stores start_time 0 and user_id "" unless they are sent.
         body: dict[str, Any] = {
             "experiment_id": experiment_id,
             "user_id": user_id,
@@ -206,7 +214,7 @@ class RestStore:
         for chunk in _chunks(items, MAX_METRICS_PER_BATCH):
             self._log_batch(run_id, metrics=chunk)
 
-    def set_terminated(self, run_id: str, status: str, end_time: int) -> None:
+    def set_terminated(self, run_id: str, status: RunStatus, end_time: int) -> None:
         if status not in TERMINAL_STATUSES:
             raise TrackingError(f"{status!r} is not a terminal run status")
         # The server silently ignores unknown statuses, hence the check above.
@@ -223,21 +231,12 @@ class RestStore:
         return run_from_json(body["run"])
 
     def search_runs(self, experiment_ids: Sequence[str]) -> list[Run]:
-        runs: list[Run] = []
-        token: str | None = None
-        while True:
-            body: dict[str, Any] = {
-                "experiment_ids": list(experiment_ids),
-                "max_results": self.page_size,
-                "run_view_type": "ACTIVE_ONLY",
-            }
-            if token:
-                body["page_token"] = token
-            page = self._post("runs/search", body)
-            runs.extend(run_from_json(r) for r in page.get("runs", []))
-            token = page.get("next_page_token")
-            if not token:
-                return runs
+        body = {
+            "experiment_ids": list(experiment_ids),
+            "max_results": self.page_size,
+            "run_view_type": "ACTIVE_ONLY",
+        }
+        return [run_from_json(r) for r in self._search("runs/search", body, "runs")]
 
     def metric_history(self, run_id: str, key: str) -> list[Metric]:
         points: list[Metric] = []

@@ -8,6 +8,7 @@ import configparser
 import os
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -99,21 +100,25 @@ def _server_error(base: str, method: str, path: str, response: requests.Response
     )
 
 
+@dataclass(frozen=True)
+class Retry:
+    """How often a request is tried on network errors and 5xx, and the first pause between."""
+
+    attempts: int = 3
+    backoff: float = 0.5  # seconds, doubled after each try
+
+
+DEFAULT_RETRY = Retry()
+
+
 class HttpClient:
     """Requests to one tracking server, with a few quick retries on network errors and 5xx."""
 
-    def __init__(
-        self,
-        base: str,
-        env: Mapping[str, str] | None = None,
-        *,
-        attempts: int = 3,
-        backoff: float = 0.5,
-    ) -> None:
+    def __init__(self, base: str, env: Mapping[str, str] | None, retry: Retry) -> None:
         self.base = base.rstrip("/")
         self.session = make_session(os.environ if env is None else env)
-        self.attempts = max(1, attempts)
-        self.backoff = backoff
+        self.attempts = max(1, retry.attempts)
+        self.backoff = retry.backoff
 
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         """Send `method` to `base + path`; raise TrackingError unless the answer is 2xx."""

@@ -11,14 +11,15 @@ import textwrap
 from pathlib import Path
 
 from mlproj.envs import cache
+from mlproj.envs.buildlog import BuildLog
 from mlproj.envs.conda.manager import MANAGER
-from mlproj.envs.conda.progress import BuildReporter
+from mlproj.output import Progress
 from tests.envs.conda.conftest import launch, options, write_conda_project
 
 
 def test_a_prefix_without_its_marker_is_rebuilt(channel: Path, tmp_path: Path) -> None:
     project = write_conda_project(tmp_path / "proj", [channel.as_uri()], ["mlp-app"])
-    prefix = cache.env_path(MANAGER.prepare(project, options()).tags["mlproj.env.key"])
+    prefix = cache.env_path(MANAGER.prepare(project, options()).facts.tags()["mlproj.env.key"])
     (prefix / cache.MARKER).unlink()  # as if the build had been killed before publishing
     (prefix / "half-written").write_text("junk")
     assert MANAGER.plan(project, options())["cached"] is False
@@ -38,7 +39,7 @@ _PREPARE = textwrap.dedent("""
     root = Path(sys.argv[1])
     project = Project(root, "p", EnvDecl("conda", root / "conda.yml"))
     prepared = MANAGER.prepare(project, EnvOptions(manager="conda"))
-    print(json.dumps(dict(prepared.tags)))
+    print(json.dumps(dict(prepared.facts.tags())))
 """)
 
 
@@ -64,7 +65,8 @@ def test_two_processes_build_once_and_share(channel: Path, tmp_path: Path) -> No
 
 def test_steps_are_plain_lines_off_a_terminal_and_a_spinner_on_one(tmp_path: Path) -> None:
     plain = io.StringIO()
-    with BuildReporter(tmp_path / "a.log", stream=plain, interactive=False) as reporter:
+    progress = Progress("conda", stream=plain, interactive=False)
+    with BuildLog(tmp_path / "a.log", "conda", progress=progress) as reporter:
         reporter.step("solving conda.yml")
         reporter.detail("solver detail")
     assert plain.getvalue() == "mlproj: conda: solving conda.yml\n"
@@ -72,11 +74,12 @@ def test_steps_are_plain_lines_off_a_terminal_and_a_spinner_on_one(tmp_path: Pat
     assert "== solving conda.yml" in log and "solver detail" in log
 
     tty = io.StringIO()
-    with BuildReporter(tmp_path / "b.log", stream=tty, interactive=True) as reporter:
+    progress = Progress("conda", stream=tty, interactive=True)
+    with BuildLog(tmp_path / "b.log", "conda", progress=progress) as reporter:
         reporter.step("installing 3 packages")
         import time
 
         time.sleep(0.25)
     shown = tty.getvalue()
     assert "\r" in shown and "mlproj: conda: installing 3 packages" in shown
-    assert shown.endswith("\r\033[K")  # the spinner line is cleared at the end
+    assert shown.endswith("\r\x1b[K")  # the spinner line is cleared at the end

@@ -23,7 +23,7 @@ def test_solves_highest_version_and_runs_a_binary_from_the_env(
     prepared = MANAGER.prepare(project, options())
 
     code, out, _ = launch(prepared, "mlp-app && echo CONDA_PREFIX=$CONDA_PREFIX", project.directory)
-    prefix = cache.env_path(prepared.tags["mlproj.env.key"])
+    prefix = cache.env_path(prepared.facts.tags()["mlproj.env.key"])
     assert code == 0
     assert "lib version=2.0" in out  # the app's dependency, highest version
     # the placeholder was replaced by the final prefix: the env was built where it lives
@@ -42,7 +42,7 @@ def test_records_the_installed_packages_with_hashes(channel: Path, tmp_path: Pat
     project = write_conda_project(tmp_path / "proj", [channel.as_uri()], ["mlp-app"])
     prepared = MANAGER.prepare(project, options())
 
-    tags = prepared.tags
+    tags = prepared.facts.tags()
     assert tags["mlflow.project.env"] == "conda"
     assert tags["mlproj.env.manager"] == "conda"
     assert tags["mlproj.env.lockfile"] == "absent"
@@ -68,7 +68,7 @@ def test_a_cached_env_is_reused_without_touching_the_channel(channel: Path, tmp_
     chan.remove_repodata(channel)  # a new solve would now fail
 
     second = MANAGER.prepare(project, options())
-    assert second.tags["mlproj.env.key"] == first.tags["mlproj.env.key"]
+    assert second.facts.tags()["mlproj.env.key"] == first.facts.tags()["mlproj.env.key"]
     assert launch(second, "mlp-app", project.directory)[0] == 0
 
 
@@ -142,7 +142,7 @@ def test_pip_section_installs_into_the_conda_python(channel: Path, tmp_path: Pat
         pip=["--no-index", f"--find-links {wheels}", "mlp-greet"],
     )
     prepared = MANAGER.prepare(project, options())
-    prefix = cache.env_path(prepared.tags["mlproj.env.key"])
+    prefix = cache.env_path(prepared.facts.tags()["mlproj.env.key"])
 
     code, out, err = launch(
         prepared, "mlp-greet && python -c 'import sys; print(sys.prefix)'", project.directory
@@ -170,7 +170,7 @@ def test_pip_section_follows_the_users_pip_configuration(
     assert launch(prepared, "mlp-greet", project.directory)[1] == "pip-package 0.3\n"
 
     monkeypatch.setenv("PIP_FIND_LINKS", str(tmp_path / "elsewhere"))
-    assert read_inputs(project, options()).key != prepared.tags["mlproj.env.key"]
+    assert read_inputs(project, options()).key != prepared.facts.tags()["mlproj.env.key"]
 
 
 @needs_uv
@@ -203,7 +203,7 @@ def test_activation_variables_are_set_as_data(
         extra="variables:\n  MY_SETTING: fast\n",
     )
     prepared = MANAGER.prepare(project, options())
-    prefix = cache.env_path(prepared.tags["mlproj.env.key"])
+    prefix = cache.env_path(prepared.facts.tags()["mlproj.env.key"])
     assert "activation scripts that mlproj does not run (mlp-hook.sh)" in capsys.readouterr().err
 
     code, out, _ = launch(

@@ -93,9 +93,9 @@ def test_install_from_a_fresh_lock_does_no_solve(channel: Path, tmp_path: Path) 
     code, out, _ = launch(prepared, "mlp-app", project.directory)
     assert code == 0
     assert "lib version=2.0" in out  # exactly what was locked
-    assert prepared.tags["mlproj.env.lockfile"] == "used"
+    assert prepared.facts.tags()["mlproj.env.lockfile"] == "used"
     assert (
-        prepared.tags["mlproj.env.lock_sha256"] == hashlib.sha256(lockfile.read_bytes()).hexdigest()
+        prepared.facts.details["lock_sha256"] == hashlib.sha256(lockfile.read_bytes()).hexdigest()
     )
     saved = {path.name: path for path, where in prepared.artifacts}
     assert saved["conda-lock.yml"].read_bytes() == lockfile.read_bytes()
@@ -121,7 +121,7 @@ def test_a_stale_lock_is_warned_about_and_conda_yml_is_solved(
     err = capsys.readouterr().err
     assert f"warning: {lockfile} is stale" in err and "mlproj lock" in err
     assert "lib version=2.0" in launch(prepared, "mlp-app", project.directory)[1]
-    assert prepared.tags["mlproj.env.lockfile"] == "stale"
+    assert prepared.facts.tags()["mlproj.env.lockfile"] == "stale"
     # the run records a lock of what it solved (lib 2.0), not the stale file (lib 1.0)
     recorded = {path.name: path for path, _ in prepared.artifacts}["conda-lock.yml"]
     assert recorded.read_bytes() != lockfile.read_bytes()
@@ -252,7 +252,7 @@ def test_a_run_after_locking_does_not_load_conda_lock(channel: Path, tmp_path: P
         root = Path(sys.argv[1])
         project = Project(root, "p", EnvDecl("conda", root / "conda.yml"))
         prepared = MANAGER.prepare(project, EnvOptions(manager="conda"))
-        print(prepared.tags["mlproj.env.lockfile"], "conda_lock" in sys.modules)
+        print(prepared.facts.tags()["mlproj.env.lockfile"], "conda_lock" in sys.modules)
     """)
     done = subprocess.run(
         [sys.executable, "-c", script, str(project.directory)],
