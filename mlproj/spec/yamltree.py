@@ -80,28 +80,16 @@ class Map(Node):
 
 def kind_name(node: Node | None) -> str:
     """How a user would call what they wrote: 'a mapping', 'a list', 'the string "x"'."""
-    if node is None:
-        return "nothing"
-    if isinstance(node, Map):
-        return "a mapping"
-    if isinstance(node, Seq):
-        return "a list"
-    assert isinstance(node, Scalar)
-    value = node.value
-    if value is None:
-        return "an empty value"
-    if isinstance(value, bool):
-        return f"the boolean {node.text}"
-    if isinstance(value, (int, float)):
-        return f"the number {node.text}"
-    if isinstance(value, str):
-        return f"the string {value!r}"
-    return f"a {type(value).__name__} ({node.text})"
+    return _kind(node, with_text=True)
 
 
 def kind_only(node: Node | None) -> str:
     """What a node is, without its text: a whole file that is not a mapping may be any file
     (`MLproject -> /etc/passwd`), and errors never echo a file's contents."""
+    return _kind(node, with_text=False)
+
+
+def _kind(node: Node | None, *, with_text: bool) -> str:
     if node is None:
         return "nothing"
     if isinstance(node, Map):
@@ -113,12 +101,13 @@ def kind_only(node: Node | None) -> str:
     if value is None:
         return "an empty value"
     if isinstance(value, bool):
-        return "a boolean"
+        return f"the boolean {node.text}" if with_text else "a boolean"
     if isinstance(value, (int, float)):
-        return "a number"
+        return f"the number {node.text}" if with_text else "a number"
     if isinstance(value, str):
-        return f"a string ({len(value)} characters)"
-    return f"a {type(value).__name__}"
+        return f"the string {value!r}" if with_text else f"a string ({len(value)} characters)"
+    name = type(value).__name__
+    return f"a {name} ({node.text})" if with_text else f"a {name}"
 
 
 def to_python(node: Node) -> Any:
