@@ -64,7 +64,11 @@ def run_array_sweep(request: SweepRequest, throttle: int | None = None) -> Sweep
     error: BaseException | None = None
     job_id: str | None = None
     try:
-        store.set_tags(parent.run_id, {"mlflow.project.backend": "slurm"})
+        # without --jobs, as many tasks at a time as Slurm allows
+        jobs = str(throttle or len(plan.runs))
+        store.set_tags(
+            parent.run_id, {"mlflow.project.backend": "slurm", "mlproj.sweep.jobs": jobs}
+        )
         for run in plan.runs:
             children.append(_create_child(store, parent, run, request, tracking_uri))
         job_id = _submit(store, parent, plan, children, config, throttle)

@@ -4,12 +4,15 @@ job, a task per combination, children nested under the parent as MLflow's client
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from tests.backends.slurm.conftest import mlproj, needs_slurm
+from tests.backends.slurm.conftest import mlproj, needs_slurm, squeue_state
+from tests.helpers import wait_until
 
 pytestmark = needs_slurm
 
@@ -117,3 +120,55 @@ def test_backend_config_without_slurm_is_refused(tmp_path: Path) -> None:
     done = mlproj(args, tmp_path)
     assert done.returncode == 2
     assert "-c/--backend-config needs -b slurm" in done.stderr
+
+
+def test_ctrl_c_cancels_the_array_job_and_kills_every_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    from mlflow.tracking import MlflowClient
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "MLproject").write_text(
+        "name: sleeper\n"
+        "entry_points:\n"
+        "  main:\n"
+        "    parameters: {a: {type: float, default: 1}}\n"
+        '    command: "echo started {a}; sleep 600"\n'
+    )
+    store = tmp_path / "mlruns"
+    args = ["sweep", str(project), "-P", "a=1,2", "-b", "slurm", "-j", "1"]  # one runs, one waits
+    args += ["--env-manager", "local", "--tracking-uri", str(store), "-c", "time=5"]
+    submitter = subprocess.Popen(
+        [sys.executable, "-m", "mlproj", *args],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_until(
+            lambda: any(
+                p.read_text().startswith("started")
+                for p in store.glob("*/*/artifacts/logs/stdout.txt")
+            ),
+            timeout=120,
+            what="the first task runs",
+            process=submitter,
+        )
+        submitter.send_signal(signal.SIGINT)
+        _out, err = submitter.communicate(timeout=120)
+    finally:
+        if submitter.poll() is None:
+            submitter.kill()
+    assert submitter.returncode == 130, err
+    assert "cancelling array job" in err
+    parent_id = next(x for x in err.splitlines() if "submitted as array job" in x).split()[2]
+    parent_id = parent_id.rstrip(":")
+    client = MlflowClient(store.as_uri())
+    parent = client.get_run(parent_id)
+    assert parent.info.status == "KILLED"
+    children = _children(store, parent_id)
+    assert [c.info.status for c in children] == ["KILLED", "KILLED"]  # type: ignore[attr-defined]
+    assert squeue_state(parent.data.tags["mlproj.slurm.job_id"]) == ""  # nothing left queued
