@@ -172,3 +172,22 @@ def test_ctrl_c_cancels_the_array_job_and_kills_every_run(
     children = _children(store, parent_id)
     assert [c.info.status for c in children] == ["KILLED", "KILLED"]  # type: ignore[attr-defined]
     assert squeue_state(parent.data.tags["mlproj.slurm.job_id"]) == ""  # nothing left queued
+
+
+def test_a_job_sbatch_refuses_ends_the_parent_and_every_child_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    from mlflow.tracking import MlflowClient
+
+    store = tmp_path / "mlruns"
+    args = ["sweep", str(_project(tmp_path / "project")), "-P", "a=1,2", "-b", "slurm"]
+    args += ["--env-manager", "local", "--tracking-uri", str(store), "-c", "mem=9999999G"]
+    done = mlproj(args, tmp_path)
+    assert done.returncode == 1
+    assert "sbatch refused the job" in done.stderr and "Traceback" not in done.stderr
+    runs = MlflowClient(store.as_uri()).search_runs(["0"])
+    assert len(runs) == 3  # the parent and its two children, none left RUNNING
+    assert {r.info.status for r in runs} == {"FAILED"}
+    parent = next(r for r in runs if "mlflow.parentRunId" not in r.data.tags)
+    assert "sbatch refused the job" in parent.data.tags["mlproj.error"]
