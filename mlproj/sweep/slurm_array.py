@@ -10,12 +10,12 @@ KILLED after Ctrl-C (the job is cancelled), FAILED when any child failed, else F
 from __future__ import annotations
 
 import dataclasses
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlproj import output
 from mlproj.backends.base import NodeStep
 from mlproj.backends.slurm import commands
 from mlproj.backends.slurm.backend import (
@@ -35,7 +35,7 @@ from mlproj.sweep.plan import PlannedRun, SweepPlan, SweepRequest, make_sweep_pl
 from mlproj.sweep.pool import ChildResult
 from mlproj.sweep.summary import summarize
 from mlproj.tracking import open_store, resolve_tracking_uri
-from mlproj.tracking.base import TERMINAL_STATUSES, RunInfo, Store
+from mlproj.tracking.base import TERMINAL_STATUSES, RunInfo, RunStatus, Store
 from mlproj.tracking.lifecycle import finish_run
 
 _QUEUE_POLL = 1.0  # squeue and the children's statuses
@@ -60,7 +60,7 @@ def run_array_sweep(request: SweepRequest, throttle: int | None = None) -> Sweep
     parent = create_parent(store, plan, request)
     children: list[_Child] = []
     results: list[ChildResult] = []
-    status = "FAILED"
+    status: RunStatus = "FAILED"
     error: BaseException | None = None
     job_id: str | None = None
     try:
@@ -72,15 +72,12 @@ def run_array_sweep(request: SweepRequest, throttle: int | None = None) -> Sweep
         for run in plan.runs:
             children.append(_create_child(store, parent, run, request, tracking_uri))
         job_id = _submit(store, parent, plan, children, config, throttle)
-        print(
-            f"mlproj: sweep {parent.run_id}: {len(children)} runs submitted as array job {job_id}",
-            file=sys.stderr,
-        )
+        output.note(f"sweep {parent.run_id}: {len(children)} runs submitted as array job {job_id}")
         cancelled = False
         try:
             cancelled = _wait(store, job_id, children, request.fail_fast)
         except KeyboardInterrupt:
-            print(f"\nmlproj: interrupted: cancelling array job {job_id}", file=sys.stderr)
+            output.important(f"interrupted: cancelling array job {job_id}")
             _cancel(job_id, config)
             status = "KILLED"
             cancelled = True
@@ -99,10 +96,10 @@ def run_array_sweep(request: SweepRequest, throttle: int | None = None) -> Sweep
         try:
             record_summary(store, parent.run_id, summary, columns, error)
         finally:
-            status = finish_run(store, parent.run_id, status)
+            final = finish_run(store, parent.run_id, status)
     if error is not None:
         raise error
-    return SweepResult(parent.run_id, status, summary, columns)
+    return SweepResult(parent.run_id, final, summary, columns)
 
 
 def _create_child(
@@ -114,7 +111,8 @@ def _create_child(
         "mlflow.project.backend": "slurm",
     }
     name = f"{request.run.run_name}-{run.index}" if request.run.run_name else None
-    info = runner.create_run(store, run.plan, request.run, tags=tags, run_name=name)
+    # owned=False: the array task runs it, not this process (tracking/owner.py)
+    info = runner.create_run(store, run.plan, request.run, tags=tags, run_name=name, owned=False)
     child_request = _with_params(request.run, run)
     return _Child(run.index - 1, run, node_step(info.run_id, run.plan, child_request, tracking_uri))
 
@@ -167,15 +165,13 @@ def _wait(store: Store, job_id: str, children: Sequence[_Child], fail_fast: bool
                     ended[run_id] = found
                     # no status here: the run's own MLflow client may end it FINISHED
                     # moments before the node step records its exit code (FAILED)
-                    print(
-                        f"mlproj: [#{child.run.index}] run {run_id} ended "
-                        f"({len(ended)}/{len(children)})",
-                        file=sys.stderr,
+                    output.note(
+                        f"[#{child.run.index}] run {run_id} ended ({len(ended)}/{len(children)})"
                     )
         if not in_queue:
             return cancelled
         if fail_fast and not cancelled and "FAILED" in ended.values():
-            print(f"mlproj: a run failed: cancelling array job {job_id}", file=sys.stderr)
+            output.note(f"a run failed: cancelling array job {job_id}")
             commands.scancel(job_id)
             cancelled = True
         time.sleep(_QUEUE_POLL)
@@ -218,17 +214,15 @@ def _status(store: Store, run_id: str) -> str:
         return "RUNNING"  # a meta file caught mid-rewrite: ask again on the next poll
 
 
-def _end_quietly(store: Store, run_id: str, status: str) -> None:
+def _end_quietly(store: Store, run_id: str, status: RunStatus) -> None:
     try:
         finish_run(store, run_id, status)
     except MlprojError as exc:
-        print(f"mlproj: warning: run {run_id} not ended: {exc.one_line()}", file=sys.stderr)
+        output.warning(f"run {run_id} not ended: {exc.one_line()}")
 
 
 def _cancel_quietly(job_id: str) -> None:
     try:
         commands.scancel(job_id)
     except MlprojError as exc:
-        print(
-            f"mlproj: warning: array job {job_id} not cancelled: {exc.one_line()}", file=sys.stderr
-        )
+        output.warning(f"array job {job_id} not cancelled: {exc.one_line()}")

@@ -8,8 +8,12 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from mlflow.entities import Run
 
 from tests.backends.slurm.conftest import mlproj, needs_slurm, squeue_state
 from tests.helpers import wait_until
@@ -45,14 +49,11 @@ def _sweep(tmp_path: Path, *grid: str) -> tuple[subprocess.CompletedProcess[str]
     return mlproj(args, tmp_path), store
 
 
-def _children(store: Path, parent_id: str) -> list[object]:
+def _children(store: Path, parent_id: str) -> list[Run]:
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(store.as_uri())
-    runs: list[object] = client.search_runs(
-        ["0"], filter_string=f"tags.mlflow.parentRunId = '{parent_id}'"
-    )
-    return runs
+    return list(client.search_runs(["0"], filter_string=f"tags.mlflow.parentRunId = '{parent_id}'"))
 
 
 def test_a_grid_is_one_array_job_with_finished_children_under_a_finished_parent(
@@ -77,13 +78,13 @@ def test_a_grid_is_one_array_job_with_finished_children_under_a_finished_parent(
     assert len(children) == 4
     by_params = {}
     for child in children:
-        info, data = child.info, child.data  # type: ignore[attr-defined]
+        info, data = child.info, child.data
         assert info.status == "FINISHED"
         assert data.tags["mlproj.slurm.job_id"].split("_")[0] == job_id  # a task of that job
         assert data.metrics["score"] == float(data.params["a"]) * float(data.params["b"])
         by_params[(data.params["a"], data.params["b"])] = info.run_id
     assert set(by_params) == {("1", "3"), ("1", "4"), ("2", "3"), ("2", "4")}
-    assert len({c.data.tags["mlproj.slurm.job_id"] for c in children}) == 4  # type: ignore[attr-defined]
+    assert len({c.data.tags["mlproj.slurm.job_id"] for c in children}) == 4
 
     best = by_params[("2", "4")]  # score 8: the highest
     assert out["best_run_id"] == best
@@ -106,10 +107,7 @@ def test_a_failing_combination_fails_the_parent_and_the_others_still_run(
     assert MlflowClient(store.as_uri()).get_run(parent_id).info.status == "FAILED"
     script = next(store.glob(f"*/{parent_id}/artifacts/slurm/job.sh")).read_text()
     assert "#SBATCH --array=0-1%1\n" in script  # --jobs 1: Slurm's throttle
-    statuses = {
-        c.data.params["b"]: c.info.status  # type: ignore[attr-defined]
-        for c in _children(store, parent_id)
-    }
+    statuses = {c.data.params["b"]: c.info.status for c in _children(store, parent_id)}
     assert statuses == {"3": "FINISHED", "5": "FAILED"}
     assert out["best_run_id"] is not None  # the FINISHED one (score 6)
     assert {r["status"] for r in out["runs"]} == {"FINISHED", "FAILED"}
@@ -170,7 +168,7 @@ def test_ctrl_c_cancels_the_array_job_and_kills_every_run(
     parent = client.get_run(parent_id)
     assert parent.info.status == "KILLED"
     children = _children(store, parent_id)
-    assert [c.info.status for c in children] == ["KILLED", "KILLED"]  # type: ignore[attr-defined]
+    assert [c.info.status for c in children] == ["KILLED", "KILLED"]
     assert squeue_state(parent.data.tags["mlproj.slurm.job_id"]) == ""  # nothing left queued
 
 
