@@ -117,7 +117,10 @@ def command(
         follow=follow,
     )
     if dry_run:
-        _print_plan(driver.dry_run(request), as_json)
+        described = driver.dry_run(request)
+        if backend == "slurm":  # one array job; no --jobs: as many tasks as Slurm allows
+            described.update(backend="slurm", jobs=jobs)
+        _print_plan(described, as_json)
         return
     if backend == "slurm":
         from mlproj.sweep.slurm_array import run_array_sweep
@@ -144,7 +147,9 @@ def _print_plan(plan: dict[str, Any], as_json: bool) -> None:
         return
     seed = f" (seed {plan['seed']})" if plan["seed"] is not None else ""
     combos = plan["combinations"]
-    click.echo(f"{plan['mode']} sweep{seed}: {len(combos)} runs, {plan['jobs']} at a time")
+    at_once = f"{plan['jobs']} at a time" if plan["jobs"] else "as many at a time as Slurm allows"
+    where = " as one Slurm array job" if plan.get("backend") == "slurm" else ""
+    click.echo(f"{plan['mode']} sweep{seed}: {len(combos)} runs{where}, {at_once}")
     click.echo(f"project dir: {plan['project_dir']}")
     click.echo(f"tracking:    {plan['tracking_uri']}")
     for combo in combos:

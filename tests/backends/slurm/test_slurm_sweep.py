@@ -189,3 +189,39 @@ def test_a_job_sbatch_refuses_ends_the_parent_and_every_child_failed(
     assert {r.info.status for r in runs} == {"FAILED"}
     parent = next(r for r in runs if "mlflow.parentRunId" not in r.data.tags)
     assert "sbatch refused the job" in parent.data.tags["mlproj.error"]
+
+
+def test_fail_fast_cancels_the_tasks_still_waiting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "MLproject").write_text(
+        "name: failfast\n"
+        "entry_points:\n"
+        "  main:\n"
+        "    parameters: {b: {type: string, default: x}}\n"
+        '    command: "test {b} != bad || exit 1; sleep 120"\n'
+    )
+    store = tmp_path / "mlruns"
+    # one task at a time: b=bad fails first, so b=ok is still pending (or sleeping) when it does
+    args = ["sweep", str(project), "-P", "b=bad,ok", "-j", "1", "--fail-fast", "-b", "slurm"]
+    args += ["--env-manager", "local", "--tracking-uri", str(store), "-c", "time=5", "--json"]
+    done = mlproj(args, tmp_path)
+    assert done.returncode == 1, done.stderr
+    assert "a run failed: cancelling array job" in done.stderr
+    out = json.loads(done.stdout)
+    statuses = {c.data.params["b"]: c.info.status for c in _children(store, out["parent_run_id"])}
+    assert statuses == {"bad": "FAILED", "ok": "KILLED"}
+
+
+def test_dry_run_says_one_array_job_and_the_throttle(tmp_path: Path) -> None:
+    project = str(_project(tmp_path / "project"))
+    args = ["sweep", project, "-P", "a=1,2", "-b", "slurm", "--env-manager", "local", "--dry-run"]
+    done = mlproj(args, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "2 runs as one Slurm array job, as many at a time as Slurm allows" in done.stdout
+    done = mlproj([*args, "-j", "1", "--json"], tmp_path)
+    assert json.loads(done.stdout)["jobs"] == 1
+    assert not (tmp_path / "mlruns").exists()  # nothing recorded
