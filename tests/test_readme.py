@@ -55,6 +55,11 @@ ELSEWHERE = {
         "needs a gpu partition; tests/backends/slurm/test_slurm_example.py runs the example "
         "with -b slurm on the CI's one-node Slurm"
     ),
+    "mlproj sweep examples/cnn_project -b slurm -c slurm.yaml --env-manager virtualenv "
+    "-P epochs=1,2 -P conv_size=3,5 --jobs 2 --metric val_accuracy --maximize": (
+        "needs a gpu partition; tests/backends/slurm/test_slurm_sweep.py sweeps a grid as one "
+        "array job on the CI's one-node Slurm"
+    ),
     "mlproj run . -b kubernetes -c kubernetes_config.json --build-image": (
         "no API server can run here; tests/backends/kubernetes/test_kubernetes_submit.py runs "
         "it up to creating the Job"

@@ -266,7 +266,7 @@ def command(
         run_id=run_id,
         snapshot=snapshot,
         backend=backend,
-        backend_config=_backend_config(backend, backend_config, options["build_image"]),
+        backend_config=backend_config_from(backend, backend_config, options["build_image"]),
     )
     if dry_run:
         _print_plan(runner.dry_run(request), as_json)
@@ -291,7 +291,9 @@ def _refuse_run_reference(uri: str) -> None:
         )
 
 
-def _backend_config(backend: str, values: tuple[str, ...], build_image: bool) -> dict[str, object]:
+def backend_config_from(
+    backend: str, values: tuple[str, ...], build_image: bool
+) -> dict[str, object]:
     from mlproj.backends import get_backend
     from mlproj.backends.config import parse_backend_config
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from typing import Any
@@ -9,7 +10,15 @@ from typing import Any
 import click
 
 from mlproj import output
-from mlproj.commands.run import make_request, param_list_option, parse_pairs, project_options
+from mlproj.commands.run import (
+    backend_config_from,
+    make_request,
+    param_list_option,
+    parse_pairs,
+    project_options,
+)
+
+_BACKENDS = ("local", "slurm")  # a sweep on Slurm is one array job
 
 
 @click.command()
@@ -28,12 +37,26 @@ from mlproj.commands.run import make_request, param_list_option, parse_pairs, pr
 )
 @click.option("--seed", type=int, help="Seed of --random: the same seed draws the same runs.")
 @click.option(
+    "-b",
+    "--backend",
+    type=click.Choice(_BACKENDS),
+    default="local",
+    show_default=True,
+    help="Where the runs execute: here, or as one Slurm array job (a task per combination).",
+)
+@click.option(
+    "-c",
+    "--backend-config",
+    "backend_config",
+    multiple=True,
+    metavar="FILE|JSON|KEY=VALUE",
+    help="Backend config (as for `run -b slurm`), applied to every task; repeatable.",
+)
+@click.option(
     "-j",
     "--jobs",
     type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Runs at a time.",
+    help="Runs at a time [default: 1 here; with -b slurm, as many as Slurm allows (--array %N)].",
 )
 @click.option("--metric", help="Rank the runs by this metric (as logged by the runs).")
 @click.option(
@@ -52,7 +75,9 @@ def command(
     params: tuple[str, ...],
     random_count: int | None,
     seed: int | None,
-    jobs: int,
+    backend: str,
+    backend_config: tuple[str, ...],
+    jobs: int | None,
     metric: str | None,
     maximize: bool | None,
     fail_fast: bool,
@@ -70,20 +95,39 @@ def command(
         raise click.UsageError(f"--metric {metric}: say whether to --maximize or --minimize it")
     if maximize is not None and metric is None:
         raise click.UsageError("--maximize/--minimize need --metric NAME")
+    if backend != "local" and follow:
+        raise click.UsageError(
+            f"--follow runs here only; with -b {backend} each run's output "
+            "is in its logs/ artifacts"
+        )
+    run_request = make_request(uri, parse_pairs(params, "-P"), options)
+    if backend != "local":
+        config = backend_config_from(backend, backend_config, options["build_image"])
+        run_request = dataclasses.replace(run_request, backend=backend, backend_config=config)
+    elif backend_config:
+        raise click.UsageError("-c/--backend-config needs -b slurm")
     request = SweepRequest(
-        run=make_request(uri, parse_pairs(params, "-P"), options),
+        run=run_request,
         random=random_count,
         seed=seed,
-        jobs=jobs,
+        jobs=jobs or 1,
         metric=metric,
         maximize=bool(maximize),
         fail_fast=fail_fast,
         follow=follow,
     )
     if dry_run:
-        _print_plan(driver.dry_run(request), as_json)
+        described = driver.dry_run(request)
+        if backend == "slurm":  # one array job; no --jobs: as many tasks as Slurm allows
+            described.update(backend="slurm", jobs=jobs)
+        _print_plan(described, as_json)
         return
-    result = driver.run_sweep(request)
+    if backend == "slurm":
+        from mlproj.sweep.slurm_array import run_array_sweep
+
+        result = run_array_sweep(request, throttle=jobs)
+    else:
+        result = driver.run_sweep(request)
     if as_json:
         out: dict[str, object] = {"parent_run_id": result.parent_run_id, "status": result.status}
         out.update(result.summary.to_json() if result.summary else {})
@@ -103,7 +147,9 @@ def _print_plan(plan: dict[str, Any], as_json: bool) -> None:
         return
     seed = f" (seed {plan['seed']})" if plan["seed"] is not None else ""
     combos = plan["combinations"]
-    click.echo(f"{plan['mode']} sweep{seed}: {len(combos)} runs, {plan['jobs']} at a time")
+    at_once = f"{plan['jobs']} at a time" if plan["jobs"] else "as many at a time as Slurm allows"
+    where = " as one Slurm array job" if plan.get("backend") == "slurm" else ""
+    click.echo(f"{plan['mode']} sweep{seed}: {len(combos)} runs{where}, {at_once}")
     click.echo(f"project dir: {plan['project_dir']}")
     click.echo(f"tracking:    {plan['tracking_uri']}")
     for combo in combos:

@@ -74,22 +74,8 @@ def _create_run(store: Store, plan: Plan, request: RunRequest) -> RunInfo:
 def _prepared(
     store: Store, info: RunInfo, plan: Plan, request: RunRequest, tracking_uri: str
 ) -> PreparedRun:
-    uri, version = node_source(request, plan)
-    options = dataclasses.asdict(plan.env_options)
+    step = node_step(info.run_id, plan, request, tracking_uri)
     config = request.backend_config
-    step = NodeStep(
-        uri=uri,
-        version=version,
-        entry_point=request.entry_point,
-        params=dict(request.params),
-        env_manager=request.env_manager,
-        env_options=options,
-        tracking_uri=tracking_uri,
-        run_id=info.run_id,
-        backend=request.backend,
-        grace=float(config.get("grace", 3.0)),
-        storage_dir=request.storage_dir,
-    )
     docker = plan.project.env.docker
     return PreparedRun(
         run_id=info.run_id,
@@ -104,6 +90,24 @@ def _prepared(
         node_step=step,
         config=dict(config),
         store=store,
+    )
+
+
+def node_step(run_id: str, plan: Plan, request: RunRequest, tracking_uri: str) -> NodeStep:
+    """What the node runs: `request`'s project, entry point and -P values into `run_id`."""
+    uri, version = node_source(request, plan)
+    return NodeStep(
+        uri=uri,
+        version=version,
+        entry_point=request.entry_point,
+        params=dict(request.params),
+        env_manager=request.env_manager,
+        env_options=dataclasses.asdict(plan.env_options),
+        tracking_uri=tracking_uri,
+        run_id=run_id,
+        backend=request.backend,
+        grace=float(request.backend_config.get("grace", 3.0)),
+        storage_dir=request.storage_dir,
     )
 
 

@@ -83,7 +83,7 @@ def _record_and_run(
     display: Display,
     columns: tuple[str, ...],
 ) -> SweepResult:
-    parent = _create_parent(store, plan, request)
+    parent = create_parent(store, plan, request)
     results: list[ChildResult] = []
     status: RunStatus = "FAILED"
     error: BaseException | None = None
@@ -115,7 +115,7 @@ def _record_and_run(
     finally:
         summary = summarize(store, results, request.metric, request.maximize) if results else None
         try:
-            _record_summary(store, parent.run_id, summary, columns, error)
+            record_summary(store, parent.run_id, summary, columns, error)
         finally:
             final = finish_run(store, parent.run_id, status)
     if error is not None:
@@ -123,7 +123,7 @@ def _record_and_run(
     return SweepResult(parent.run_id, final, summary, columns)
 
 
-def _create_parent(store: Store, plan: SweepPlan, request: SweepRequest) -> RunInfo:
+def create_parent(store: Store, plan: SweepPlan, request: SweepRequest) -> RunInfo:
     """The parent run: the sweep's definition as params, its settings as tags."""
     first = plan.runs[0].plan
     definition = {axis.name: axis.spec for axis in plan.axes}
@@ -151,7 +151,7 @@ def _create_child(
     return runner.RunExecution(store, info, run.plan, echo=False, mirror=mirror)
 
 
-def _record_summary(
+def record_summary(
     store: Store,
     parent_id: str,
     summary: Summary | None,

@@ -113,14 +113,18 @@ def end_from_slurm(store: Store, run_id: str, job_id: str, state: str | None = N
 
 
 def _output_dir(prepared: PreparedRun, config: SlurmConfig) -> Path:
+    return output_dir_for(prepared.run_id, prepared.artifact_uri, config)
+
+
+def output_dir_for(run_id: str, artifact_uri: str, config: SlurmConfig) -> Path:
     """The job's stdout/stderr: with the run's artifacts when they are on a (shared) path,
     so the run keeps them; else the configured or a per-user directory."""
     if config.output_dir:
-        directory = Path(os.path.expanduser(config.output_dir)).resolve() / prepared.run_id
-    elif local_artifacts.is_local(prepared.artifact_uri):
-        directory = Path(local_artifacts.local_path(prepared.artifact_uri)) / "slurm"
+        directory = Path(os.path.expanduser(config.output_dir)).resolve() / run_id
+    elif local_artifacts.is_local(artifact_uri):
+        directory = Path(local_artifacts.local_path(artifact_uri)) / "slurm"
     else:
-        directory = Path.home() / ".mlproj" / "slurm" / prepared.run_id
+        directory = Path.home() / ".mlproj" / "slurm" / run_id
     directory.mkdir(parents=True, exist_ok=True)
     return directory
 

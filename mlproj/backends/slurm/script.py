@@ -6,6 +6,7 @@ import dataclasses
 import json
 import re
 import shlex
+from collections.abc import Sequence
 
 from mlproj import __version__
 from mlproj.backends.base import NodeStep
@@ -35,4 +36,44 @@ def render_script(
         lines.append(config.setup.rstrip("\n"))
     document = json.dumps(dataclasses.asdict(step), sort_keys=True)
     lines.append(f"exec {shlex.quote(config.python)} -m mlproj _exec-run {shlex.quote(document)}")
+    return "\n".join(lines) + "\n"
+
+
+def render_array_script(
+    steps: Sequence[NodeStep],
+    config: SlurmConfig,
+    *,
+    project_name: str,
+    output_dir: str,
+    parent_run_id: str,
+    throttle: int | None = None,
+) -> str:
+    """One array job for a sweep: task i runs `mlproj _exec-run` with steps[i] (its child run).
+    The steps are written into the script, so the job needs nothing from the submitter."""
+    last = len(steps) - 1
+    array = f"0-{last}" + (f"%{throttle}" if throttle else "")
+    lines = [
+        "#!/bin/bash",
+        f"#SBATCH --job-name={job_name(project_name)}",
+        f"#SBATCH --array={array}",
+        f"#SBATCH --output={output_dir}/slurm-%A_%a.out",
+        f"#SBATCH --error={output_dir}/slurm-%A_%a.err",
+        f"#SBATCH --chdir={output_dir}",
+    ]
+    lines += [f"#SBATCH {option}={value}" for option, value in config.directives]
+    lines += [
+        f"# mlproj {__version__}: sweep {parent_run_id}, {len(steps)} runs in "
+        f"{steps[0].tracking_uri}",
+        f"# sbatch arguments: {shlex.join(config.sbatch_args) or '(none)'}",
+    ]
+    if config.setup:
+        lines.append(config.setup.rstrip("\n"))
+    lines.append("steps=(")
+    for index, step in enumerate(steps):
+        document = json.dumps(dataclasses.asdict(step), sort_keys=True)
+        lines.append(f"  {shlex.quote(document)}  # task {index}: run {step.run_id}")
+    lines.append(")")
+    lines.append(
+        f'exec {shlex.quote(config.python)} -m mlproj _exec-run "${{steps[$SLURM_ARRAY_TASK_ID]}}"'
+    )
     return "\n".join(lines) + "\n"
