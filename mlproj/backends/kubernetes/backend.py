@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from mlproj import output
+from mlproj._util.clock import now_ms
 from mlproj.backends.base import PreparedRun
 from mlproj.backends.kubernetes import job as jobs
 from mlproj.backends.kubernetes.config import KubeConfig, parse_config
@@ -22,7 +23,6 @@ from mlproj.backends.kubernetes.validate import validate_job
 from mlproj.backends.reach import REACH_HINT, reach_problem
 from mlproj.errors import RunError, TrackingError
 from mlproj.tracking.base import TERMINAL_STATUSES, Run, Store
-from mlproj.tracking.lifecycle import finish_run
 
 JOB_TAG = "mlproj.kubernetes.job"
 NAMESPACE_TAG = "mlproj.kubernetes.namespace"
@@ -235,14 +235,17 @@ class KubernetesRun:
     def cancel(self) -> None:
         self._api.delete(self._name, self._namespace)
         self._store.set_tags(self._run_id, {REASON_TAG: "Job deleted by mlproj (cancelled)"})
-        finish_run(self._store, self._run_id, "KILLED")
+        self._store.set_terminated(self._run_id, "KILLED", now_ms())
 
     def _record(self, found: JobStatus) -> str:
         if found.status not in TERMINAL_STATUSES:
             return found.status
         if found.reason:
             self._store.set_tags(self._run_id, {REASON_TAG: found.reason[:5000]})
-        return finish_run(self._store, self._run_id, found.status)
+        # As for a local run, the Job's outcome decides, whatever the container's own MLflow
+        # wrote (its exit handler ends a run FINISHED even after a crash).
+        self._store.set_terminated(self._run_id, found.status, now_ms())
+        return found.status
 
     def _follow_logs(self, pods: list[dict[str, Any]]) -> None:
         for pod in pods:
