@@ -42,6 +42,10 @@ sys.stderr.write("\\nMODULES " + json.dumps(sorted(sys.modules)))
 
 
 def loaded_modules(*args: str, env: dict[str, str] | None = None) -> set[str]:
+    # Without coverage's subprocess measurement (CI's), which imports modules of its own.
+    env = {k: v for k, v in (os.environ if env is None else env).items()}
+    env.pop("COVERAGE_PROCESS_CONFIG", None)
+    env.pop("COVERAGE_PROCESS_START", None)
     result = subprocess.run(
         [sys.executable, "-c", PROBE, *args],
         capture_output=True,

@@ -157,6 +157,8 @@ def ui(example_store: Path) -> Iterator[str]:
     finally:
         os.killpg(server.pid, 15)
         server.wait(timeout=30)
+        if server.stderr is not None:
+            server.stderr.close()
 
 
 @pytest.fixture
