@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,15 +111,28 @@ def _record_and_run(
     except BaseException as exc:  # env build failure, tracking failure, the unexpected
         error = exc
         status = "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED"
+    return conclude(store, parent.run_id, results, request, columns, status, error)
+
+
+def conclude(
+    store: Store,
+    parent_id: str,
+    results: list[ChildResult],
+    request: SweepRequest,
+    columns: tuple[str, ...],
+    status: RunStatus,
+    error: BaseException | None,
+) -> SweepResult:
+    """However the sweep went: the best-of summary on the parent, the parent ended once, and
+    `error` raised again."""
+    summary = summarize(store, results, request.metric, request.maximize) if results else None
+    try:
+        record_summary(store, parent_id, summary, columns, error)
     finally:
-        summary = summarize(store, results, request.metric, request.maximize) if results else None
-        try:
-            record_summary(store, parent.run_id, summary, columns, error)
-        finally:
-            final = finish_run(store, parent.run_id, status)
+        final = finish_run(store, parent_id, status)
     if error is not None:
         raise error
-    return SweepResult(parent.run_id, final, summary, columns)
+    return SweepResult(parent_id, final, summary, columns)
 
 
 def create_parent(store: Store, plan: SweepPlan, request: SweepRequest) -> RunInfo:
@@ -155,7 +167,7 @@ def record_summary(
     store: Store,
     parent_id: str,
     summary: Summary | None,
-    columns: Sequence[str],
+    columns: tuple[str, ...],
     error: BaseException | None,
 ) -> None:
     """Best run and its params as tags, the table and JSON as artifacts; never raises."""

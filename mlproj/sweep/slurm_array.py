@@ -30,10 +30,9 @@ from mlproj.errors import MlprojError, TrackingError
 from mlproj.run import runner
 from mlproj.run.submit import node_step
 from mlproj.sweep import space
-from mlproj.sweep.driver import SweepResult, create_parent, record_summary
+from mlproj.sweep.driver import SweepResult, conclude, create_parent
 from mlproj.sweep.plan import PlannedRun, SweepPlan, SweepRequest, make_sweep_plan
 from mlproj.sweep.pool import ChildResult
-from mlproj.sweep.summary import summarize
 from mlproj.tracking import open_store, resolve_tracking_uri
 from mlproj.tracking.base import TERMINAL_STATUSES, RunInfo, RunStatus, Store
 from mlproj.tracking.lifecycle import finish_run
@@ -91,15 +90,7 @@ def run_array_sweep(request: SweepRequest, throttle: int | None = None) -> Sweep
             _cancel_quietly(job_id)
         for child in children:  # nothing else will end them
             _end_quietly(store, child.step.run_id, status)
-    finally:
-        summary = summarize(store, results, request.metric, request.maximize) if results else None
-        try:
-            record_summary(store, parent.run_id, summary, columns, error)
-        finally:
-            final = finish_run(store, parent.run_id, status)
-    if error is not None:
-        raise error
-    return SweepResult(parent.run_id, final, summary, columns)
+    return conclude(store, parent.run_id, results, request, columns, status, error)
 
 
 def _create_child(
