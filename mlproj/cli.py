@@ -6,7 +6,6 @@ Loading them lazily keeps `mlproj --help` and `mlproj validate` free of heavy im
 
 from __future__ import annotations
 
-import datetime
 import importlib
 import os
 import sys
@@ -89,6 +88,8 @@ def crash_report(exc: BaseException, argv: list[str]) -> str:
 
 def _write_crash_log(exc: BaseException, argv: list[str]) -> str | None:
     try:
+        import datetime
+
         from mlproj.paths import crash_dir
 
         # pid and microseconds: two crashes in the same second never share a file

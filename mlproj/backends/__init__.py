@@ -7,10 +7,13 @@ takes its `-b/--backend` choices from it, so a new backend is one module definin
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
-from mlproj.backends.base import Backend
 from mlproj.errors import MlprojError, UsageError
-from mlproj.tracking.base import TERMINAL_STATUSES, Run, Store
+
+if TYPE_CHECKING:  # the table is read by `mlproj run`'s options: it must import nothing heavy
+    from mlproj.backends.base import Backend
+    from mlproj.tracking.base import Run, Store
 
 # backend name -> module defining `BACKEND` (a Backend)
 BACKENDS: dict[str, str] = {
@@ -31,6 +34,8 @@ def get_backend(name: str) -> Backend:
 def reconcile(store: Store, run: Run) -> Run:
     """A run still shown RUNNING whose job its backend knows has gone (never started, node
     failure, killed before mlproj could react) is ended now; used by `runs show` / `runs wait`."""
+    from mlproj.tracking.base import TERMINAL_STATUSES
+
     name = run.tags.get("mlflow.project.backend", "local")
     if name == "local" or name not in BACKENDS or run.info.status in TERMINAL_STATUSES:
         return run

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import os
 import sys
@@ -273,8 +272,12 @@ def command(
         return
     result = runner.run(request)
     if detach:
-        out = {"run_id": result.run_id} if as_json else None
-        click.echo(json.dumps(out) if out else result.run_id)
+        if as_json:
+            import json
+
+            click.echo(json.dumps({"run_id": result.run_id}))
+        else:
+            click.echo(result.run_id)
         return
     output.note(f"run {result.run_id} {result.status}")
     sys.exit(result.exit_code)
@@ -282,6 +285,8 @@ def command(
 
 def _refuse_run_reference(uri: str) -> None:
     """`runs:/ID` or a UI run URL names a recorded run, which `reproduce` re-runs."""
+    if not uri.startswith("runs:") and "#/experiments/" not in uri:
+        return  # not one: spare a plain run the import
     from mlproj.commands.runref import looks_like_run_reference
 
     if looks_like_run_reference(uri):
@@ -294,6 +299,8 @@ def _refuse_run_reference(uri: str) -> None:
 def backend_config_from(
     backend: str, values: tuple[str, ...], build_image: bool
 ) -> dict[str, object]:
+    if backend == "local" and not values:
+        return {}  # the common case needs neither the parser nor the backend's module
     from mlproj.backends import get_backend
     from mlproj.backends.config import parse_backend_config
 
@@ -306,6 +313,8 @@ def backend_config_from(
 
 def _print_plan(plan: dict[str, object], as_json: bool) -> None:
     if as_json:
+        import json
+
         click.echo(redact(json.dumps(plan, indent=2, default=str)))
         return
     click.echo(f"command:     {plan['command']}")

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
-from mlproj.envs.base import EnvManager
 from mlproj.errors import EnvError
-from mlproj.spec.model import Project
+
+if TYPE_CHECKING:  # the table is read by `mlproj run`'s options: it must import nothing heavy
+    from mlproj.envs.base import EnvManager
+    from mlproj.spec.model import Project
 
 # manager name -> module defining `MANAGER` (an EnvManager). "uv" is MLflow's alias of virtualenv.
 MANAGERS: dict[str, str] = {

@@ -11,7 +11,6 @@ from pathlib import Path
 
 from mlproj.errors import MlprojError, TrackingError
 from mlproj.sources.uri import scrub
-from mlproj.tracking import spool
 from mlproj.tracking.base import RunStatus, Store
 from mlproj.tracking.lifecycle import finish_run
 
@@ -101,6 +100,8 @@ def record_end(store: Store, end: RunEnd, note: Callable[[str], None]) -> Record
         return Recorded(final[-1])
     except (MlprojError, OSError) as exc:
         why = exc.one_line() if isinstance(exc, MlprojError) else str(exc)
+    from mlproj.tracking import spool  # only when the store stays away
+
     files = end.log_files if end.upload_logs else {}
     try:
         kept = spool.keep(
@@ -119,7 +120,7 @@ def record_end(store: Store, end: RunEnd, note: Callable[[str], None]) -> Record
 
 def deliver_pending(only_uri: str | None = None) -> tuple[int, list[str]]:
     """`mlproj runs sync`: deliver kept ends; (how many delivered, one line per failure)."""
-    from mlproj.tracking import open_store
+    from mlproj.tracking import open_store, spool
 
     done, failed = spool.deliver_all(open_store, only_uri)
     lines = [f"run {end.run_id}: {why} (kept in {end.directory})" for end, why in failed]

@@ -76,13 +76,10 @@ class LoadedProject:
 
 
 @dataclass(frozen=True)
-class Plan:
-    """Everything known before anything is built or recorded."""
+class Plan(LoadedProject):
+    """Everything known before anything is built or recorded: the project and one command."""
 
-    fetched: FetchedProject
-    project: Project
     command: ResolvedCommand
-    env_options: EnvOptions  # with the selected manager filled in
 
 
 @dataclass(frozen=True)
@@ -124,7 +121,7 @@ def plan_for(
         type_check=request.type_check,
     )
     _check_loggable(command.params)
-    return Plan(loaded.fetched, loaded.project, command, loaded.env_options)
+    return Plan(loaded.fetched, loaded.project, loaded.env_options, command)
 
 
 def make_plan(request: RunRequest, fetch: spec.RemoteFetch | None = None) -> Plan:
@@ -133,7 +130,7 @@ def make_plan(request: RunRequest, fetch: spec.RemoteFetch | None = None) -> Pla
     return plan_for(load_project(request), request, request.params, fetch)
 
 
-def prepare_env(plan: LoadedProject | Plan) -> PreparedEnv:
+def prepare_env(plan: LoadedProject) -> PreparedEnv:
     """Build or reuse the environment (once for a sweep, whatever the parameters)."""
     return envs.get_manager(plan.env_options.manager).prepare(plan.project, plan.env_options)
 

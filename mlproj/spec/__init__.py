@@ -20,16 +20,14 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mlproj.spec.describe import describe_project
-    from mlproj.spec.envfiles import load_conda_env, load_python_env
+    from mlproj.spec.envfiles import CondaEnv, PythonEnv, load_conda_env, load_python_env
     from mlproj.spec.mlproject import load_project
     from mlproj.spec.model import (
-        CondaEnv,
         DockerEnv,
         EntryPoint,
         EnvDecl,
         Parameter,
         Project,
-        PythonEnv,
         ResolvedCommand,
     )
     from mlproj.spec.problems import Problem
@@ -47,13 +45,13 @@ _WHERE = {
     "load_conda_env": "envfiles",
     "load_python_env": "envfiles",
     "load_project": "mlproject",
-    "CondaEnv": "model",
+    "CondaEnv": "envfiles",
     "DockerEnv": "model",
     "EntryPoint": "model",
     "EnvDecl": "model",
     "Parameter": "model",
     "Project": "model",
-    "PythonEnv": "model",
+    "PythonEnv": "envfiles",
     "ResolvedCommand": "model",
     "Problem": "problems",
     "RemoteFetch": "resolve",

@@ -1,4 +1,4 @@
-"""python_env.yaml and conda.yml: read into typed, frozen objects.
+"""python_env.yaml and conda.yml: their typed, frozen views and the loaders that fill them.
 
 The shapes are those of schemas/python_env.schema.json and schemas/conda.schema.json (the
 tests hold the two in agreement). Checking by hand instead of through a JSON Schema library
@@ -8,12 +8,33 @@ keeps the start-up path light and lets each message name the line and the fix.
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
 
 from mlproj.spec import yamltree
-from mlproj.spec.model import CondaEnv, PythonEnv
 from mlproj.spec.problems import Problems, did_you_mean, raise_first_error
 from mlproj.spec.yamltree import Map, Node, Scalar, Seq, kind_name, kind_only
+
+
+@dataclass(frozen=True)
+class PythonEnv:
+    """python_env.yaml."""
+
+    python: str | None = None  # a version request such as "3.11" or "3.11.7"; None = any
+    build_dependencies: tuple[str, ...] = ()
+    dependencies: tuple[str, ...] = ()  # pip requirement lines, "-r file" allowed
+    warnings: tuple[str, ...] = ()  # what was accepted but not as written (shown at build)
+
+
+@dataclass(frozen=True)
+class CondaEnv:
+    """conda.yml / conda.yaml / environment.yml."""
+
+    name: str | None = None
+    channels: tuple[str, ...] = ()
+    dependencies: tuple[str, ...] = ()  # conda match specs, e.g. "python=3.11", "numpy>=1.26"
+    pip: tuple[str, ...] = ()  # the `- pip: [...]` sub-list
+
 
 PYTHON_ENV_KEYS = ("python", "build_dependencies", "dependencies")
 CONDA_KEYS = ("name", "channels", "dependencies", "prefix", "variables")

@@ -70,26 +70,6 @@ class Project:
 
 
 @dataclass(frozen=True)
-class PythonEnv:
-    """python_env.yaml."""
-
-    python: str | None = None  # a version request such as "3.11" or "3.11.7"; None = any
-    build_dependencies: tuple[str, ...] = ()
-    dependencies: tuple[str, ...] = ()  # pip requirement lines, "-r file" allowed
-    warnings: tuple[str, ...] = ()  # what was accepted but not as written (shown at build)
-
-
-@dataclass(frozen=True)
-class CondaEnv:
-    """conda.yml / conda.yaml / environment.yml."""
-
-    name: str | None = None
-    channels: tuple[str, ...] = ()
-    dependencies: tuple[str, ...] = ()  # conda match specs, e.g. "python=3.11", "numpy>=1.26"
-    pip: tuple[str, ...] = ()  # the `- pip: [...]` sub-list
-
-
-@dataclass(frozen=True)
 class ResolvedCommand:
     """An entry point with its parameters checked and rendered."""
 

@@ -10,7 +10,7 @@ import pytest
 from mlproj.envs.virtualenv import pipconf, pythons, requirements
 from mlproj.envs.virtualenv.request import from_conda
 from mlproj.errors import EnvError
-from mlproj.spec.model import CondaEnv
+from mlproj.spec.envfiles import CondaEnv
 
 # -- pip configuration ---------------------------------------------------------------------
 

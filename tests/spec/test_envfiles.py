@@ -8,7 +8,7 @@ import pytest
 
 from mlproj.errors import SpecError
 from mlproj.spec import load_conda_env, load_python_env, validate_path
-from mlproj.spec.model import CondaEnv, PythonEnv
+from mlproj.spec.envfiles import CondaEnv, PythonEnv
 
 
 def test_python_env(tmp_path: Path) -> None:

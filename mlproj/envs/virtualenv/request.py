@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlproj.spec.model import CondaEnv, Project, PythonEnv
+from mlproj.spec.envfiles import CondaEnv, PythonEnv
+from mlproj.spec.model import Project
 
 _BUILD_TOOLS = ("pip", "setuptools", "wheel")
 _MATCH_SPEC = re.compile(r"^(?:[\w.\-/:]+::)?([A-Za-z0-9_.\-]+)\s*(.*)$")
