@@ -2,10 +2,12 @@
 
 Side by side in one process, on the same trivial project (entry point `echo hi`):
   direct   : bash -c "echo hi"
+  floor    : python -c "import click, yaml"   (the interpreter and the two libraries any
+             click + PyYAML tool starts with: what mlproj cannot go below)
   mlproj   : mlproj run PROJECT --env-manager local   (file store, warm)
   mlflow   : mlflow run PROJECT --env-manager local   (if mlflow is installed)
-Prints medians, the overhead above direct execution, the ratio of overheads, and the peak RSS
-of each tool. Usage: python benchmarks/run_overhead.py [--repeat N]
+Prints medians, the overhead above direct execution, mlproj's cost above the floor, the ratio
+of overheads, and the peak RSS of each tool. Usage: python benchmarks/run_overhead.py [--repeat N]
 """
 
 from __future__ import annotations
@@ -71,6 +73,7 @@ def main() -> None:
         env = dict(os.environ, MLPROJ_HOME=str(root / "home"))
         env.pop("MLFLOW_TRACKING_URI", None)
         rows = {"direct": series(["bash", "-c", "echo hi"], root, env, args.repeat)}
+        rows["floor"] = series([sys.executable, "-c", "import click, yaml"], root, env, args.repeat)
         rows["mlproj"] = series(
             [
                 sys.executable,
@@ -100,6 +103,8 @@ def main() -> None:
         print(f"{'tool':8} {'median s':>9} {'overhead s':>11} {'peak RSS MiB':>13}")
         for name, (seconds, rss) in rows.items():
             print(f"{name:8} {seconds:9.3f} {seconds - direct:11.3f} {rss / 1024:13.1f}")
+        above = rows["mlproj"][0] - rows["floor"][0]
+        print(f"mlproj above the python + click + PyYAML floor: {above * 1000:.0f} ms")
         if "mlflow" in rows:
             ours = rows["mlproj"][0] - direct
             theirs = rows["mlflow"][0] - direct

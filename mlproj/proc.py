@@ -17,9 +17,10 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal, Protocol
+
+import msgspec
 
 from mlproj.errors import RunError
 
@@ -57,8 +58,7 @@ class Execution(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class LaunchRequest:
+class LaunchRequest(msgspec.Struct, frozen=True):
     command: str  # shell text, run with `bash -c`
     cwd: Path  # the project directory on the host
     env: Mapping[str, str]  # the full child environment (tracking variables included)

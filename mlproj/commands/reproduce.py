@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import click
+import msgspec
 
 from mlproj import output
 from mlproj.commands.run import parse_pairs
@@ -107,7 +108,7 @@ def command(
         if target_uri == source_uri:  # beside the original, in its experiment
             plan = dataclasses.replace(
                 plan,
-                request=dataclasses.replace(
+                request=msgspec.structs.replace(
                     plan.request, experiment_id=original.info.experiment_id
                 ),
             )

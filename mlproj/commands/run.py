@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 import sys
@@ -11,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+import msgspec
 
 from mlproj import output
 from mlproj._util.redact import redact
@@ -260,7 +260,7 @@ def command(
     from mlproj.run import runner
 
     _refuse_run_reference(uri)
-    request = dataclasses.replace(
+    request = msgspec.structs.replace(
         make_request(uri, parse_pairs(params, "-P"), options, detach=detach),
         run_id=run_id,
         snapshot=snapshot,

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sys
 from typing import Any
 
 import click
+import msgspec
 
 from mlproj import output
 from mlproj.commands.run import (
@@ -103,7 +103,7 @@ def command(
     run_request = make_request(uri, parse_pairs(params, "-P"), options)
     if backend != "local":
         config = backend_config_from(backend, backend_config, options["build_image"])
-        run_request = dataclasses.replace(run_request, backend=backend, backend_config=config)
+        run_request = msgspec.structs.replace(run_request, backend=backend, backend_config=config)
     elif backend_config:
         raise click.UsageError("-c/--backend-config needs -b slurm")
     request = SweepRequest(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from mlproj import proc
 from mlproj.envs.base import EnvFacts, EnvOptions, EnvPatch
@@ -13,8 +14,7 @@ from mlproj.proc import Execution, LaunchRequest
 from mlproj.spec.model import Project
 
 
-@dataclass(frozen=True)
-class PatchedEnv:
+class PatchedEnv(msgspec.Struct, frozen=True):
     """A prepared environment that runs commands locally with an EnvPatch applied."""
 
     patch: EnvPatch

@@ -6,8 +6,9 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
+
+import msgspec
 
 from mlproj.errors import MlprojError, TrackingError
 from mlproj.sources.uri import scrub
@@ -18,8 +19,7 @@ RETRY_VARIABLE = "MLPROJ_TRACKING_RETRY_SECONDS"
 DEFAULT_RETRY_SECONDS = 30.0
 
 
-@dataclass(frozen=True)
-class RunEnd:
+class RunEnd(msgspec.Struct, frozen=True):
     run_id: str
     status: RunStatus  # the status mlproj decided (FINISHED / FAILED / KILLED)
     forced: bool  # True: set even over a terminal status the child's own MLflow set
@@ -29,8 +29,7 @@ class RunEnd:
     upload_logs: bool  # False when the logs were written into a local store live
 
 
-@dataclass(frozen=True)
-class Recorded:
+class Recorded(msgspec.Struct, frozen=True):
     status: str  # the run's final status as the store has it (or will have it)
     kept_in: Path | None = None  # set when the end waits in the spool for `mlproj runs sync`
     error: str | None = None  # why it waits

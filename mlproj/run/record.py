@@ -12,8 +12,9 @@ import hashlib
 import os
 import platform
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
+
+import msgspec
 
 from mlproj.sources import snapshot
 from mlproj.sources.base import FetchedProject
@@ -34,10 +35,13 @@ PLATFORM = "mlproj.platform"
 REPRODUCES = "mlproj.reproduces"
 
 
-@dataclass(frozen=True)
-class SourceRecord:
+class SourceRecord(msgspec.Struct, frozen=True):
     tags: dict[str, str]
-    snapshot_zip: bytes | None = field(default=None, repr=False)
+    snapshot_zip: bytes | None = None
+
+    def __repr__(self) -> str:  # the zipped code would flood a traceback
+        size = "None" if self.snapshot_zip is None else f"<{len(self.snapshot_zip)} bytes>"
+        return f"SourceRecord(tags={self.tags!r}, snapshot_zip={size})"
 
 
 def platform_tags() -> dict[str, str]:

@@ -11,9 +11,11 @@ import io
 import os
 import zipfile
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from mlproj import output, sources
 from mlproj.envs.base import EnvOptions
@@ -138,7 +140,9 @@ def _from_bundle(uri: str, tags: Mapping[str, str]) -> FetchedProject:
 def _apply_diff(fetched: FetchedProject, sub: str | None, diff: str) -> FetchedProject:
     """The saved `git diff HEAD` applied to the (leased, reset-on-reuse) clean checkout."""
     if "diff --git" not in diff:
-        return replace(fetched, git=replace(fetched.git or GitInfo(commit=""), dirty=True))
+        return msgspec.structs.replace(
+            fetched, git=msgspec.structs.replace(fetched.git or GitInfo(commit=""), dirty=True)
+        )
     root = fetched.directory
     for _ in Path(sub).parts if sub else ():
         root = root.parent
@@ -156,7 +160,7 @@ def _apply_diff(fetched: FetchedProject, sub: str | None, diff: str) -> FetchedP
     finally:
         patch.unlink(missing_ok=True)
     git = fetched.git or GitInfo(commit="")
-    return replace(fetched, git=replace(git, dirty=True, diff=diff))
+    return msgspec.structs.replace(fetched, git=msgspec.structs.replace(git, dirty=True, diff=diff))
 
 
 # -- environment -------------------------------------------------------------------------------

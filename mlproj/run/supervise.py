@@ -6,8 +6,9 @@ import signal
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from types import FrameType
+
+import msgspec
 
 from mlproj.proc import Execution
 
@@ -22,8 +23,7 @@ class Interrupted(Exception):
         self.signum = signum
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(msgspec.Struct, frozen=True):
     exit_code: int
     signal: int | None  # the first signal we received, if any
     killed: bool  # True when the grace period ran out and the group was killed

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
+import msgspec
 
-@dataclass(frozen=True)
-class GitInfo:
+
+class GitInfo(msgspec.Struct, frozen=True):
     commit: str  # full 40-hex sha of HEAD
     repo_url: str | None = None  # first remote (or the URL cloned), credentials stripped
     branch: str | None = None  # set when the user asked for a branch
@@ -17,8 +17,7 @@ class GitInfo:
     untracked: tuple[str, ...] = ()  # untracked files of a dirty work tree (not in the diff)
 
 
-@dataclass(frozen=True)
-class FetchedProject:
+class FetchedProject(msgspec.Struct, frozen=True):
     directory: Path  # absolute: the project dir (subdirectory applied), the command's cwd
     source_name: str  # value of the `mlflow.source.name` tag
     git: GitInfo | None = None

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import msgspec
 
 from mlproj.errors import SourceError
 from mlproj.sources import local
@@ -29,8 +30,7 @@ if TYPE_CHECKING:
     from mlproj.sources.git.store import RepoCache
 
 
-@dataclass(frozen=True)
-class _Remote:
+class _Remote(msgspec.Struct, frozen=True):
     url: str  # given to git (may hold credentials)
     shown: str  # credentials stripped: recorded and printed
     local: bool  # a path on this machine (file:// or a bare repository)

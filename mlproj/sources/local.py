@@ -5,8 +5,9 @@ Read-only: nothing here writes to the user's repository (status runs without opt
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+
+import msgspec
 
 from mlproj.sources.base import GitInfo
 from mlproj.sources.git.cmd import GitFailed, run_git
@@ -16,8 +17,7 @@ MAX_DIFF_BYTES = 10 * 1024 * 1024  # a modified data file must not become a 1 GB
 _READ_ONLY = {"GIT_OPTIONAL_LOCKS": "0"}
 
 
-@dataclass(frozen=True)
-class LocalRepo:
+class LocalRepo(msgspec.Struct, frozen=True):
     root: Path  # the work tree's top directory (resolved)
     head: str  # full sha of HEAD
     rel: str  # the project directory relative to root, "" at the root

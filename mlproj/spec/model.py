@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+
+import msgspec
 
 EnvKind = Literal["conda", "python", "docker", "local"]
 
@@ -13,8 +14,7 @@ EnvKind = Literal["conda", "python", "docker", "local"]
 ParamKind = Literal["string", "float", "int", "bool", "path", "uri"]
 
 
-@dataclass(frozen=True)
-class Parameter:
+class Parameter(msgspec.Struct, frozen=True):
     name: str
     type: str  # as written in the MLproject (e.g. "integer"); see `kind` for the canonical one
     kind: ParamKind  # canonical type; unknown types are treated as "string"
@@ -28,8 +28,7 @@ class Parameter:
         return self.default is None
 
 
-@dataclass(frozen=True)
-class EntryPoint:
+class EntryPoint(msgspec.Struct, frozen=True):
     name: str
     command: str  # a str.format template over the declared parameter names
     parameters: tuple[Parameter, ...] = ()  # in declaration order
@@ -42,8 +41,7 @@ class EntryPoint:
         return next((p for p in self.parameters if p.name == name), None)
 
 
-@dataclass(frozen=True)
-class DockerEnv:
+class DockerEnv(msgspec.Struct, frozen=True):
     image: str
     volumes: tuple[str, ...] = ()
     # (name, value): value None means "copy NAME from the host environment"
@@ -51,8 +49,7 @@ class DockerEnv:
     gpus: str | None = None  # mlproj extension: "all" or a count, like `docker run --gpus`
 
 
-@dataclass(frozen=True)
-class EnvDecl:
+class EnvDecl(msgspec.Struct, frozen=True):
     """The environment a project declares (or that its files imply)."""
 
     kind: EnvKind
@@ -60,20 +57,18 @@ class EnvDecl:
     docker: DockerEnv | None = None
 
 
-@dataclass(frozen=True)
-class Project:
+class Project(msgspec.Struct, frozen=True):
     directory: Path  # absolute; the command's working directory
     name: str | None
     env: EnvDecl
-    entry_points: Mapping[str, EntryPoint] = field(default_factory=dict)
+    entry_points: Mapping[str, EntryPoint] = msgspec.field(default_factory=dict)
     spec_file: Path | None = None  # the MLproject file, if the project has one
 
 
-@dataclass(frozen=True)
-class ResolvedCommand:
+class ResolvedCommand(msgspec.Struct, frozen=True):
     """An entry point with its parameters checked and rendered."""
 
     entry_point: str
     command: str  # the shell text to run with `bash -c`
     # values as the user gave them (or the defaults, str()-ed); this is what gets logged
-    params: Mapping[str, str] = field(default_factory=dict)
+    params: Mapping[str, str] = msgspec.field(default_factory=dict)

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal, Protocol
+
+import msgspec
 
 from mlproj.errors import SpecError
 
 Severity = Literal["error", "warning"]
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(msgspec.Struct, frozen=True):
     file: Path
     line: int  # 1-based
     column: int  # 1-based
@@ -40,7 +40,11 @@ class ProblemError(SpecError):
     def __init__(self, problem: Problem, hint: str | None = None) -> None:
         super().__init__(f"{problem.file}:{problem.line}:{problem.column}: {problem.message}", hint)
         # what `validate` prints: the fix goes into the message
-        self.problem = replace(problem, message=f"{problem.message} ({hint})") if hint else problem
+        self.problem = (
+            msgspec.structs.replace(problem, message=f"{problem.message} ({hint})")
+            if hint
+            else problem
+        )
 
 
 class Problems:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 from pathlib import Path
+
+import msgspec.structs
 
 from mlproj.errors import SpecError
 from mlproj.spec import yamltree
@@ -22,7 +23,7 @@ def validate_path(path: Path, strict: bool = False) -> list[Problem]:
     """
     found = _problems(path)
     if strict:
-        found = [replace(p, severity="error") for p in found]
+        found = [msgspec.structs.replace(p, severity="error") for p in found]
     return sorted(found, key=lambda p: (str(p.file), p.line, p.column))
 
 
@@ -65,7 +66,7 @@ def _env_file_problems(directory: Path, env: EnvDecl) -> list[Problem]:
     try:
         root = yamltree.load(env.file, problems)
     except ProblemError as exc:
-        return [*problems.items, replace(exc.problem, file=shown)]
+        return [*problems.items, msgspec.structs.replace(exc.problem, file=shown)]
     if env.kind == "python":
         check_python_env(shown, root, problems)
     else:

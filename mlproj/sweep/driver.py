@@ -7,10 +7,11 @@ build) failed, else FINISHED.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from mlproj import envs, output
 from mlproj._util.clock import now_ms
@@ -150,7 +151,7 @@ def create_parent(store: Store, plan: SweepPlan, request: SweepRequest) -> RunIn
     if request.metric is not None:
         tags["mlproj.sweep.metric"] = request.metric
         tags["mlproj.sweep.goal"] = "maximize" if request.maximize else "minimize"
-    parent_plan = dataclasses.replace(first, command=command)
+    parent_plan = msgspec.structs.replace(first, command=command)
     return runner.create_run(store, parent_plan, request.run, tags=tags)
 
 

@@ -9,11 +9,12 @@ KILLED after Ctrl-C (the job is cancelled), FAILED when any child failed, else F
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import msgspec
 
 from mlproj import output
 from mlproj.backends.base import NodeStep
@@ -109,7 +110,7 @@ def _create_child(
 
 
 def _with_params(request: runner.RunRequest, run: PlannedRun) -> runner.RunRequest:
-    return dataclasses.replace(request, params=dict(run.params))
+    return msgspec.structs.replace(request, params=dict(run.params))
 
 
 def _submit(

@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
+
+import msgspec
 
 RunStatus = Literal["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"]
 TERMINAL_STATUSES: frozenset[RunStatus] = frozenset({"FINISHED", "FAILED", "KILLED"})
 
 
-@dataclass(frozen=True)
-class Metric:
+class Metric(msgspec.Struct, frozen=True):
     key: str
     value: float
     timestamp: int  # ms since the epoch
     step: int
 
 
-@dataclass(frozen=True)
-class RunInfo:
+class RunInfo(msgspec.Struct, frozen=True):
     run_id: str
     experiment_id: str
     run_name: str
@@ -31,20 +30,19 @@ class RunInfo:
     user_id: str = ""
 
 
-@dataclass(frozen=True)
-class Experiment:
+class Experiment(msgspec.Struct, frozen=True):
     experiment_id: str
     name: str
     artifact_location: str
     lifecycle_stage: str = "active"
 
 
-@dataclass(frozen=True)
-class Run:
+class Run(msgspec.Struct, frozen=True):
     info: RunInfo
-    params: Mapping[str, str] = field(default_factory=dict)
-    tags: Mapping[str, str] = field(default_factory=dict)
-    metrics: Mapping[str, float] = field(default_factory=dict)  # latest value of each metric
+    params: Mapping[str, str] = msgspec.field(default_factory=dict)
+    tags: Mapping[str, str] = msgspec.field(default_factory=dict)
+    # the latest value of each metric
+    metrics: Mapping[str, float] = msgspec.field(default_factory=dict)
 
 
 class Store(Protocol):

@@ -4,7 +4,6 @@ test base image, copies of tests/resources/docker_project, and cleanup of what t
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 import shutil
 import uuid
@@ -12,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from mlproj import spec
@@ -80,14 +80,16 @@ def project(project_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
     its image is built by this test and removed at the end)."""
     monkeypatch.setenv("MLPROJ_TEST_SECRET", SECRET)
     loaded = spec.load_project(project_dir)
-    return dataclasses.replace(loaded, name=f"{TEST_PREFIX}{uuid.uuid4().hex[:10]}")
+    return msgspec.structs.replace(loaded, name=f"{TEST_PREFIX}{uuid.uuid4().hex[:10]}")
 
 
 def with_docker(project: Project, **changes: Any) -> Project:
     """`project` with its docker_env changed."""
     assert project.env.docker is not None
-    docker_env: DockerEnv = dataclasses.replace(project.env.docker, **changes)
-    return dataclasses.replace(project, env=dataclasses.replace(project.env, docker=docker_env))
+    docker_env: DockerEnv = msgspec.structs.replace(project.env.docker, **changes)
+    return msgspec.structs.replace(
+        project, env=msgspec.structs.replace(project.env, docker=docker_env)
+    )
 
 
 def options(**changes: Any) -> EnvOptions:

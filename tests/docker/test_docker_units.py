@@ -3,11 +3,11 @@ settings, the build context digest, and the error when no engine answers."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from mlproj.envs.docker import args as docker_args
@@ -295,5 +295,5 @@ def test_image_names_are_valid_repository_names(
 ) -> None:
     from mlproj.envs.docker.image import project_name
 
-    named = dataclasses.replace(project, name=name, directory=Path(directory))
+    named = msgspec.structs.replace(project, name=name, directory=Path(directory))
     assert project_name(named) == expected

@@ -1,7 +1,9 @@
 """`mlproj validate` / `describe` / `--help` stay light: no git, docker, rattler, requests or
 mlflow in the process (they would cost hundreds of milliseconds at every start). A warm `run`
-of a local project loads only its own path: no git or zip cache code, no validator, and none of
-the standard modules that were made lazy for it (see benchmarks/run_overhead.py)."""
+of a local project loads only its own path: no git or zip cache code, no validator, no backend
+or spool code, no dataclass (its records are msgspec Structs: a frozen dataclass costs about
+1 ms to build on Python 3.11, two thirds of a warm run's start-up when they were dataclasses),
+and none of the standard modules that were made lazy for it (see benchmarks/run_overhead.py)."""
 
 from __future__ import annotations
 
@@ -17,11 +19,16 @@ from tests.spec.corpus import PROJECTS
 
 HEAVY = ("git", "docker", "rattler", "requests", "mlflow", "urllib3", "jsonschema", "conda_lock")
 # Imported where they are needed, off the common path: secrets (OpenSSL through hmac), socket,
-# traceback (crash logs only), the git/zip caches, validation and description.
+# traceback (crash logs only), the git/zip caches, validation and description, the backends
+# other than this process, the spool of unrecorded ends, run references, dataclasses.
 LAZY = (
+    "dataclasses",
     "secrets",
     "socket",
     "traceback",
+    "mlproj.backends.base",
+    "mlproj.commands.runref",
+    "mlproj.tracking.spool",
     "mlproj.sources.git.checkout",
     "mlproj.sources.git.refs",
     "mlproj.sources.git.store",

@@ -87,6 +87,17 @@ def _run_info(meta: Mapping[str, Any], tags: Mapping[str, str]) -> RunInfo:
     )
 
 
+def _write(path: str, data: bytes, run_dir: str, fresh: bool) -> None:
+    """`fresh`: a new file in a run directory still being built, which readers cannot see until
+    it is renamed into place whole; written directly (half the file operations of a run's
+    creation). Otherwise atomically: readers see the old value or the new one."""
+    if fresh:
+        with open(path, "xb") as handle:
+            handle.write(data)
+    else:
+        atomic_write(path, data, run_dir)
+
+
 class FileStore:
     """A tracking store in a local `mlruns/` directory, addressed by an absolute file: URI."""
 
@@ -292,21 +303,23 @@ class FileStore:
             for sub in ("metrics", "params", "tags", "artifacts"):
                 os.mkdir(os.path.join(building, sub))
             for key, value in all_tags.items():
-                self._write_value(building, "tags", key, value)
-            self._write_meta(building, meta)
+                self._write_value(building, "tags", key, value, fresh=True)
+            self._write_meta(building, meta, fresh=True)
 
         _fill_then_rename(building, run_dir, fill, f"a run in {exp_dir}")
         return _run_info(meta, all_tags)
 
-    def _write_value(self, run_dir: str, kind: str, key: str, value: str) -> None:
+    def _write_value(
+        self, run_dir: str, kind: str, key: str, value: str, *, fresh: bool = False
+    ) -> None:
         path = os.path.join(run_dir, kind, key)
         if "/" in key:
             os.makedirs(os.path.dirname(path), exist_ok=True)
-        atomic_write(path, value.encode("utf-8"), run_dir)
+        _write(path, value.encode("utf-8"), run_dir, fresh)
 
-    def _write_meta(self, run_dir: str, meta: Mapping[str, Any]) -> None:
+    def _write_meta(self, run_dir: str, meta: Mapping[str, Any], *, fresh: bool = False) -> None:
         data = metafile.dump_meta(meta).encode("utf-8")
-        atomic_write(os.path.join(run_dir, _META), data, run_dir)
+        _write(os.path.join(run_dir, _META), data, run_dir, fresh)
 
     def _meta(self, run_dir: str) -> dict[str, Any]:
         meta = read_meta(os.path.join(run_dir, _META))
