@@ -8,7 +8,6 @@ by its manager (`environment/` artifacts, `mlproj.env.*` tags).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import platform
 import sys
@@ -79,6 +78,8 @@ def describe_source(fetched: FetchedProject, save_snapshot: bool) -> SourceRecor
             tags[SOURCE_SUBDIR] = sub
         local = Path(base[len("file://") :] if url_scheme(base) == "file" else base)
         if local.is_file():
+            import hashlib  # only for bundles: a run of a git project never loads OpenSSL
+
             tags[BUNDLE_SHA] = hashlib.sha256(local.read_bytes()).hexdigest()
     else:
         if SOURCE_SHA not in tags:

@@ -8,7 +8,6 @@ entries are sorted, time stamps and permissions fixed.
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 import os
 import stat
 from collections.abc import Iterable, Sequence
@@ -77,6 +76,8 @@ def content_sha256(directory: Path, files: Sequence[str], budget: int | None = N
     `budget` bytes (a data directory inside the project must not slow every run down)."""
     if budget is not None and sum((directory / rel).stat().st_size for rel in files) > budget:
         return None
+    import hashlib  # OpenSSL's start-up: only a run of a directory without git pays it
+
     digest = hashlib.sha256()
     for rel in files:
         data = (directory / rel).read_bytes()

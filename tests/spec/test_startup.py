@@ -89,12 +89,16 @@ def test_help_loads_no_traceback() -> None:
     assert "traceback" not in loaded_modules("--help")
 
 
-def test_a_local_run_loads_only_its_path(tmp_path: Path) -> None:
+def trivial_project(tmp_path: Path) -> Path:
     project = tmp_path / "trivial"
     project.mkdir()
     (project / "MLproject").write_text(
         'name: trivial\nentry_points:\n  main:\n    command: "echo hi"\n'
     )
+    return project
+
+
+def run_modules(tmp_path: Path, project: Path) -> set[str]:
     env = dict(os.environ, MLPROJ_HOME=str(tmp_path / "home"))
     env.pop("MLFLOW_TRACKING_URI", None)
     args = (
@@ -108,4 +112,22 @@ def test_a_local_run_loads_only_its_path(tmp_path: Path) -> None:
     modules = loaded_modules(*args, env=env)
     assert "mlproj.run.runner" in modules  # the run did happen in the probe
     assert (tmp_path / "mlruns").is_dir()
+    return modules
+
+
+def test_a_local_run_loads_only_its_path(tmp_path: Path) -> None:
+    modules = run_modules(tmp_path, trivial_project(tmp_path))
     assert sorted(m for m in modules if m in LAZY or m.split(".")[0] in HEAVY) == []
+
+
+def test_a_git_project_run_does_not_load_openssl(tmp_path: Path) -> None:
+    """The content hash (hashlib, which loads OpenSSL) is for directories without git; a git
+    project is pinned by its commit."""
+    project = trivial_project(tmp_path)
+    git = ["git", "-C", str(project), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "trivial"], check=True)
+    modules = run_modules(tmp_path, project)
+    assert "hashlib" not in modules
+    assert "mlproj.sources.snapshot" in modules  # the hashing code itself is on the path
