@@ -14,7 +14,6 @@ The first prepare (which builds the image) is not timed. Prints medians and thei
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import shutil
 import statistics
@@ -24,6 +23,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from mlproj import spec
 from mlproj.envs.base import EnvOptions
@@ -83,7 +84,8 @@ def main() -> None:
         project_dir = Path(tmp) / "docker_project"
         shutil.copytree(RESOURCE, project_dir)
         # a name of its own, so that removing the image at the end touches nothing else
-        project = dataclasses.replace(spec.load_project(project_dir), name=f"bench-{os.getpid()}")
+        loaded = spec.load_project(project_dir)
+        project = msgspec.structs.replace(loaded, name=f"bench-{os.getpid()}")
         options = EnvOptions(manager="docker", network="none")
         first = timed(lambda: mlproj_run(project, options, args.command))  # builds the image
         tag = MANAGER.prepare(project, options).image.tag
