@@ -7,7 +7,11 @@ Side by side in one process, on the same trivial project (entry point `echo hi`)
   mlproj   : mlproj run PROJECT --env-manager local   (file store, warm)
   mlflow   : mlflow run PROJECT --env-manager local   (if mlflow is installed)
 Prints medians, the overhead above direct execution, mlproj's cost above the floor, the ratio
-of overheads, and the peak RSS of each tool. Usage: python benchmarks/run_overhead.py [--repeat N]
+of overheads, and the peak RSS of each tool.
+Usage: python benchmarks/run_overhead.py [--repeat N] [--instructions]
+
+--instructions adds what load on a shared machine cannot blur: the instructions (valgrind's
+callgrind, when installed) that the floor and one warm mlproj run execute, and the difference.
 """
 
 from __future__ import annotations
@@ -59,9 +63,24 @@ def series(argv: list[str], cwd: Path, env: dict[str, str], repeat: int) -> tupl
     return statistics.median(s[0] for s in samples), max(s[1] for s in samples)
 
 
+def instructions(argv: list[str], cwd: Path, env: dict[str, str]) -> int:
+    """Instructions executed by argv's own process (not its children), counted by callgrind."""
+    out = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *argv],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    counted = [line for line in out.stderr.splitlines() if "Collected :" in line]
+    return int(counted[-1].split(":")[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--instructions", action="store_true", help="also count instructions")
     args = parser.parse_args()
     # An installed package has its bytecode compiled; an editable checkout under
     # PYTHONDONTWRITEBYTECODE=1 would otherwise recompile every module on every start.
@@ -72,24 +91,12 @@ def main() -> None:
         project = make_project(root)
         env = dict(os.environ, MLPROJ_HOME=str(root / "home"))
         env.pop("MLFLOW_TRACKING_URI", None)
+        floor = [sys.executable, "-c", "import click, yaml"]
+        run = [sys.executable, "-m", "mlproj", "run", str(project), "--env-manager", "local"]
+        run += ["--tracking-uri", str(root / "mlruns")]
         rows = {"direct": series(["bash", "-c", "echo hi"], root, env, args.repeat)}
-        rows["floor"] = series([sys.executable, "-c", "import click, yaml"], root, env, args.repeat)
-        rows["mlproj"] = series(
-            [
-                sys.executable,
-                "-m",
-                "mlproj",
-                "run",
-                str(project),
-                "--env-manager",
-                "local",
-                "--tracking-uri",
-                str(root / "mlruns"),
-            ],
-            root,
-            env,
-            args.repeat,
-        )
+        rows["floor"] = series(floor, root, env, args.repeat)
+        rows["mlproj"] = series(run, root, env, args.repeat)
         mlflow = shutil.which("mlflow")
         if mlflow:
             flow_env = dict(env, MLFLOW_TRACKING_URI=f"sqlite:///{root}/mlflow.db")
@@ -105,6 +112,12 @@ def main() -> None:
             print(f"{name:8} {seconds:9.3f} {seconds - direct:11.3f} {rss / 1024:13.1f}")
         above = rows["mlproj"][0] - rows["floor"][0]
         print(f"mlproj above the python + click + PyYAML floor: {above * 1000:.0f} ms")
+        if args.instructions and shutil.which("valgrind"):
+            base, ours_count = instructions(floor, root, env), instructions(run, root, env)
+            print(
+                f"instructions: floor {base / 1e6:.0f} M, mlproj run {ours_count / 1e6:.0f} M, "
+                f"above the floor {(ours_count - base) / 1e6:.0f} M"
+            )
         if "mlflow" in rows:
             ours = rows["mlproj"][0] - direct
             theirs = rows["mlflow"][0] - direct
