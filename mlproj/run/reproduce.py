@@ -65,7 +65,11 @@ def prepare(
         entry_point=tags.get("mlflow.project.entryPoint", "main"),
         params=params,
         env_manager=manager,
-        env_options=EnvOptions(manager="", extra=extra),
+        env_options=EnvOptions(
+            manager="",
+            extra=extra,
+            build_image=tags.get("mlproj.docker.code") != "mounted-read-only",  # --no-build
+        ),
         tracking_uri=tracking_uri,
         experiment_id=None,
         argv=argv,
@@ -194,7 +198,26 @@ def _locked_env(
                 "reproduce it on a machine of that platform",
             )
         return {CONDA_EXTRA: str(path)}, CONDA_LOCK
+    if manager == "docker":
+        return _pinned_docker_base(run)
     return {}, None
+
+
+def _pinned_docker_base(run: Run) -> tuple[dict[str, Any], str | None]:
+    """The recorded base image by digest (else id), made available on the engine now, so that
+    an image that cannot be had fails before the new run exists."""
+    from mlproj.envs.docker import engine, pin
+
+    extra = pin.extra_for(run.tags)
+    base = pin.from_extra(extra)
+    if base is None:
+        return {}, None
+    client = engine.connect(streaming=True)
+    try:
+        pin.pinned_base(client, base)
+    finally:
+        client.close()
+    return extra, base.reference
 
 
 def _download(store: Store, run: Run, artifact: str, work: Path) -> Path:
