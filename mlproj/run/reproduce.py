@@ -30,6 +30,7 @@ from mlproj.tracking.base import Run, Store
 VENV_FROZEN = "environment/requirements.frozen.txt"
 VENV_HASHED = "environment/requirements.lock.txt"  # the same pins with sha256 hashes
 CONDA_LOCK = "environment/conda-lock.yml"
+CONDA_PIP_LOCK = "environment/pip-requirements.lock.txt"  # a conda env's pip: packages, pinned
 
 
 @dataclass(frozen=True)
@@ -197,7 +198,13 @@ def _locked_env(
                 f"not for this machine ({here})",
                 "reproduce it on a machine of that platform",
             )
-        return {CONDA_EXTRA: str(path)}, CONDA_LOCK
+        extra = {CONDA_EXTRA: str(path)}
+        if _has_artifact(store, run, CONDA_PIP_LOCK):  # the pip: section's pins
+            from mlproj.envs.conda.pip import EXTRA_PIP_LOCK
+
+            extra[EXTRA_PIP_LOCK] = str(_download(store, run, CONDA_PIP_LOCK, work))
+            return extra, f"{CONDA_LOCK} and {CONDA_PIP_LOCK}"
+        return extra, CONDA_LOCK
     if manager == "docker":
         return _pinned_docker_base(run)
     return {}, None

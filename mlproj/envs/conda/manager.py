@@ -37,6 +37,7 @@ RECORDS_DIR = ".mlproj"  # inside the prefix: what was installed, saved with eve
 EXPLICIT_FILE = "conda-explicit.txt"
 LOCK_COPY = "conda-lock.yml"
 PIP_FREEZE = "pip-freeze.txt"
+PIP_LOCK = "pip-requirements.lock.txt"  # the pip: section's packages, pinned with hashes
 ARTIFACT_DIR = "environment"
 _SPEC_NAME = re.compile(r"^\s*(?:[^:\s]+::)?([A-Za-z0-9_.\-]+)\s*(.*)$")
 
@@ -52,6 +53,7 @@ class CondaInputs:
     lock: lockfiles.LockStatus
     exe: CondaExe | None
     frozen: bool
+    pip_lock: Path | None = None  # recorded pins of the pip: section (mlproj reproduce)
 
     @property
     def installer(self) -> str:
@@ -60,7 +62,7 @@ class CondaInputs:
         return f"rattler {conda_solve.rattler_version()}"
 
     def key_document(self) -> dict[str, Any]:
-        return {
+        document: dict[str, Any] = {
             "manager": NAME,
             "installer": self.installer,
             "platform": self.platform,
@@ -70,6 +72,9 @@ class CondaInputs:
             "channels": list(self.channels),
             "pip_index": conda_pip.index_key(self.env.pip) if self.env.pip else None,
         }
+        if self.pip_lock is not None:  # only then: the keys of every other env stay as they were
+            document["pip_lock_sha256"] = _sha256(self.pip_lock)
+        return document
 
     @property
     def key(self) -> str:
@@ -93,7 +98,13 @@ def read_inputs(project: Project, options: EnvOptions) -> CondaInputs:
         lock=_lock(conda_file, platform, options),
         exe=find_conda_exe(options.conda_exe),
         frozen=options.frozen,
+        pip_lock=_recorded_pip_lock(options),
     )
+
+
+def _recorded_pip_lock(options: EnvOptions) -> Path | None:
+    given = options.extra.get(conda_pip.EXTRA_PIP_LOCK)
+    return Path(given) if given else None
 
 
 def _lock(conda_file: Path, platform: str, options: EnvOptions) -> lockfiles.LockStatus:
@@ -132,6 +143,7 @@ class CondaManager:
             },
             "platform": inputs.platform,
             "channels": list(inputs.channels),
+            "pip_lock": str(inputs.pip_lock) if inputs.pip_lock else None,
             "cached": cache.is_ready(key, health),
             "path": str(cache.env_path(key)),
         }
@@ -185,7 +197,7 @@ def prepared_env(prefix: Path, inputs: CondaInputs) -> PatchedEnv:
     artifacts = [(records / EXPLICIT_FILE, ARTIFACT_DIR)]
     artifacts += [
         (records / name, ARTIFACT_DIR)
-        for name in (LOCK_COPY, PIP_FREEZE)
+        for name in (LOCK_COPY, PIP_FREEZE, PIP_LOCK)
         if (records / name).is_file()
     ]
     facts = EnvFacts(
@@ -295,13 +307,36 @@ def _install_pip(prefix: Path, inputs: CondaInputs, reporter: BuildLog) -> None:
             f"{inputs.conda_file}: the pip: section needs python in the environment",
             "add `- python=3.11` (or your version) to dependencies",
         )
+    records = prefix / RECORDS_DIR
     if pins:
         reporter.step(f"pip install ({len(pins)} locked packages)")
         conda_pip.pip_install_locked(python, pins, reporter=reporter)
+    elif inputs.pip_lock is not None:
+        count = conda_pip.count_lock_pins(inputs.pip_lock)
+        reporter.step(f"pip install ({count} recorded pins, no resolution)")
+        conda_pip.pip_install_lockfile(
+            python,
+            inputs.pip_lock,
+            inputs.env.pip,
+            cwd=inputs.conda_file.parent,
+            reporter=reporter,
+        )
+        records.mkdir(exist_ok=True)
+        shutil.copyfile(inputs.pip_lock, records / PIP_LOCK)
     else:
+        before = conda_pip.installed_lines(python)
         reporter.step(f"pip install ({len(inputs.env.pip)} requirements)")
         conda_pip.pip_install(
             python, inputs.env.pip, cwd=inputs.conda_file.parent, reporter=reporter
+        )
+        reporter.step("recording the pip packages")
+        conda_pip.write_pip_lock(
+            python,
+            before,
+            inputs.env.pip,
+            records / PIP_LOCK,
+            cwd=inputs.conda_file.parent,
+            reporter=reporter,
         )
 
 
