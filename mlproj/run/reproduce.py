@@ -189,6 +189,12 @@ def _locked_env(
         from mlproj.envs.conda.lockfile import lock_platforms
         from mlproj.envs.conda.solve import current_platform
 
+        unlocked = run.tags.get("mlproj.env.unlocked")
+        if unlocked and not _has_artifact(store, run, CONDA_LOCK):
+            raise EnvError(
+                f"run {run.info.run_id} recorded no conda lock: {unlocked}",
+                "rerun it without --conda-exe, or with a conda-lock.yml (`mlproj lock`)",
+            )
         path = _download(store, run, CONDA_LOCK, work)
         here = current_platform()
         locked = lock_platforms(path)

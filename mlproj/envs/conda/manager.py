@@ -38,6 +38,7 @@ EXPLICIT_FILE = "conda-explicit.txt"
 LOCK_COPY = "conda-lock.yml"
 PIP_FREEZE = "pip-freeze.txt"
 PIP_LOCK = "pip-requirements.lock.txt"  # the pip: section's packages, pinned with hashes
+UNLOCKED = "unlocked.txt"  # why part of an environment has no lock (a --conda-exe build)
 ARTIFACT_DIR = "environment"
 _SPEC_NAME = re.compile(r"^\s*(?:[^:\s]+::)?([A-Za-z0-9_.\-]+)\s*(.*)$")
 
@@ -200,16 +201,14 @@ def prepared_env(prefix: Path, inputs: CondaInputs) -> PatchedEnv:
         for name in (LOCK_COPY, PIP_FREEZE, PIP_LOCK)
         if (records / name).is_file()
     ]
-    facts = EnvFacts(
-        manager=NAME,
-        project_env="conda",
-        key=inputs.key,
-        details={
-            "lock_sha256": _sha256(recorded),
-            "installer": inputs.installer,
-            "lockfile": _lock_word(inputs.lock),
-        },
-    )
+    details = {
+        "lock_sha256": _sha256(recorded),
+        "installer": inputs.installer,
+        "lockfile": _lock_word(inputs.lock),
+    }
+    if (records / UNLOCKED).is_file():
+        details["unlocked"] = (records / UNLOCKED).read_text(encoding="utf-8").strip()
+    facts = EnvFacts(manager=NAME, project_env="conda", key=inputs.key, details=details)
     patch = EnvPatch(
         set_vars={
             **conda_activation.env_vars(prefix),
@@ -244,6 +243,8 @@ def _build(prefix: Path, inputs: CondaInputs, log: Path) -> None:
                 lockfiles.PlatformLock(inputs.platform, tuple(solved)),
                 prefix / RECORDS_DIR / LOCK_COPY,
             )
+        elif inputs.exe is not None and not inputs.lock.used:
+            _lock_what_the_exe_installed(prefix, inputs, reporter)
         scripts = [path.name for path in conda_activation.activation_scripts(prefix)]
         if scripts:
             reporter.detail(f"activation scripts not run: {scripts}")
@@ -295,6 +296,31 @@ def _build_with_exe(prefix: Path, inputs: CondaInputs, exe: CondaExe, reporter: 
         reporter.step(f"{exe.flavor} installing from {inputs.lock.path.name}")
         run_exe(exe.explicit_argv(prefix, explicit), reporter, "install the locked packages")
     _install_pip(prefix, inputs, reporter)
+
+
+def _lock_what_the_exe_installed(prefix: Path, inputs: CondaInputs, reporter: BuildLog) -> None:
+    """conda/mamba/micromamba solved: the lock is read back from the prefix's package records
+    (no tool's export command needed). What cannot be locked is said in UNLOCKED, and each run
+    records it as `mlproj.env.unlocked` (`runs show` prints it)."""
+    records = prefix / RECORDS_DIR
+    why = []
+    try:
+        installed = lockfiles.installed_records(prefix)
+        lockfiles.write_lock_copy(
+            inputs.conda_file,
+            lockfiles.PlatformLock(inputs.platform, tuple(installed)),
+            records / LOCK_COPY,
+        )
+    except EnvError as exc:
+        reporter.detail(f"no conda-lock.yml of the environment: {exc.one_line()}")
+        why.append(f"its conda packages could not be locked ({exc.message})")
+    if inputs.env.pip:
+        why.append(
+            f"{inputs.exe.flavor if inputs.exe else 'conda'} installed the pip: section, "
+            "whose packages are recorded unpinned (pip-freeze.txt)"
+        )
+    if why:
+        (records / UNLOCKED).write_text("; ".join(why) + "\n", encoding="utf-8")
 
 
 def _install_pip(prefix: Path, inputs: CondaInputs, reporter: BuildLog) -> None:
