@@ -180,3 +180,32 @@ def test_the_pip_section_of_a_solved_run_is_reproduced_from_its_recorded_pins(
     )
     assert refused.returncode != 0
     assert "hash" in refused.stderr.lower(), refused.stderr
+
+
+def test_a_conda_run_without_a_lock_says_why_before_any_run(tmp_path: Path) -> None:
+    from mlproj.tracking.stores.file import FileStore
+
+    work = tmp_path / "work"
+    write_conda_project(work, ["conda-forge"], ["mlp-app"])
+    git("init", "-q", str(work))
+    git("add", "-A", cwd=work)
+    git("commit", "-q", "-m", "conda project", cwd=work)
+    store = FileStore((tmp_path / "mlruns").as_uri())
+    why = "its conda packages could not be locked (no md5)"
+    tags = {
+        "mlflow.source.git.commit": git("rev-parse", "HEAD", cwd=work).strip(),
+        "mlproj.source.uri": work.as_uri(),
+        "mlproj.reproducible": "true",
+        "mlproj.env.manager": "conda",
+        "mlproj.env.unlocked": why,
+    }
+    info = store.create_run("0", user_id="colleague", start_time=1, tags=tags, run_name=None)
+    store.set_terminated(info.run_id, "FINISHED", 2)
+
+    refused = run_cli(
+        ["reproduce", info.run_id, "--tracking-uri", str(tmp_path / "mlruns")], cwd=tmp_path
+    )
+    assert refused.returncode == 1
+    assert f"recorded no conda lock: {why}" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    assert len(store.search_runs(["0"])) == 1
