@@ -30,6 +30,7 @@ from mlproj.tracking.base import Run, Store
 VENV_FROZEN = "environment/requirements.frozen.txt"
 VENV_HASHED = "environment/requirements.lock.txt"  # the same pins with sha256 hashes
 CONDA_LOCK = "environment/conda-lock.yml"
+CONDA_PIP_LOCK = "environment/pip-requirements.lock.txt"  # a conda env's pip: packages, pinned
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,11 @@ def prepare(
         entry_point=tags.get("mlflow.project.entryPoint", "main"),
         params=params,
         env_manager=manager,
-        env_options=EnvOptions(manager="", extra=extra),
+        env_options=EnvOptions(
+            manager="",
+            extra=extra,
+            build_image=tags.get("mlproj.docker.code") != "mounted-read-only",  # --no-build
+        ),
         tracking_uri=tracking_uri,
         experiment_id=None,
         argv=argv,
@@ -184,6 +189,12 @@ def _locked_env(
         from mlproj.envs.conda.lockfile import lock_platforms
         from mlproj.envs.conda.solve import current_platform
 
+        unlocked = run.tags.get("mlproj.env.unlocked")
+        if unlocked and not _has_artifact(store, run, CONDA_LOCK):
+            raise EnvError(
+                f"run {run.info.run_id} recorded no conda lock: {unlocked}",
+                "rerun it without --conda-exe, or with a conda-lock.yml (`mlproj lock`)",
+            )
         path = _download(store, run, CONDA_LOCK, work)
         here = current_platform()
         locked = lock_platforms(path)
@@ -193,8 +204,33 @@ def _locked_env(
                 f"not for this machine ({here})",
                 "reproduce it on a machine of that platform",
             )
-        return {CONDA_EXTRA: str(path)}, CONDA_LOCK
+        extra = {CONDA_EXTRA: str(path)}
+        if _has_artifact(store, run, CONDA_PIP_LOCK):  # the pip: section's pins
+            from mlproj.envs.conda.pip import EXTRA_PIP_LOCK
+
+            extra[EXTRA_PIP_LOCK] = str(_download(store, run, CONDA_PIP_LOCK, work))
+            return extra, f"{CONDA_LOCK} and {CONDA_PIP_LOCK}"
+        return extra, CONDA_LOCK
+    if manager == "docker":
+        return _pinned_docker_base(run)
     return {}, None
+
+
+def _pinned_docker_base(run: Run) -> tuple[dict[str, Any], str | None]:
+    """The recorded base image by digest (else id), made available on the engine now, so that
+    an image that cannot be had fails before the new run exists."""
+    from mlproj.envs.docker import engine, pin
+
+    extra = pin.extra_for(run.tags)
+    base = pin.from_extra(extra)
+    if base is None:
+        return {}, None
+    client = engine.connect(streaming=True)
+    try:
+        pin.pinned_base(client, base)
+    finally:
+        client.close()
+    return extra, base.reference
 
 
 def _download(store: Store, run: Run, artifact: str, work: Path) -> Path:

@@ -52,6 +52,9 @@ def _section(title: str, values: Mapping[str, str]) -> list[str]:
 def reproducible(tags: Mapping[str, str]) -> str:
     """Whether `mlproj reproduce` can rebuild the run, and if not, why."""
     flag = tags.get("mlproj.reproducible")
+    unlocked = tags.get("mlproj.env.unlocked")  # part of the env has no lock (--conda-exe)
+    if flag == "true" and unlocked:
+        return f"not exactly: {unlocked}"
     if flag == "true":
         return "yes (mlproj reproduce)"
     if flag == "false":

@@ -266,6 +266,20 @@ def write_lock_copy(conda_file: Path, solved: PlatformLock, dest: Path) -> Path:
     return dest
 
 
+def installed_records(prefix: Path) -> list[Any]:
+    """The packages `conda-meta/` says are in `prefix` (whichever tool installed them: conda,
+    mamba and micromamba write the same records as rattler), for a lock of what is there."""
+    import rattler
+
+    records = []
+    for meta in sorted((prefix / "conda-meta").glob("*.json")):
+        try:
+            records.append(rattler.PrefixRecord.from_path(meta))
+        except Exception as exc:  # rattler's parse errors
+            raise EnvError(f"{meta}: not a conda package record: {exc}") from None
+    return records
+
+
 def _locked_dependencies(lock: PlatformLock) -> list[Any]:
     from conda_lock.lockfile.v2prelim.models import HashModel, LockedDependency
 

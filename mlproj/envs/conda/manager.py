@@ -37,6 +37,8 @@ RECORDS_DIR = ".mlproj"  # inside the prefix: what was installed, saved with eve
 EXPLICIT_FILE = "conda-explicit.txt"
 LOCK_COPY = "conda-lock.yml"
 PIP_FREEZE = "pip-freeze.txt"
+PIP_LOCK = "pip-requirements.lock.txt"  # the pip: section's packages, pinned with hashes
+UNLOCKED = "unlocked.txt"  # why part of an environment has no lock (a --conda-exe build)
 ARTIFACT_DIR = "environment"
 _SPEC_NAME = re.compile(r"^\s*(?:[^:\s]+::)?([A-Za-z0-9_.\-]+)\s*(.*)$")
 
@@ -52,6 +54,7 @@ class CondaInputs:
     lock: lockfiles.LockStatus
     exe: CondaExe | None
     frozen: bool
+    pip_lock: Path | None = None  # recorded pins of the pip: section (mlproj reproduce)
 
     @property
     def installer(self) -> str:
@@ -60,7 +63,7 @@ class CondaInputs:
         return f"rattler {conda_solve.rattler_version()}"
 
     def key_document(self) -> dict[str, Any]:
-        return {
+        document: dict[str, Any] = {
             "manager": NAME,
             "installer": self.installer,
             "platform": self.platform,
@@ -70,6 +73,9 @@ class CondaInputs:
             "channels": list(self.channels),
             "pip_index": conda_pip.index_key(self.env.pip) if self.env.pip else None,
         }
+        if self.pip_lock is not None:  # only then: the keys of every other env stay as they were
+            document["pip_lock_sha256"] = _sha256(self.pip_lock)
+        return document
 
     @property
     def key(self) -> str:
@@ -93,7 +99,13 @@ def read_inputs(project: Project, options: EnvOptions) -> CondaInputs:
         lock=_lock(conda_file, platform, options),
         exe=find_conda_exe(options.conda_exe),
         frozen=options.frozen,
+        pip_lock=_recorded_pip_lock(options),
     )
+
+
+def _recorded_pip_lock(options: EnvOptions) -> Path | None:
+    given = options.extra.get(conda_pip.EXTRA_PIP_LOCK)
+    return Path(given) if given else None
 
 
 def _lock(conda_file: Path, platform: str, options: EnvOptions) -> lockfiles.LockStatus:
@@ -132,6 +144,7 @@ class CondaManager:
             },
             "platform": inputs.platform,
             "channels": list(inputs.channels),
+            "pip_lock": str(inputs.pip_lock) if inputs.pip_lock else None,
             "cached": cache.is_ready(key, health),
             "path": str(cache.env_path(key)),
         }
@@ -185,19 +198,17 @@ def prepared_env(prefix: Path, inputs: CondaInputs) -> PatchedEnv:
     artifacts = [(records / EXPLICIT_FILE, ARTIFACT_DIR)]
     artifacts += [
         (records / name, ARTIFACT_DIR)
-        for name in (LOCK_COPY, PIP_FREEZE)
+        for name in (LOCK_COPY, PIP_FREEZE, PIP_LOCK)
         if (records / name).is_file()
     ]
-    facts = EnvFacts(
-        manager=NAME,
-        project_env="conda",
-        key=inputs.key,
-        details={
-            "lock_sha256": _sha256(recorded),
-            "installer": inputs.installer,
-            "lockfile": _lock_word(inputs.lock),
-        },
-    )
+    details = {
+        "lock_sha256": _sha256(recorded),
+        "installer": inputs.installer,
+        "lockfile": _lock_word(inputs.lock),
+    }
+    if (records / UNLOCKED).is_file():
+        details["unlocked"] = (records / UNLOCKED).read_text(encoding="utf-8").strip()
+    facts = EnvFacts(manager=NAME, project_env="conda", key=inputs.key, details=details)
     patch = EnvPatch(
         set_vars={
             **conda_activation.env_vars(prefix),
@@ -232,6 +243,8 @@ def _build(prefix: Path, inputs: CondaInputs, log: Path) -> None:
                 lockfiles.PlatformLock(inputs.platform, tuple(solved)),
                 prefix / RECORDS_DIR / LOCK_COPY,
             )
+        elif inputs.exe is not None and not inputs.lock.used:
+            _lock_what_the_exe_installed(prefix, inputs, reporter)
         scripts = [path.name for path in conda_activation.activation_scripts(prefix)]
         if scripts:
             reporter.detail(f"activation scripts not run: {scripts}")
@@ -285,6 +298,31 @@ def _build_with_exe(prefix: Path, inputs: CondaInputs, exe: CondaExe, reporter: 
     _install_pip(prefix, inputs, reporter)
 
 
+def _lock_what_the_exe_installed(prefix: Path, inputs: CondaInputs, reporter: BuildLog) -> None:
+    """conda/mamba/micromamba solved: the lock is read back from the prefix's package records
+    (no tool's export command needed). What cannot be locked is said in UNLOCKED, and each run
+    records it as `mlproj.env.unlocked` (`runs show` prints it)."""
+    records = prefix / RECORDS_DIR
+    why = []
+    try:
+        installed = lockfiles.installed_records(prefix)
+        lockfiles.write_lock_copy(
+            inputs.conda_file,
+            lockfiles.PlatformLock(inputs.platform, tuple(installed)),
+            records / LOCK_COPY,
+        )
+    except EnvError as exc:
+        reporter.detail(f"no conda-lock.yml of the environment: {exc.one_line()}")
+        why.append(f"its conda packages could not be locked ({exc.message})")
+    if inputs.env.pip:
+        why.append(
+            f"{inputs.exe.flavor if inputs.exe else 'conda'} installed the pip: section, "
+            "whose packages are recorded unpinned (pip-freeze.txt)"
+        )
+    if why:
+        (records / UNLOCKED).write_text("; ".join(why) + "\n", encoding="utf-8")
+
+
 def _install_pip(prefix: Path, inputs: CondaInputs, reporter: BuildLog) -> None:
     pins = lockfiles.locked_pip_pins(inputs.lock.path, inputs.platform) if inputs.lock.used else []
     if not pins and not inputs.env.pip:
@@ -295,13 +333,36 @@ def _install_pip(prefix: Path, inputs: CondaInputs, reporter: BuildLog) -> None:
             f"{inputs.conda_file}: the pip: section needs python in the environment",
             "add `- python=3.11` (or your version) to dependencies",
         )
+    records = prefix / RECORDS_DIR
     if pins:
         reporter.step(f"pip install ({len(pins)} locked packages)")
         conda_pip.pip_install_locked(python, pins, reporter=reporter)
+    elif inputs.pip_lock is not None:
+        count = conda_pip.count_lock_pins(inputs.pip_lock)
+        reporter.step(f"pip install ({count} recorded pins, no resolution)")
+        conda_pip.pip_install_lockfile(
+            python,
+            inputs.pip_lock,
+            inputs.env.pip,
+            cwd=inputs.conda_file.parent,
+            reporter=reporter,
+        )
+        records.mkdir(exist_ok=True)
+        shutil.copyfile(inputs.pip_lock, records / PIP_LOCK)
     else:
+        before = conda_pip.installed_lines(python)
         reporter.step(f"pip install ({len(inputs.env.pip)} requirements)")
         conda_pip.pip_install(
             python, inputs.env.pip, cwd=inputs.conda_file.parent, reporter=reporter
+        )
+        reporter.step("recording the pip packages")
+        conda_pip.write_pip_lock(
+            python,
+            before,
+            inputs.env.pip,
+            records / PIP_LOCK,
+            cwd=inputs.conda_file.parent,
+            reporter=reporter,
         )
 
 

@@ -27,6 +27,15 @@ _UV_PLATFORMS = {
 }
 
 
+PIP_LOCK_HEADER = (
+    "# the packages the pip: section installed, pinned (mlproj reproduce installs them with\n"
+    "# --no-deps, so nothing is resolved again)\n"
+)
+EXTRA_PIP_LOCK = "conda_pip_lock"  # EnvOptions.extra key: a recorded pip lock (mlproj reproduce)
+_INDEX_OPTIONS = ("--index-url", "-i", "--extra-index-url", "--find-links", "-f")
+_INDEX_FLAGS = ("--no-index",)
+
+
 @dataclass(frozen=True)
 class PipPin:
     """One locked pip package: exactly this file."""
@@ -76,6 +85,123 @@ def pip_install_locked(python: Path, pins: Sequence[PipPin], *, reporter: BuildL
         # direct URLs with hashes: no index is consulted, so no index settings are passed
         argv = [*_uv_install(python), "--no-deps", "-r", str(req)]
         _run_uv(argv, cwd=Path(tmp), reporter=reporter, what="pip install (locked)")
+
+
+def installed_lines(python: Path) -> set[str]:
+    """`uv pip freeze` of the prefix, as a set of lines (what is there before the pip step)."""
+    return {line for line in pip_freeze(python).splitlines() if line.strip()}
+
+
+def write_pip_lock(
+    python: Path,
+    before: set[str],
+    lines: Sequence[str],
+    dest: Path,
+    *,
+    cwd: Path,
+    reporter: BuildLog,
+) -> None:
+    """What the pip step added or changed (freeze lines not there before it) at `dest`, each
+    with the sha256 of its files where the index gives them: a reproduction installs exactly
+    this with --no-deps. Packages conda installed stay out of it."""
+    added = [
+        line for line in pip_freeze(python).splitlines() if line.strip() and line not in before
+    ]
+    hashes = _index_hashes(python, added, lines, cwd=cwd, reporter=reporter)
+    text = PIP_LOCK_HEADER
+    for line in added:
+        name, pinned, version = line.partition("==")
+        found = hashes.get(_canonical(name)) if pinned else None
+        if found and found[0] == version.strip() and found[1]:
+            line += "".join(f" --hash=sha256:{sha}" for sha in found[1])
+        text += line + "\n"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text(text, encoding="utf-8")
+
+
+def _index_hashes(
+    python: Path, pinned: Sequence[str], lines: Sequence[str], *, cwd: Path, reporter: BuildLog
+) -> dict[str, tuple[str, list[str]]]:
+    """name -> (version, sha256 of each of its files) as the index gives them. Every line is
+    pinned and --no-deps, so this picks nothing (pylock.toml: the plain format drops hashes
+    under --no-deps). Empty where the index cannot say."""
+    if not pinned:
+        return {}
+    index = uv_index(lines)
+    argv = [
+        uv_bin(),
+        "pip",
+        "compile",
+        "-",
+        "--no-deps",
+        "--format",
+        "pylock.toml",
+        "--no-header",
+        "--python",
+        str(python),
+        *index.args,
+        *index_options(lines),
+    ]
+    try:
+        out = _run_uv(
+            argv,
+            cwd=cwd,
+            reporter=reporter,
+            what="pip compile (hashes of the installed pins)",
+            stdin="".join(line + "\n" for line in pinned),
+            extra_env=index.env,
+        )
+    except EnvError as exc:
+        reporter.detail(f"pip lock without hashes: {exc.one_line()}")
+        return {}
+    toml: Any = importlib.import_module("tomllib" if sys.version_info >= (3, 11) else "tomli")
+    found: dict[str, tuple[str, list[str]]] = {}
+    for package in toml.loads(out).get("packages", []):
+        files = [*package.get("wheels", []), package.get("sdist") or {}]
+        shas = [str(f["hashes"]["sha256"]) for f in files if (f.get("hashes") or {}).get("sha256")]
+        found[_canonical(str(package["name"]))] = (str(package.get("version", "")), shas)
+    return found
+
+
+def _canonical(name: str) -> str:
+    import re
+
+    return re.sub(r"[-_.]+", "-", name.strip()).lower()
+
+
+def pip_install_lockfile(
+    python: Path, lock: Path, lines: Sequence[str], *, cwd: Path, reporter: BuildLog
+) -> None:
+    """Install a recorded pip lock as it is: --no-deps, so nothing is resolved or upgraded
+    (the index settings only say where the pinned files are)."""
+    index = uv_index(lines)
+    argv = [*_uv_install(python), "--no-deps", *index.args, *index_options(lines), "-r", str(lock)]
+    _run_uv(
+        argv, cwd=cwd, reporter=reporter, what="pip install (recorded pins)", extra_env=index.env
+    )
+
+
+def count_lock_pins(lock: Path) -> int:
+    text = lock.read_text(encoding="utf-8")
+    return sum(1 for line in text.splitlines() if line.strip() and line[0] not in "#- ")
+
+
+def index_options(lines: Sequence[str]) -> list[str]:
+    """The index options among conda.yml pip lines (where files are found; not requirements)."""
+    import shlex
+
+    args: list[str] = []
+    for line in lines:
+        words = shlex.split(line.strip()) if line.strip().startswith("-") else []
+        for i, word in enumerate(words):
+            name = word.split("=", 1)[0]
+            if name in _INDEX_FLAGS:
+                args.append(word)
+            elif name in _INDEX_OPTIONS:
+                args.append(word)
+                if "=" not in word and i + 1 < len(words):
+                    args.append(words[i + 1])
+    return args
 
 
 def _uv_install(python: Path) -> list[str]:

@@ -18,6 +18,7 @@ from mlproj import output
 from mlproj.envs.base import EnvFacts, EnvOptions
 from mlproj.envs.docker import engine as docker_engine
 from mlproj.envs.docker import image as docker_image
+from mlproj.envs.docker import pin as docker_pin
 from mlproj.envs.docker import shell as docker_shell
 from mlproj.envs.docker.context import CODE_DIR
 from mlproj.envs.docker.exec import ContainerExecution, start_container
@@ -88,19 +89,23 @@ class DockerManager:
         # Refuse bad -A options, volumes or missing variables before any build.
         settings(project, options, decl.image, mount_code=False, env_source=os.environ)
         client = docker_engine.connect(streaming=True)
-        base = docker_engine.base_image(client, decl.image)
+        pin = docker_pin.from_extra(options.extra)  # mlproj reproduce: the recorded base
+        if pin is not None:
+            base, base_ref = docker_pin.pinned_base(client, pin), pin.reference
+        else:
+            base, base_ref = docker_engine.base_image(client, decl.image), decl.image
         context_digest = None
         if options.build_image:
-            plan = docker_image.plan_image(project, decl.image, base.id)
+            plan = docker_image.plan_image(project, base_ref, base.id)
             ready = docker_image.ensure_image(client, project, plan)
             context_digest = plan.digest
         else:
-            ready = ReadyImage(decl.image, str(base.id), built=False)
+            ready = ReadyImage(base_ref, str(base.id), built=False)
         facts = EnvFacts(
             manager="docker",
             project_env="docker",
             extra_tags={
-                **_rebuild_tags(decl.image, base, context_digest),
+                **_rebuild_tags(decl.image, base, context_digest, pin),
                 "mlflow.docker.image.uri": ready.tag,
                 "mlflow.docker.image.id": ready.id,
                 "mlproj.docker.code": "mounted-read-only" if not options.build_image else "copied",
@@ -110,11 +115,16 @@ class DockerManager:
         return DockerPrepared(client, project, options, ready, shell, facts)
 
 
-def _rebuild_tags(base_name: str, base: Any, context_digest: str | None) -> dict[str, str]:
+def _rebuild_tags(
+    base_name: str, base: Any, context_digest: str | None, pin: docker_pin.BasePin | None
+) -> dict[str, str]:
     """What rebuilds the image elsewhere: the base by id and, when pulled from a registry, by
     digest (a tag can move); the hash of the build context (project files + base id)."""
     tags = {"mlproj.docker.base_image": base_name, "mlproj.docker.base_id": str(base.id)}
     digests = (getattr(base, "attrs", None) or {}).get("RepoDigests") or []
+    if pin is not None:  # the digest it was pinned to, not whichever the image has first
+        digests = [pin.digest] if pin.digest else []
+        tags["mlproj.docker.base_pinned"] = pin.reference
     if digests:
         tags["mlproj.docker.base_digest"] = str(digests[0])
     if context_digest:
@@ -125,15 +135,20 @@ def _rebuild_tags(base_name: str, base: Any, context_digest: str | None) -> dict
 def _plan_images(client: Any, project: Project, options: EnvOptions, result: dict[str, Any]) -> str:
     """Fill in what exists on the engine; return the image the container would run."""
     decl = docker_decl(project)
-    base = docker_engine.find_image(client, decl.image)
+    base_ref = decl.image
+    pin = docker_pin.from_extra(options.extra)
+    if pin is not None:  # mlproj reproduce: the recorded base, never the tag
+        base_ref = pin.reference
+        result["base_image"]["pinned"] = base_ref
+    base = docker_engine.find_image(client, pin.image_id or base_ref if pin else base_ref)
     result["base_image"].update(present=base is not None, id=base.id if base else None)
     if not options.build_image:
-        result["image"] = {"tag": decl.image, "action": "run the base image (--no-build)"}
-        return decl.image
+        result["image"] = {"tag": base_ref, "action": "run the base image (--no-build)"}
+        return base_ref
     if base is None:
         result["image"] = {"tag": None, "action": "pull the base image, then build"}
-        return decl.image
-    plan = docker_image.plan_image(project, decl.image, base.id)
+        return base_ref
+    plan = docker_image.plan_image(project, base_ref, base.id)
     exists = docker_engine.find_image(client, plan.tag) is not None
     result["image"] = {
         "tag": plan.tag,
