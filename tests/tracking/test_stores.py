@@ -12,6 +12,7 @@ import pytest
 
 from mlproj.errors import TrackingError
 from mlproj.tracking.base import Metric, Store
+from mlproj.tracking.lifecycle import finish_run, mark_status
 from mlproj.tracking.stores.file import FileStore
 from mlproj.tracking.stores.mlflow_db import MlflowDbStore
 from mlproj.tracking.stores.rest import RestStore
@@ -124,6 +125,33 @@ def test_set_terminated_records_status_and_end_time(store: Store) -> None:
     assert (info.status, info.end_time) == ("FAILED", end)
     with pytest.raises(TrackingError, match="not a terminal"):
         store.set_terminated(run_id, "DONE", end)  # type: ignore[arg-type]
+
+
+def test_a_scheduled_run_starts_then_ends_as_mlflows_own_client_reads_it(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a Slurm submission does: created, SCHEDULED while queued, RUNNING once the node
+    starts it, then ended; MLflow's client sees each status and no end time before the end."""
+    from mlflow.tracking import MlflowClient
+
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    client = MlflowClient(store.uri)
+    run_id = new_run(store)
+    seen = []
+    for status in ("SCHEDULED", "RUNNING"):
+        assert mark_status(store, run_id, status) == status
+        ours, theirs = store.get_run(run_id).info, client.get_run(run_id).info
+        seen.append((ours.status, ours.end_time, theirs.status, theirs.end_time))
+    end = now_ms()
+    assert finish_run(store, run_id, "FINISHED", end) == "FINISHED"
+    assert seen == [("SCHEDULED", None, "SCHEDULED", None), ("RUNNING", None, "RUNNING", None)]
+    assert (client.get_run(run_id).info.status, client.get_run(run_id).info.end_time) == (
+        "FINISHED", end,
+    )  # fmt: skip
+    assert mark_status(store, run_id, "RUNNING") == "FINISHED"  # an end is final
+    assert store.get_run(run_id).info.status == "FINISHED"
+    with pytest.raises(TrackingError, match="ends a run"):
+        store.set_status(run_id, "KILLED")
 
 
 def test_search_runs_returns_every_run_of_the_experiments(store: Store) -> None:

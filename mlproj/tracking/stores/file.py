@@ -388,6 +388,15 @@ class FileStore:
         meta.pop("deleted_time", None)
         self._write_meta(run_dir, meta)
 
+    @writing
+    def set_status(self, run_id: str, status: RunStatus) -> None:
+        if status in TERMINAL_STATUSES:
+            raise TrackingError(f"{status!r} ends a run: use set_terminated")
+        run_dir = self._run_dir(run_id)
+        meta = self._meta(run_dir)
+        meta["status"] = STATUS_CODES[status]
+        self._write_meta(run_dir, meta)
+
     def _load_run(self, run_dir: str, meta: Mapping[str, Any]) -> Run:
         """A run whose params, tags and metrics are read lazily (see file_read.py)."""
         report = self._damaged

@@ -142,6 +142,11 @@ class MlflowDbStore:
             raise TrackingError(f"{status!r} is not a terminal run status")
         self._call("set_terminated", run_id, status=status, end_time=end_time)
 
+    def set_status(self, run_id: str, status: RunStatus) -> None:
+        if status in TERMINAL_STATUSES:
+            raise TrackingError(f"{status!r} ends a run: use set_terminated")
+        self._call("update_run", run_id, status=status)
+
     def get_run(self, run_id: str) -> Run:
         return _convert(self._call("get_run", run_id))
 

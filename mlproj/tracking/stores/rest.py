@@ -221,6 +221,12 @@ class RestStore:
         body = {"run_id": run_id, "run_uuid": run_id, "status": status, "end_time": end_time}
         self._post("runs/update", body)
 
+    def set_status(self, run_id: str, status: RunStatus) -> None:
+        if status in TERMINAL_STATUSES:
+            raise TrackingError(f"{status!r} ends a run: use set_terminated")
+        # no end_time: the server keeps the one it has (none, for a run that has not ended)
+        self._post("runs/update", {"run_id": run_id, "run_uuid": run_id, "status": status})
+
     def get_run(self, run_id: str) -> Run:
         try:
             body = self._get("runs/get", run_id=run_id, run_uuid=run_id)
