@@ -32,8 +32,9 @@ def get_backend(name: str) -> Backend:
 
 
 def reconcile(store: Store, run: Run) -> Run:
-    """A run still shown RUNNING whose job its backend knows has gone (never started, node
-    failure, killed before mlproj could react) is ended now; used by `runs show` / `runs wait`."""
+    """A run not ended yet (SCHEDULED or RUNNING) whose job its backend knows has gone (never
+    started, node failure, killed before mlproj could react) is ended now; used by `runs show`
+    / `runs wait`."""
     from mlproj.tracking.base import TERMINAL_STATUSES
 
     name = run.tags.get("mlflow.project.backend", "local")

@@ -1,6 +1,7 @@
 """`mlproj _exec-run STEP_JSON` (hidden): the node-side step of a remote backend's job.
 
-It runs the entry point into the run the submitter created (fetching the project and building
+It marks the run RUNNING (the submitter left it SCHEDULED while the job was queued), runs the
+entry point into the run the submitter created (fetching the project and building
 the env in this node's cache), ends the run, and lets the backend record what the engine says
 (e.g. Slurm's reason for a kill), so the run ends with a final status even when nobody waits.
 """
@@ -23,7 +24,8 @@ def command(step_json: str) -> None:
     from mlproj.errors import MlprojError
     from mlproj.run import runner
     from mlproj.tracking import open_store
-    from mlproj.tracking.lifecycle import finish_run
+    from mlproj.tracking.lifecycle import finish_run, mark_status
+    from mlproj.tracking.owner import owner_tags
 
     raw = json.loads(step_json)
     step = NodeStep(**raw)
@@ -46,6 +48,9 @@ def command(step_json: str) -> None:
     code = 1
     store = open_store(step.tracking_uri)
     try:
+        # this process owns the run from now on (tracking/owner.py), and it has started
+        store.set_tags(step.run_id, owner_tags())
+        mark_status(store, step.run_id, "RUNNING")
         result = runner.run(request)
         code = result.exit_code
     except MlprojError as exc:  # e.g. the project is not where the node looks: end the run

@@ -57,7 +57,8 @@ def submit(request: RunRequest) -> RunResult:
     if handle.job_id is not None:
         output.note(f"run {info.run_id} submitted as job {handle.job_id}")
     if request.detach:
-        return RunResult(info.run_id, "RUNNING", 0)
+        status = store.get_run(info.run_id).info.status  # SCHEDULED while the job is queued
+        return RunResult(info.run_id, status, 0)
     handle.wait()
     status = handle.get_status()
     return RunResult(info.run_id, status, _EXIT_CODES.get(status, 1))

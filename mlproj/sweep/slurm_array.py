@@ -2,9 +2,11 @@
 
 The submitter plans every combination, creates the parent run and every child run here (as the
 local sweep does), writes one array job whose task i runs `mlproj _exec-run` into child run i,
-submits it, and waits until the job has left the queue. The node steps end the children; any
-child the job never ran or could not end is ended from Slurm's account. The parent ends last:
-KILLED after Ctrl-C (the job is cancelled), FAILED when any child failed, else FINISHED.
+submits it, and waits until the job has left the queue. Children are SCHEDULED until their
+task starts them (RUNNING), so tasks held back by `--jobs` or a busy cluster show as queued.
+The node steps end the children; any child the job never ran or could not end is ended from
+Slurm's account. The parent ends last: KILLED after Ctrl-C (the job is cancelled), FAILED when
+any child failed, else FINISHED.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from mlproj.sweep.plan import PlannedRun, SweepPlan, SweepRequest, make_sweep_pl
 from mlproj.sweep.pool import ChildResult
 from mlproj.tracking import open_store, resolve_tracking_uri
 from mlproj.tracking.base import TERMINAL_STATUSES, RunInfo, RunStatus, Store
-from mlproj.tracking.lifecycle import finish_run
+from mlproj.tracking.lifecycle import finish_run, mark_status
 
 _QUEUE_POLL = 1.0  # squeue and the children's statuses
 
@@ -105,6 +107,7 @@ def _create_child(
     name = f"{request.run.run_name}-{run.index}" if request.run.run_name else None
     # owned=False: the array task runs it, not this process (tracking/owner.py)
     info = runner.create_run(store, run.plan, request.run, tags=tags, run_name=name, owned=False)
+    mark_status(store, info.run_id, "SCHEDULED")  # until its array task starts it (RUNNING)
     child_request = _with_params(request.run, run)
     return _Child(run.index - 1, run, node_step(info.run_id, run.plan, child_request, tracking_uri))
 

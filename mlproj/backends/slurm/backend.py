@@ -17,7 +17,7 @@ from mlproj.backends.slurm.config import SlurmConfig, parse_config
 from mlproj.backends.slurm.script import render_script
 from mlproj.errors import TrackingError
 from mlproj.tracking.base import TERMINAL_STATUSES, Run, RunStatus, Store
-from mlproj.tracking.lifecycle import finish_run
+from mlproj.tracking.lifecycle import finish_run, mark_status
 from mlproj.tracking.stores import local_artifacts
 
 JOB_ID_TAG = "mlproj.slurm.job_id"
@@ -68,6 +68,9 @@ class SlurmBackend:
         path = output_dir / "job.sh"  # the artifact itself when the artifacts are local
         if not path.is_file():
             path.write_text(script)
+        # queued until the node step starts it (RUNNING); set before sbatch, which may start
+        # the job at once
+        mark_status(store, prepared.run_id, "SCHEDULED")
         job_id = commands.sbatch(str(path), config.sbatch_args)
         store.set_tags(prepared.run_id, {JOB_ID_TAG: job_id})
         return SlurmRun(store, prepared.run_id, job_id, output_dir, config)
@@ -92,7 +95,7 @@ class SlurmBackend:
         if not job_id or run.info.status in TERMINAL_STATUSES:
             return run
         if commands.queue_state(job_id) is not None:
-            return run
+            return run  # SCHEDULED while pending, RUNNING once the node step started it
         run = store.get_run(run.info.run_id)  # the node step may have just ended it
         if run.info.status in TERMINAL_STATUSES:
             return run

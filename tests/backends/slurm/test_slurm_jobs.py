@@ -144,7 +144,9 @@ def test_a_job_cancelled_before_it_started_is_ended_by_runs_wait(tmp_path: Path)
     done = mlproj(args, tmp_path)
     assert done.returncode == 0, done.stderr
     run_id = done.stdout.strip()
-    tags = run_json(store, run_id, tmp_path)["tags"]
+    run = run_json(store, run_id, tmp_path)
+    assert run["status"] == "SCHEDULED"  # queued, and `runs show` leaves it so
+    tags = run["tags"]
     assert isinstance(tags, dict)
     job_id = str(tags["mlproj.slurm.job_id"])
     assert squeue_state(job_id) == "PENDING"
