@@ -325,6 +325,10 @@ def _print_plan(plan: dict[str, object], as_json: bool) -> None:
     click.echo("environment:")
     _print_tree(plan["env"], indent=2)
     click.echo(f"tracking:    {redact(str(plan['tracking_uri']))}")
+    if plan.get("job"):  # -b slurm: the script sbatch would get
+        from mlproj.commands.jobtext import print_job
+
+        print_job(plan["job"])  # type: ignore[arg-type]
 
 
 def _print_tree(value: object, indent: int) -> None:

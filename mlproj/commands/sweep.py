@@ -117,9 +117,12 @@ def command(
         follow=follow,
     )
     if dry_run:
-        described = driver.dry_run(request)
         if backend == "slurm":  # one array job; no --jobs: as many tasks as Slurm allows
-            described.update(backend="slurm", jobs=jobs)
+            from mlproj.sweep.slurm_array import dry_run as array_dry_run
+
+            described = array_dry_run(request, throttle=jobs)
+        else:
+            described = driver.dry_run(request)
         _print_plan(described, as_json)
         return
     if backend == "slurm":
@@ -142,8 +145,10 @@ def command(
 
 
 def _print_plan(plan: dict[str, Any], as_json: bool) -> None:
+    from mlproj._util.redact import redact
+
     if as_json:
-        click.echo(json.dumps(plan, indent=2, default=str))
+        click.echo(redact(json.dumps(plan, indent=2, default=str)))
         return
     seed = f" (seed {plan['seed']})" if plan["seed"] is not None else ""
     combos = plan["combinations"]
@@ -151,8 +156,12 @@ def _print_plan(plan: dict[str, Any], as_json: bool) -> None:
     where = " as one Slurm array job" if plan.get("backend") == "slurm" else ""
     click.echo(f"{plan['mode']} sweep{seed}: {len(combos)} runs{where}, {at_once}")
     click.echo(f"project dir: {plan['project_dir']}")
-    click.echo(f"tracking:    {plan['tracking_uri']}")
+    click.echo(f"tracking:    {redact(str(plan['tracking_uri']))}")
     for combo in combos:
         values = " ".join(f"{k}={v}" for k, v in combo["params"].items())
         click.echo(f"  #{combo['index']} {values}")
         click.echo(f"      {combo['command']}")
+    if plan.get("job"):
+        from mlproj.commands.jobtext import print_job
+
+        print_job(plan["job"])

@@ -145,7 +145,7 @@ def dry_run(request: RunRequest) -> dict[str, Any]:
     plan = make_plan(request, fetch=lambda name, value: value)  # downloaded only by a run
     env_plan = envs.get_manager(plan.env_options.manager).plan(plan.project, plan.env_options)
     git = plan.fetched.git
-    return {
+    described: dict[str, Any] = {
         "command": plan.command.command,
         "entry_point": plan.command.entry_point,
         "parameters": dict(plan.command.params),
@@ -159,6 +159,11 @@ def dry_run(request: RunRequest) -> dict[str, Any]:
         },
         "tracking_uri": resolve_tracking_uri(request.tracking_uri),
     }
+    if request.backend != "local":  # the job a cluster would get (run/submit.py)
+        from mlproj.run.submit import describe_job
+
+        described["job"] = describe_job(plan, request)
+    return described
 
 
 def run(request: RunRequest) -> RunResult:

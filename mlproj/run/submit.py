@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -27,7 +28,7 @@ from mlproj.run.runner import (
     make_plan,
     record_plan,
 )
-from mlproj.run.tags import creation_tags
+from mlproj.run.tags import creation_tags, redact_docker_arg
 from mlproj.sources.uri import is_scp_like, split_subdirectory, url_scheme
 from mlproj.tracking import open_store, resolve_tracking_uri
 from mlproj.tracking.base import RunInfo, Store
@@ -94,6 +95,47 @@ def _prepared(
         config=dict(config),
         store=store,
     )
+
+
+RUN_ID_PLACEHOLDER = "<run-id>"
+
+
+def describe_job(plan: Plan, request: RunRequest) -> dict[str, Any] | None:
+    """For `run --dry-run`: the job script the submission would write and submit, secrets
+    redacted, nothing created (Slurm; Kubernetes renders its Job from the user's template
+    only when submitting)."""
+    if request.backend != "slurm":
+        return None
+    from mlproj.backends.slurm import preview
+    from mlproj.tracking.planned import planned_artifact_uri
+
+    tracking_uri = resolve_tracking_uri(request.tracking_uri)
+    run_id = request.run_id or RUN_ID_PLACEHOLDER
+    placeholders = {}
+    if request.run_id is None:
+        placeholders[RUN_ID_PLACEHOLDER] = "the id of the run, created when the job is submitted"
+    artifacts = planned_artifact_uri(
+        tracking_uri, request.experiment_name, request.experiment_id, run_id, request.run_id
+    )
+    job = preview.run_job(
+        shown_step(node_step(run_id, plan, request, tracking_uri)),
+        request.backend_config,
+        project_name=plan.project.name or Path(plan.project.directory).name,
+        artifacts=artifacts,
+        placeholders=placeholders,
+    )
+    return job.to_json()
+
+
+def shown_step(step: NodeStep) -> NodeStep:
+    """`step` with the values of `-A env=NAME=value` hidden, as the recorded command line has
+    them (run/tags.py); URL credentials are redacted from the whole script."""
+    options = dict(step.env_options)
+    options["docker_args"] = tuple(
+        (name, None if value is None else redact_docker_arg(f"{name}={value}")[len(name) + 1 :])
+        for name, value in options.get("docker_args", ())
+    )
+    return dataclasses.replace(step, env_options=options)
 
 
 def node_step(run_id: str, plan: Plan, request: RunRequest, tracking_uri: str) -> NodeStep:

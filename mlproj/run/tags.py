@@ -23,7 +23,7 @@ def current_user() -> str:
 _DOCKER_ARG_OPTIONS = ("-A", "--docker-args")
 
 
-def _redact_docker_arg(value: str) -> str:
+def redact_docker_arg(value: str) -> str:
     """`env=NAME=secret` -> `env=NAME=***`; names spelt as the docker args parser reads them."""
     name, sep, rest = value.partition("=")
     canonical = name.strip().lstrip("-").replace("_", "-").lower()
@@ -41,15 +41,15 @@ def redact_docker_env(argv: Sequence[str]) -> list[str]:
     takes_value = False
     for arg in argv:
         if takes_value:
-            result.append(_redact_docker_arg(arg))
+            result.append(redact_docker_arg(arg))
             takes_value = False
         elif arg in _DOCKER_ARG_OPTIONS:
             result.append(arg)
             takes_value = True
         elif arg.startswith("--docker-args="):
-            result.append("--docker-args=" + _redact_docker_arg(arg[len("--docker-args=") :]))
+            result.append("--docker-args=" + redact_docker_arg(arg[len("--docker-args=") :]))
         elif arg.startswith("-A"):
-            result.append("-A" + _redact_docker_arg(arg[2:]))
+            result.append("-A" + redact_docker_arg(arg[2:]))
         else:
             result.append(arg)
     return result

@@ -52,7 +52,10 @@ class SweepResult:
 
 def dry_run(request: SweepRequest) -> dict[str, Any]:
     """The combinations and commands, the environment and the store; nothing built or recorded."""
-    plan = make_sweep_plan(request, fetch=lambda name, value: value)
+    return describe_sweep(make_sweep_plan(request, fetch=lambda name, value: value), request)
+
+
+def describe_sweep(plan: SweepPlan, request: SweepRequest) -> dict[str, Any]:
     env_plan = envs.get_manager(plan.loaded.env_options.manager).plan(
         plan.loaded.project, plan.loaded.env_options
     )

@@ -15,6 +15,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -31,9 +32,9 @@ from mlproj.backends.slurm.config import SlurmConfig, parse_config
 from mlproj.backends.slurm.script import render_array_script
 from mlproj.errors import MlprojError, TrackingError
 from mlproj.run import runner
-from mlproj.run.submit import node_step
+from mlproj.run.submit import node_step, shown_step
 from mlproj.sweep import space
-from mlproj.sweep.driver import SweepResult, conclude, create_parent
+from mlproj.sweep.driver import SweepResult, conclude, create_parent, describe_sweep
 from mlproj.sweep.plan import PlannedRun, SweepPlan, SweepRequest, make_sweep_plan
 from mlproj.sweep.pool import ChildResult
 from mlproj.tracking import open_store, resolve_tracking_uri
@@ -94,6 +95,49 @@ def run_array_sweep(request: SweepRequest, throttle: int | None = None) -> Sweep
         for child in children:  # nothing else will end them
             _end_quietly(store, child.step.run_id, status)
     return conclude(store, parent.run_id, results, request, columns, status, error)
+
+
+SWEEP_RUN_ID = "<sweep-run-id>"
+
+
+def dry_run(request: SweepRequest, throttle: int | None = None) -> dict[str, Any]:
+    """What `run_array_sweep` would do, with the array job's script; nothing created."""
+    plan = make_sweep_plan(request, fetch=lambda name, value: value)
+    described = describe_sweep(plan, request)
+    described.update(backend="slurm", jobs=throttle, job=_describe_job(plan, request, throttle))
+    return described
+
+
+def _describe_job(plan: SweepPlan, request: SweepRequest, throttle: int | None) -> dict[str, Any]:
+    from mlproj.backends.slurm import preview
+    from mlproj.tracking.planned import planned_artifact_uri
+
+    tracking_uri = resolve_tracking_uri(request.run.tracking_uri)
+    steps = [
+        shown_step(
+            node_step(
+                f"<run-id-{run.index}>", run.plan, _with_params(request.run, run), tracking_uri
+            )
+        )
+        for run in plan.runs
+    ]
+    artifacts = planned_artifact_uri(
+        tracking_uri, request.run.experiment_name, request.run.experiment_id, SWEEP_RUN_ID
+    )
+    project = plan.loaded.project
+    job = preview.array_job(
+        steps,
+        request.run.backend_config,
+        project_name=project.name or Path(project.directory).name,
+        artifacts=artifacts,
+        parent_run_id=SWEEP_RUN_ID,
+        throttle=throttle,
+        placeholders={
+            SWEEP_RUN_ID: "the id of the sweep's parent run, created when the job is submitted",
+            "<run-id-N>": "the id of the sweep's run #N (array task N-1), created then too",
+        },
+    )
+    return job.to_json()
 
 
 def _create_child(

@@ -120,16 +120,20 @@ def _output_dir(prepared: PreparedRun, config: SlurmConfig) -> Path:
 
 
 def output_dir_for(run_id: str, artifact_uri: str, config: SlurmConfig) -> Path:
-    """The job's stdout/stderr: with the run's artifacts when they are on a (shared) path,
-    so the run keeps them; else the configured or a per-user directory."""
-    if config.output_dir:
-        directory = Path(os.path.expanduser(config.output_dir)).resolve() / run_id
-    elif local_artifacts.is_local(artifact_uri):
-        directory = Path(local_artifacts.local_path(artifact_uri)) / "slurm"
-    else:
-        directory = Path.home() / ".mlproj" / "slurm" / run_id
+    """The job's stdout/stderr (and job.sh), created: see output_path."""
+    directory = output_path(run_id, artifact_uri, config)
     directory.mkdir(parents=True, exist_ok=True)
     return directory
+
+
+def output_path(run_id: str, artifact_uri: str, config: SlurmConfig) -> Path:
+    """The configured directory, else with the run's artifacts when they are on a (shared)
+    path, so the run keeps them, else a per-user directory."""
+    if config.output_dir:
+        return Path(os.path.expanduser(config.output_dir)).resolve() / run_id
+    if local_artifacts.is_local(artifact_uri):
+        return Path(local_artifacts.local_path(artifact_uri)) / "slurm"
+    return Path.home() / ".mlproj" / "slurm" / run_id
 
 
 class _Tail:

@@ -45,9 +45,14 @@ def _run(argv: Sequence[str]) -> subprocess.CompletedProcess[str]:
         raise RunError(f"{argv[0]} did not answer within {_TIMEOUT:.0f}s") from None
 
 
+def sbatch_argv(script: str, args: Sequence[str]) -> list[str]:
+    """The command line that submits `script` (the job script's path)."""
+    return ["sbatch", "--parsable", *args, script]
+
+
 def sbatch(script: str, args: Sequence[str]) -> str:
     """Submit `script` (the job script's path); return the job id."""
-    done = _run(["sbatch", "--parsable", *args, script])
+    done = _run(sbatch_argv(script, args))
     if done.returncode != 0:
         raise RunError(f"sbatch refused the job: {_last_line(done.stderr)}")
     return done.stdout.strip().split(";")[0]  # "<id>[;<cluster>]"
