@@ -1,9 +1,9 @@
 """`mlproj _exec-run STEP_JSON` (hidden): the node-side step of a remote backend's job.
 
 It marks the run RUNNING (the submitter left it SCHEDULED while the job was queued), runs the
-entry point into the run the submitter created (fetching the project and building
-the env in this node's cache), ends the run, and lets the backend record what the engine says
-(e.g. Slurm's reason for a kill), so the run ends with a final status even when nobody waits.
+entry point into it (fetching the project and building the env in this node's cache), ends the
+run, and lets the backend record what the engine says (e.g. Slurm's reason for a kill), so the
+run ends with a final status even when nobody waits.
 """
 
 from __future__ import annotations

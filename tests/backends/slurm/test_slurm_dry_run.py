@@ -5,7 +5,10 @@ only creating the runs decides are filled in."""
 from __future__ import annotations
 
 import json
+import os
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -99,3 +102,36 @@ def test_the_dry_run_script_hides_secrets_and_needs_no_store(tmp_path: Path) -> 
         assert "#SBATCH --chdir=<output-dir>" in done.stdout
         assert "cannot reach tracking server" in done.stdout
     assert list(tmp_path.iterdir()) == [tmp_path / "project"]
+
+
+@needs_slurm
+@pytest.mark.slow  # starts a real `mlflow server`
+def test_with_a_tracking_server_the_dry_run_asks_it_where_the_artifacts_go(
+    tmp_path: Path,
+) -> None:
+    """Artifacts proxied by the server (mlflow-artifacts:) are not a path the job can write to:
+    the output goes to ~/.mlproj/slurm/RUN_ID, which the dry run knows by asking the server."""
+    from tests.tracking.conftest import mlflow_server
+
+    project = write_project(tmp_path / "project", COMMAND)
+    env = {**os.environ, "HOME": str(tmp_path / "home")}  # the job's output lands under it
+    with mlflow_server(
+        f"sqlite:///{tmp_path / 'server' / 'mlflow.db'}", tmp_path / "server"
+    ) as url:
+        args = [sys.executable, "-m", "mlproj", "run", str(project), "-b", "slurm"]
+        args += ["--env-manager", "local", "--tracking-uri", url, "-c", "time=5"]
+        dry = subprocess.run(
+            [*args, "--dry-run", "--json"], cwd=tmp_path, env=env, capture_output=True, text=True,
+            timeout=120, check=False,
+        )  # fmt: skip
+        assert dry.returncode == 0, dry.stderr
+        job = json.loads(dry.stdout)["job"]
+        assert "<output-dir>" not in job["placeholders"]
+        done = subprocess.run(
+            args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240, check=False
+        )
+    assert done.returncode == 0, done.stderr
+    run_id = next(x for x in done.stderr.splitlines() if "submitted as job" in x).split()[2]
+    written = tmp_path / "home" / ".mlproj" / "slurm" / run_id / "job.sh"
+    assert job["script"] == written.read_text().replace(run_id, "<run-id>")
+    assert shlex.split(job["sbatch"].replace("<run-id>", run_id))[-1] == str(written)
