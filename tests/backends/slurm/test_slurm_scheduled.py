@@ -4,6 +4,7 @@ starts it on the node (RUNNING); held jobs (`sbatch --hold`) keep it queued on d
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -123,19 +124,23 @@ def test_sweep_children_held_back_by_the_throttle_stay_scheduled(
 
     try:
         seen = wait_until(
-            lambda: (s := statuses()).get("1.0") == "RUNNING" and s,
+            lambda: (s := statuses()).get("1") == "RUNNING" and s,
             120,
             0.5,
             what="the first task runs",
             process=sweep,
         )
-        assert seen == {"1.0": "RUNNING", "2.0": "SCHEDULED"}
+        assert seen == {"1": "RUNNING", "2": "SCHEDULED"}
         gate.touch()
         out, err = sweep.communicate(timeout=180)
     finally:
-        if sweep.poll() is None:
-            sweep.kill()
-            sweep.communicate()
+        if sweep.poll() is None:  # a failed check: Ctrl-C cancels the array job
+            sweep.send_signal(signal.SIGINT)
+            try:
+                sweep.communicate(timeout=120)
+            except subprocess.TimeoutExpired:
+                sweep.kill()
+                sweep.communicate()
     assert sweep.returncode == 0, err
     assert json.loads(out)["status"] == "FINISHED"
-    assert statuses() == {"1.0": "FINISHED", "2.0": "FINISHED"}
+    assert statuses() == {"1": "FINISHED", "2": "FINISHED"}
