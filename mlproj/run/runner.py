@@ -33,6 +33,7 @@ from mlproj.sources.base import FetchedProject
 from mlproj.spec.model import Project, ResolvedCommand
 from mlproj.tracking import open_store, resolve_tracking_uri, run_child_env
 from mlproj.tracking.base import TERMINAL_STATUSES, RunInfo, Store
+from mlproj.tracking.lifecycle import mark_status
 from mlproj.tracking.limits import check_param
 from mlproj.tracking.owner import owner_tags
 from mlproj.tracking.runlogs import LOG_ARTIFACT_DIR
@@ -190,6 +191,7 @@ def _record_and_run(
         source = record.describe_source(plan.fetched, request.snapshot)
         info = record_plan(store, existing_run(store, request.run_id), plan, source, tag=True)
         store.set_tags(info.run_id, owner_tags())  # this process runs it now
+        mark_status(store, info.run_id, "RUNNING")  # e.g. SCHEDULED by whoever made it
     else:
         info = create_run(store, plan, request)
     if request.detach:
