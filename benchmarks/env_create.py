@@ -25,6 +25,7 @@ import io
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -40,6 +41,8 @@ from mlproj.envs.virtualenv import manager as virtualenv
 from mlproj.envs.virtualenv import pipconf
 from mlproj.output import Progress
 from mlproj.spec.model import EnvDecl, Project
+
+EXIT_LINE = re.compile(r"^\[ *([\d.]+)s\] exit \d+ after ([\d.]+)s: (.+)$")
 
 
 def timed(action: Callable[[], object]) -> float:
@@ -103,16 +106,22 @@ def mlproj_prepare(project: Project) -> Path:
 
 
 def build_steps(env_dir: Path) -> dict[str, float]:
-    """Seconds per uv command of the last build of `env_dir`, from its build log."""
+    """Seconds per tool command of the last build of `env_dir`, from its build log (lines
+    `[  0.63s] exit 0 after 0.60s: uv pip install`, envs/buildlog.py), and under "tools" the
+    wall time during which at least one ran (commands that overlap count once)."""
     steps: dict[str, float] = {}
-    command = ""
+    spans = []
     for line in cache.log_path(env_dir.name).read_text().splitlines():
-        if line.startswith("$ "):
-            words = line.split()
-            command = " ".join(w for w in words[2:4] if not w.startswith(("-", "/")))
-        elif line.startswith("# exit ") and " after " in line:
-            seconds = float(line.rsplit(" after ", 1)[1].rstrip("s"))
-            steps[f"uv {command}"] = steps.get(f"uv {command}", 0.0) + seconds
+        found = EXIT_LINE.match(line)
+        if found is not None:
+            ended, seconds, command = float(found[1]), float(found[2]), found[3]
+            steps[command] = steps.get(command, 0.0) + seconds
+            spans.append((ended - seconds, ended))
+    covered, reached = 0.0, float("-inf")
+    for start, end in sorted(spans):
+        covered += max(0.0, end - max(start, reached))
+        reached = max(reached, end)
+    steps["tools"] = covered
     return steps
 
 
@@ -252,8 +261,11 @@ def main() -> None:
         steps = [k for k in ours if k.startswith("uv ")]
         for step in steps:
             print(f"  of which {step + ':':23} {median_ms(ours[step])}")
-        rest = [c - sum(ours[k][i] for k in steps) for i, c in enumerate(ours["cold"])]
-        print(f"  of which mlproj itself:         {median_ms(rest)}   (resolve, lock, marker)")
+        rest = [c - t for c, t in zip(ours["cold"], ours["tools"], strict=True)]
+        print(
+            f"  of which mlproj itself:         {median_ms(rest)}   (the total less the time"
+            " a uv command ran: resolve, lock, marker)"
+        )
         print(f"mlproj, first ever (python found): {median_ms(ours['first'])}")
         print(f"mlproj, warm (cached env):        {median_ms(ours['warm'])}   (target < 50 ms)")
         if theirs is not None:

@@ -80,7 +80,8 @@ class BuildLog:
         except OSError as exc:
             raise EnvError(f"cannot start {argv[0]}: {exc.strerror}") from None
         self.detail(done.stdout)
-        self.detail(f"exit {done.returncode} after {time.monotonic() - started:.2f}s")
+        took = time.monotonic() - started
+        self.detail(f"exit {done.returncode} after {took:.2f}s: {command_name(argv)}")
         if done.returncode != 0:
             reason = error_tail(done.stderr or done.stdout)
             raise EnvError(
@@ -107,6 +108,16 @@ class BuildLog:
     def _tool_line(self, line: str) -> None:
         self.detail(line)
         self.progress.item(line)
+
+
+def command_name(argv: Sequence[str]) -> str:
+    """The tool and its sub-commands (`uv pip install`), naming a step in the log's exit lines."""
+    words = [Path(argv[0]).name]
+    for word in argv[1:3]:
+        if word.startswith("-") or "/" in word:
+            break
+        words.append(word)
+    return " ".join(words)
 
 
 def error_tail(output: str) -> str:
