@@ -23,7 +23,9 @@ def test_create_list_rm(tmp_path: Path) -> None:
     assert created.returncode == 0, created.stderr
     result = json.loads(created.stdout)
     assert result["manager"] == "virtualenv" and Path(result["path"]).is_dir()
-    assert "mlproj: virtualenv: installing 1 requirement\n" in created.stderr
+    assert "; resolving 1 requirement\nmlproj: virtualenv: installing 1 locked package\n" in (
+        created.stderr
+    )
 
     listed = run_cli(["env", "list", "--json"])
     (entry,) = json.loads(listed.stdout)

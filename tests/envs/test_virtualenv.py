@@ -78,11 +78,18 @@ def test_cold_build_installs_and_activates(
     assert "mlpt-gamma==0.1" in hashed and hashed.count("--hash=sha256:") == 3
     assert env.facts.details["lock_sha256"] == hashlib.sha256(frozen.read_bytes()).hexdigest()
 
+    # the freeze is read off the lock (plain pins, installed --no-deps): uv must say the same
+    uv_freeze = [virtualenv.uv_binary(), "pip", "freeze", "--python", str(path / "bin" / "python")]
+    assert subprocess.run(uv_freeze, capture_output=True, text=True).stdout == frozen.read_text()
+
     err = capsys.readouterr().err
     assert f"mlproj: virtualenv: creating virtualenv (python {PY}" in err
-    assert "mlproj: virtualenv: installing 1 requirement + requirements.txt, constraints.txt" in err
+    assert "; resolving 1 requirement + requirements.txt, constraints.txt\n" in err
+    assert "mlproj: virtualenv: installing 3 locked packages\n" in err
     log = cache.log_path(key).read_text()
-    assert "uv venv" in log and "uv pip install" in log and "mlpt_gamma" in log.replace("-", "_")
+    exits = [line.split(": ", 1)[1] for line in log.splitlines() if "] exit 0 after " in line]
+    assert sorted(exits) == ["uv pip compile", "uv pip install", "uv venv"]  # no freeze
+    assert "--no-deps" in log and "mlpt_gamma" in log.replace("-", "_")
 
 
 @pytest.mark.usefixtures("offline")

@@ -21,6 +21,8 @@ from mlproj.errors import EnvError
 LOCK_NAME = "python_env.lock.txt"
 EXTRA_LOCK = "venv_lock"  # EnvOptions.extra key: a recorded lock to install instead of solving
 EXTRA_PYTHON = "venv_python"  # EnvOptions.extra key: the exact python version recorded
+# a normalized name (as uv writes them) pinned to one version; a trailing ` \` continues the line
+_PIN = re.compile(r"^([a-z0-9]+(?:-[a-z0-9]+)*)==([A-Za-z0-9.!+_-]+)(?: \\)?$")
 _HEADER = re.compile(r"^# mlproj-lock: env-file-sha256=([0-9a-f]{64}|none) python=(\S+)$")
 
 
@@ -63,28 +65,41 @@ def count_pins(text: str) -> int:
     return sum(1 for line in text.splitlines() if line.strip() and not line.startswith(("#", " ")))
 
 
+def compile_command(uv: str, target: list[str], args: tuple[str, ...], source: str) -> list[str]:
+    """`uv pip compile` of `source` (a file, or `-` for stdin) into exact pins with their sha256
+    hashes; `target` chooses the interpreter (`--python PATH`, `--python-version X.Y.Z`)."""
+    flags = ["--generate-hashes", "--no-header", "--no-annotate"]
+    return [uv, "pip", "compile", *flags, *target, *args, source]
+
+
 def compile_lock(
     uv: str, requirements: Path, python_version: str, env: dict[str, str], args: tuple[str, ...]
 ) -> str:
-    """Pinned requirements with hashes for `requirements` (a solve: only `mlproj pack` does it)."""
-    argv = [
-        uv,
-        "pip",
-        "compile",
-        "--generate-hashes",
-        "--no-header",
-        "--no-annotate",
-        "--quiet",
-        "--python-version",
-        python_version,
-        *args,
-        str(requirements),
-    ]
+    """Pinned requirements with hashes for `requirements`, for a python version (`mlproj pack`;
+    a build resolves its own lock for its interpreter, manager._resolve_lock)."""
+    argv = compile_command(uv, ["--python-version", python_version], args, str(requirements))
     done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
         raise EnvError(f"cannot lock {requirements}: uv pip compile failed: {tail}")
     return done.stdout
+
+
+def frozen_pins(lock: str) -> str | None:
+    """What `uv pip freeze` prints once exactly `lock` is installed (with --no-deps, into an
+    empty venv): its pins by name, hashes dropped. None when the lock holds anything but
+    `name==version` pins (a path, a URL, an editable, a marker, an option): how uv records
+    those only a freeze can say."""
+    pins: list[tuple[str, str]] = []
+    for line in lock.splitlines():
+        text = line.strip()
+        if not text or text.startswith(("#", "--hash=")):
+            continue
+        found = _PIN.match(text)
+        if found is None:
+            return None
+        pins.append((found[1], found[2]))
+    return "".join(f"{name}=={version}\n" for name, version in sorted(pins))
 
 
 def _sha(path: Path) -> str:

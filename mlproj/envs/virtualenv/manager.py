@@ -19,12 +19,20 @@ from pathlib import Path
 from typing import Any
 
 from mlproj import output
+from mlproj._util.both import run_both
 from mlproj.envs import cache
 from mlproj.envs.base import EnvFacts, EnvOptions, EnvPatch
 from mlproj.envs.buildlog import BuildLog
 from mlproj.envs.local import PatchedEnv
 from mlproj.envs.virtualenv import pipconf, pythons
-from mlproj.envs.virtualenv.lock import LOCK_NAME, VenvLock, compile_lock, count_pins, find_lock
+from mlproj.envs.virtualenv.lock import (
+    LOCK_NAME,
+    VenvLock,
+    compile_command,
+    count_pins,
+    find_lock,
+    frozen_pins,
+)
 from mlproj.envs.virtualenv.request import VenvRequest, load_request
 from mlproj.envs.virtualenv.requirements import (
     ReferencedFile,
@@ -34,6 +42,7 @@ from mlproj.envs.virtualenv.requirements import (
     referenced_files,
     rewrite,
     sets_index,
+    source_options,
 )
 from mlproj.errors import EnvError
 from mlproj.spec.model import Project
@@ -41,7 +50,9 @@ from mlproj.spec.model import Project
 NAME = "virtualenv"
 STATE_DIR = ".mlproj"  # inside the env: the requirement files it was built from, the freeze
 FROZEN = "requirements.frozen.txt"
-HASHED = "requirements.lock.txt"  # the freeze with sha256 hashes, where the index gives them
+REQUESTED = "requirements.txt"  # the requirement lines as given (-r/-c paths made absolute)
+SOURCES = "sources.txt"  # the index options of the requirement lines, for installing the lock
+HASHED = "requirements.lock.txt"  # their pins with sha256 hashes, where the index gives them
 _KEY_SCHEMA = 1
 
 
@@ -193,6 +204,8 @@ def _builder(plan: VenvPlan, progress: output.Progress) -> Callable[[Path], None
 
 
 def _build(plan: VenvPlan, dest: Path, log: BuildLog) -> None:
+    """`uv venv`, then the lock installed as it is (`--no-deps`): a project's or a recorded
+    lock, else one resolved here with hashes (`uv pip compile`) while the venv is created."""
     req = plan.request
     env = uv_env(plan)
     log.detail(
@@ -200,88 +213,91 @@ def _build(plan: VenvPlan, dest: Path, log: BuildLog) -> None:
         f"({plan.interpreter.path}); uv {plan.uv_version}"
     )
     log.detail(f"index settings: {plan.index.describe()}")
-    log.step(f"creating virtualenv (python {plan.interpreter.version})")
     venv = [plan.uv, "venv", str(dest), "--relocatable", "--no-project"]
-    log.run([*venv, "--python", plan.interpreter.path], what="uv venv", env=env, cwd=dest.parent)
+    venv += ["--python", plan.interpreter.path]
+
+    def create() -> None:
+        log.run(venv, what="uv venv", env=env, cwd=dest.parent)
+
+    creating = f"creating virtualenv (python {plan.interpreter.version})"
+    lines = rewrite([*req.build_dependencies, *req.dependencies], req.project_dir)
+    if plan.lock is not None:
+        log.step(creating)
+        create()
+        lock = plan.lock.path.read_text(encoding="utf-8")
+        hashed = lock if plan.lock.origin == "project" else None  # recorded: the run has it
+        log.detail(
+            f"installing {count_pins(lock)} locked packages from {plan.lock.path} "
+            f"({plan.lock.origin} lock; no dependency resolution)"
+        )
+    elif count_requirements(lines) or any(file_option(line) for line in lines):
+        log.step(f"{creating}; resolving {_describe_lines(req)}")
+        lock = run_both(create, lambda: _resolve_lock(plan, lines, env, log))[1]
+        hashed = lock
+    else:
+        log.step(creating)
+        create()
+        lock = hashed = ""
     state = dest / STATE_DIR
     state.mkdir()
-    python = str(dest / "bin" / "python")
-    # bytecode now, or every run recompiles (e.g. torch: seconds per start)
-    install = [plan.uv, "pip", "install", "--compile-bytecode", "--python", python]
+    if lines:
+        (state / REQUESTED).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    if hashed is not None:
+        (state / HASHED).write_text(hashed, encoding="utf-8")
+    locked = state / (LOCK_NAME if plan.lock is not None else HASHED)
     if plan.lock is not None:
-        _install_locked(plan, dest, env, log, install)
-    for label, lines in (
-        ()
-        if plan.lock is not None
-        else (
-            ("build dependencies", req.build_dependencies),
-            ("requirements", req.dependencies),
-        )
-    ):
-        if not lines:
-            continue
-        reqfile = state / (
-            "build-requirements.txt" if label.startswith("build") else "requirements.txt"
-        )
-        reqfile.write_text("\n".join(rewrite(lines, req.project_dir)) + "\n")
-        log.step(f"installing {_describe_lines(lines, label)}")
+        locked.write_text(lock, encoding="utf-8")
+    python = str(dest / "bin" / "python")
+    count = count_pins(lock)
+    if count:
+        log.step(f"installing {count} locked package{'' if count == 1 else 's'}")
+        # bytecode now, or every run recompiles (e.g. torch: seconds per start)
+        install = [plan.uv, "pip", "install", "--compile-bytecode", "--no-deps"]
+        install += ["--python", python, *plan.index.args]
+        requested = [f for f in plan.files if f.option == "-r"]
+        sources = source_options(all_lines(lines, requested))
+        if sources:  # the index options of the requirement lines, which the lock leaves out
+            (state / SOURCES).write_text("\n".join(sources) + "\n", encoding="utf-8")
+            install += ["-r", str(state / SOURCES)]
         log.run(
-            [*install, *plan.index.args, "-r", str(reqfile)],
-            what=f"installing the {label} of {_origin(req)}",
+            [*install, "-r", str(locked)],
+            what=f"installing the locked packages of {_origin(req, plan.lock)}",
             env=env,
             cwd=req.project_dir,
         )
-    freeze = [plan.uv, "pip", "freeze", "--python", python]
-    (state / FROZEN).write_text(log.run(freeze, what="uv pip freeze", env=env))
-    _write_hashed_lock(plan, state, env, log)
+    (state / FROZEN).write_text(_frozen(lock, plan.uv, python, env, log), encoding="utf-8")
 
 
-def _write_hashed_lock(plan: VenvPlan, state: Path, env: dict[str, str], log: BuildLog) -> None:
-    """The freeze again, with each file's sha256 from the index (`mlproj reproduce` checks
-    them). Every package is pinned, so this picks no version (uv drops hashes under
-    `--no-deps`, so it is not used); where the index cannot say (local paths, editables), the
-    run records the plain freeze alone."""
-    if plan.lock is not None and plan.lock.origin == "recorded":
-        return  # the recorded lock is already what the original run had
-    try:
-        hashed = compile_lock(
-            plan.uv, state / FROZEN, plan.interpreter.version, env, plan.index.args
-        )
-    except EnvError as exc:
-        log.detail(f"no hashed lock: {exc.one_line()}")
-        return
-    (state / HASHED).write_text(hashed)
-
-
-def _install_locked(
-    plan: VenvPlan, dest: Path, env: dict[str, str], log: BuildLog, install: list[str]
-) -> None:
-    """Install the pins as they are: `--no-deps`, so nothing is resolved or upgraded."""
-    assert plan.lock is not None
-    locked = dest / STATE_DIR / LOCK_NAME
-    text = plan.lock.path.read_text(encoding="utf-8")
-    locked.write_text(text, encoding="utf-8")
-    count = count_pins(text)
-    log.detail(
-        f"installing {count} locked packages from {plan.lock.path} "
-        f"({plan.lock.origin} lock; no dependency resolution)"
-    )
-    if not count:
-        return
-    log.step(f"installing {count} locked packages")
-    log.run(
-        [*install, "--no-deps", *plan.index.args, "-r", str(locked)],
-        what=f"installing the locked packages of {plan.lock.path}",
+def _resolve_lock(plan: VenvPlan, lines: list[str], env: dict[str, str], log: BuildLog) -> str:
+    """The requirement lines pinned for this interpreter, each pin with its sha256 hashes from
+    the index (`environment/requirements.lock.txt`: `mlproj reproduce` installs it). Build
+    dependencies are resolved with the dependencies, into one consistent set."""
+    target = ["--python", plan.interpreter.path]
+    argv = compile_command(plan.uv, target, plan.index.args, "-")
+    return log.run(
+        argv,
+        what=f"resolving the requirements of {_origin(plan.request)}",
         env=env,
         cwd=plan.request.project_dir,
+        input="\n".join(lines) + "\n",
     )
 
 
-def _describe_lines(lines: tuple[str, ...], label: str) -> str:
-    """ "3 requirements", "1 build dependency + requirements.txt" (for the progress line)."""
+def _frozen(lock: str, uv: str, python: str, env: dict[str, str], log: BuildLog) -> str:
+    """The env's `uv pip freeze`: read off the lock it was built from when that holds plain
+    pins only (the --no-deps install put exactly those into an empty venv), else asked of uv."""
+    seeded = env.get("UV_VENV_SEED", "").lower() not in ("", "0", "false", "no", "off")
+    pins = None if seeded else frozen_pins(lock)  # a seeded venv holds pip besides the lock
+    if pins is not None:
+        return pins
+    return log.run([uv, "pip", "freeze", "--python", python], what="uv pip freeze", env=env)
+
+
+def _describe_lines(req: VenvRequest) -> str:
+    """ "3 requirements", "1 requirement + requirements.txt" (for the progress line)."""
+    lines = [*req.build_dependencies, *req.dependencies]
     count = count_requirements(lines)
-    singular = {"requirements": "requirement", "build dependencies": "build dependency"}[label]
-    text = f"{count} {singular if count == 1 else label}"
+    text = f"{count} requirement{'' if count == 1 else 's'}"
     files = [target for target in (file_option(line) for line in lines) if target]
     if files:
         names = ", ".join(Path(t).name for _, t in files)
@@ -289,7 +305,9 @@ def _describe_lines(lines: tuple[str, ...], label: str) -> str:
     return text
 
 
-def _origin(req: VenvRequest) -> str:
+def _origin(req: VenvRequest, lock: VenvLock | None = None) -> str:
+    if lock is not None:
+        return str(lock.path)
     return str(req.env_file) if req.env_file else str(req.project_dir)
 
 

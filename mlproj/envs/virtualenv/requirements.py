@@ -18,6 +18,8 @@ from mlproj.errors import EnvError
 
 _FILE_OPTIONS = {"-r": "-r", "--requirement": "-r", "-c": "-c", "--constraint": "-c"}
 _INDEX_OPTIONS = ("-i", "--index-url")
+# where packages come from: a lock's pins are installed from the same places they were found
+_SOURCE_OPTIONS = ("-i", "--index-url", "--extra-index-url", "-f", "--find-links", "--no-index")
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,17 @@ def sets_index(lines: Iterable[str]) -> bool:
         if text.startswith(_INDEX_OPTIONS) and not text.startswith("--index-url-"):
             return True
     return False
+
+
+def source_options(lines: Iterable[str]) -> list[str]:
+    """The lines that choose where packages come from (`--extra-index-url URL`, `-f DIR`, ...)."""
+    found = []
+    for line in lines:
+        text = _strip_comment(line)
+        option = text.split("=", 1)[0].split(None, 1)[0] if text else ""
+        if option in _SOURCE_OPTIONS or (option[:2] in ("-i", "-f") and len(option) > 2):
+            found.append(text)
+    return found
 
 
 def rewrite(lines: Sequence[str], base: Path) -> list[str]:
