@@ -1,26 +1,38 @@
 """Cold and warm creation of a python_env.yaml environment: mlproj vs uv by hand vs mlflow run.
 
-    python benchmarks/env_create.py [--repeat 5] [--packages "six requests"] [--no-mlflow]
+    python benchmarks/env_create.py [--repeat 7] [--packages "six requests"] [--no-mlflow]
                                     [--torch-check]
 
 Every contender installs the same packages with the same index settings (this machine's pip
 configuration, translated for uv the way mlproj does it) from a warm uv cache, so what differs
-is what each tool adds around `uv venv` + `uv pip install`:
-- by hand:   `uv venv DIR --python X` then `uv pip install --python DIR/bin/python -r req.txt`,
-             once as typed and once with `--compile-bytecode`, which mlproj passes (so that runs
-             do not recompile every module at each start); mlproj is compared with the latter;
+is what each tool adds around uv:
+- by hand, as typed: `uv venv DIR --python X`, then `uv pip install --python DIR/bin/python
+             -r req.txt`; once more with `--compile-bytecode`, which mlproj passes (so that runs
+             do not recompile every module at each start);
+- by hand, the same work as mlproj: `uv venv`, `uv pip compile --generate-hashes req.txt
+             -o lock.txt` (a lock with every file's sha256: mlproj records it, and `mlproj
+             reproduce` installs it), `uv pip install --compile-bytecode --no-deps -r lock.txt`
+             (the env is exactly the lock; uv checks the hashes a requirements file gives;
+             --require-hashes would also refuse the unpinned constraint files a pip
+             configuration may name), one after the other as a person types them. mlproj
+             runs the same three commands, the first two at the same time: that overlap is
+             its own, and counts for it. The lock costs a second pass over the index, which
+             "as typed" does not make: hence both ratios;
 - mlproj:    virtualenv.resolve() + build_or_reuse() in this process (cold: an empty env cache,
-             the interpreter lookup remembered; "first ever": not even that);
+             the interpreter lookup remembered; "first ever": not even that), with its
+             seconds per uv command read from the env's build log and what is left: mlproj's
+             own work (reading the env files, the key, the cache lock, the marker);
 - mlflow:    the env step of `mlflow run --env-manager uv` (its _create_virtualenv, timed inside
              a process that has already imported mlflow; cold: an empty env root).
 Targets: mlproj warm adds < 50 ms; mlproj cold within 1.3x of the hand-run uv commands that
-do the same work (--compile-bytecode). Cold rounds alternate hand / hand+bytecode / mlproj, so
-that load on a shared machine hits all three alike.
+do the same work. Cold rounds alternate the three hand runs and mlproj, so that load on a
+shared machine hits all alike; the figures are medians.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import json
 import os
@@ -76,28 +88,34 @@ def uv_env() -> dict[str, str]:
     return env
 
 
-def by_hand(project: Project, dest: Path, python: str, compile_bytecode: bool = False) -> None:
-    uv, env = virtualenv.uv_binary(), uv_env()
-    args = list(pipconf.uv_settings(pipconf.read_pip_config()).args)
-    if compile_bytecode:
-        args.insert(0, "--compile-bytecode")
-    subprocess.run([uv, "venv", "-q", str(dest), "--python", python], env=env, check=True)
-    subprocess.run(
-        [
-            uv,
-            "pip",
-            "install",
-            "-q",
-            "--python",
-            str(dest / "bin" / "python"),
-            *args,
-            "-r",
-            str(project.directory / "requirements.txt"),
-        ],
-        env=env,
-        check=True,
-        cwd=project.directory,
-    )
+HAND_MODES = ("hand", "hand_bytecode", "hand_locked")
+
+
+@functools.cache
+def hand_settings() -> tuple[str, dict[str, str], tuple[str, ...]]:
+    """uv, its environment and its index arguments: looked up once, outside the timings."""
+    return virtualenv.uv_binary(), uv_env(), pipconf.uv_settings(pipconf.read_pip_config()).args
+
+
+def by_hand(project: Project, dest: Path, python: str, mode: str) -> None:
+    """The uv commands a person would type (`mode`: one of HAND_MODES; see the docstring)."""
+    uv, env, args = hand_settings()
+    requirements = str(project.directory / "requirements.txt")
+    venv_python = str(dest / "bin" / "python")
+    commands = [[uv, "venv", "-q", str(dest), "--python", python]]
+    install = [uv, "pip", "install", "-q", "--python", venv_python, *args]
+    if mode == "hand":
+        commands.append([*install, "-r", requirements])
+    elif mode == "hand_bytecode":
+        commands.append([*install, "--compile-bytecode", "-r", requirements])
+    else:
+        lock = str(dest) + ".lock.txt"
+        compile_lock = [uv, "pip", "compile", "-q", "--generate-hashes", "--python", python]
+        commands.append([*compile_lock, *args, "-o", lock, requirements])
+        locked = ["--compile-bytecode", "--no-deps", "-r", lock]  # uv checks the hashes
+        commands.append([*install, *locked])
+    for argv in commands:
+        subprocess.run(argv, env=env, check=True, cwd=project.directory)
 
 
 def mlproj_prepare(project: Project) -> Path:
@@ -131,17 +149,17 @@ def with_home(home: Path, action: Callable[[], object]) -> float:
 
 
 def bench_cold(root: Path, project: Project, repeat: int) -> dict[str, list[float]]:
-    """Interleaved rounds: uv by hand, uv by hand with bytecode, mlproj (python remembered)."""
+    """Interleaved rounds: the three hand runs, then mlproj (python remembered)."""
     python = sys.executable
     first_home = root / "home-first"
     first = [with_home(first_home, lambda: mlproj_prepare(project))]
     memo = first_home / "pythons.json"
-    times: dict[str, list[float]] = {"hand": [], "hand_bytecode": [], "cold": [], "first": first}
+    times: dict[str, list[float]] = {mode: [] for mode in HAND_MODES}
+    times.update(cold=[], first=first)
     for i in range(repeat):
-        times["hand"].append(timed(partial(by_hand, project, root / f"hand-{i}", python)))
-        times["hand_bytecode"].append(
-            timed(partial(by_hand, project, root / f"hand-bc-{i}", python, compile_bytecode=True))
-        )
+        for mode in HAND_MODES:
+            dest = root / f"{mode}-{i}"
+            times[mode].append(timed(partial(by_hand, project, dest, python, mode)))
         home = root / f"home-{i}"
         home.mkdir()
         if memo.exists():
@@ -231,7 +249,7 @@ def torch_check(root: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--packages", default="six requests")
     parser.add_argument("--no-mlflow", action="store_true")
     parser.add_argument("--torch-check", action="store_true")
@@ -246,25 +264,33 @@ def main() -> None:
             f"packages: {opts.packages}; index: "
             f"{pipconf.uv_settings(pipconf.read_pip_config()).describe()}"
         )
-        by_hand(project, root / "warmup", python)  # fill the uv cache for everyone
+        for mode in HAND_MODES:  # fill the uv cache for everyone
+            by_hand(project, root / f"warmup-{mode}", python, mode)
         ours = bench_cold(root, project, opts.repeat)
         theirs = None if opts.no_mlflow else bench_mlflow(root, project, opts.repeat)
 
         cold = statistics.median(ours["cold"])
-        print(f"uv by hand, cold:                 {median_ms(ours['hand'])}")
-        print(f"uv by hand + --compile-bytecode:  {median_ms(ours['hand_bytecode'])}")
+        print(f"uv by hand, as typed:                {median_ms(ours['hand'])}")
+        print(f"uv by hand, as typed + bytecode:     {median_ms(ours['hand_bytecode'])}")
+        print(f"uv by hand, the same work as mlproj: {median_ms(ours['hand_locked'])}")
+        print("  (uv venv; uv pip compile --generate-hashes; uv pip install --compile-bytecode")
+        print("   --no-deps of that lock: what mlproj does, to record and install exact pins)")
+        ratios = {mode: cold / statistics.median(ours[mode]) for mode in HAND_MODES}
         print(
-            f"mlproj, cold (python remembered): {median_ms(ours['cold'])}   "
-            f"ratio to hand with bytecode {cold / statistics.median(ours['hand_bytecode']):.2f}x"
-            f"  (target <= 1.3x); to hand as typed {cold / statistics.median(ours['hand']):.2f}x"
+            f"mlproj, cold (python remembered):    {median_ms(ours['cold'])}   ratio to hand "
+            f"doing the same work {ratios['hand_locked']:.2f}x (target <= 1.3x)"
+        )
+        print(
+            f"  to hand as typed + bytecode {ratios['hand_bytecode']:.2f}x, "
+            f"to hand as typed {ratios['hand']:.2f}x"
         )
         steps = [k for k in ours if k.startswith("uv ")]
         for step in steps:
-            print(f"  of which {step + ':':23} {median_ms(ours[step])}")
+            print(f"  of which {step + ':':26} {median_ms(ours[step])}")
         rest = [c - t for c, t in zip(ours["cold"], ours["tools"], strict=True)]
         print(
-            f"  of which mlproj itself:         {median_ms(rest)}   (the total less the time"
-            " a uv command ran: resolve, lock, marker)"
+            f"  of which mlproj itself:            {median_ms(rest)}   (the total less the"
+            " time some uv command ran)"
         )
         print(f"mlproj, first ever (python found): {median_ms(ours['first'])}")
         print(f"mlproj, warm (cached env):        {median_ms(ours['warm'])}   (target < 50 ms)")
