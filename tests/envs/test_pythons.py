@@ -153,3 +153,28 @@ def test_install_goes_through_uv_and_its_mirror(tmp_path: Path) -> None:
     assert "installing it failed: `uv python` failed" in err
     assert str(mirror) in err
     assert "uv python install 3.12.3" in err
+
+
+def test_an_exact_match_found_without_a_process_skips_probing_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PATH comes last in the discovery order, so an exact match before it is the answer, and
+    the `python3.X` there are not run (one process each); a looser request still looks."""
+    ran = tmp_path / "ran"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "python3.99"
+    fake.write_text(f"#!/bin/sh\necho run >> {ran}\necho 3.99.0\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    for var, name in (("PYENV_ROOT", "pyenv"), ("ASDF_DATA_DIR", "asdf")):
+        monkeypatch.setenv(var, str(tmp_path / name))
+    monkeypatch.setenv("UV_PYTHON_INSTALL_DIR", str(tmp_path / "uv"))
+    pyenv = _layout(tmp_path / "pyenv" / "versions", "3.99.1")  # named 3.99.1, runs HERE
+
+    assert pythons.locate(HERE, "uv") == pythons.current()
+    assert pythons.locate("3.99.1", "uv") == Interpreter("3.99.1", str(pyenv))
+    assert not ran.exists()
+    # "3.99" is no exact version: the newest match wins, so PATH's are run to learn theirs
+    assert pythons.locate("3.99", "uv") == Interpreter("3.99.1", str(pyenv))
+    assert ran.read_text() == "run\n"

@@ -28,11 +28,15 @@ class Interpreter:
 
 def scan() -> list[Interpreter]:
     """Every CPython found, in the order pyenv, asdf, uv-managed, PATH."""
+    return [*scan_layouts(), *scan_path()]
+
+
+def scan_layouts() -> list[Interpreter]:
+    """pyenv, asdf and uv-managed installs: their directory names say the version (no process)."""
     found: list[Interpreter] = []
     found += _versions_dir(_pyenv_root() / "versions", _VERSION_DIR)
     found += _versions_dir(_asdf_root() / "installs" / "python", _VERSION_DIR)
     found += _versions_dir(_uv_root(), _UV_DIR)
-    found += _on_path()
     return found
 
 
@@ -69,8 +73,9 @@ def _versions_dir(root: Path, pattern: re.Pattern[str]) -> list[Interpreter]:
     return found
 
 
-def _on_path() -> list[Interpreter]:
-    """`python3.X` on PATH (pyenv shims excluded: they fail for inactive versions)."""
+def scan_path() -> list[Interpreter]:
+    """`python3.X` on PATH (pyenv shims excluded: they fail for inactive versions); each one
+    is run once to learn its patch version."""
     seen: set[str] = set()
     found = []
     for entry in os.environ.get("PATH", "").split(os.pathsep):

@@ -121,8 +121,13 @@ def locate(request: str, uv: str) -> Interpreter | list[str]:
     remembered = _recall(request)
     if remembered is not None:
         return remembered
-    scanned = [current(), *discover.scan()]
-    best = _best(scanned, request) or _uv_find(uv, _uv_request(clauses), request)
+    scanned = [current(), *discover.scan_layouts()]
+    # an exact match found without running anything is the answer: PATH comes last in the
+    # discovery order, so its interpreters (one process each to learn their patch) cannot win
+    best = _best(scanned, request, exact_only=True)
+    if best is None:
+        scanned += discover.scan_path()
+        best = _best(scanned, request) or _uv_find(uv, _uv_request(clauses), request)
     if best is None:
         listed = installed(uv)
         best = _best(listed, request)
@@ -133,9 +138,12 @@ def locate(request: str, uv: str) -> Interpreter | list[str]:
     return best
 
 
-def _best(candidates: list[Interpreter], request: str) -> Interpreter | None:
-    """An exact patch match first (`3.10.13` asked and there), else the newest match; of
-    equals, the first found (discovery order: this one, pyenv, asdf, uv-managed, PATH)."""
+def _best(
+    candidates: list[Interpreter], request: str, *, exact_only: bool = False
+) -> Interpreter | None:
+    """An exact patch match first (`3.10.13` asked and there), else (unless `exact_only`) the
+    newest match; of equals, the first found (discovery order: this one, pyenv, asdf,
+    uv-managed, PATH)."""
     # uv builds virtualenvs for Python 3.6 and newer only (older ones lack `-I`)
     fitting = [
         i for i in candidates if matches(i.version, request) and _version_tuple(i.version) >= (3, 6)
@@ -143,7 +151,9 @@ def _best(candidates: list[Interpreter], request: str) -> Interpreter | None:
     if not fitting:
         return None
     exact = [i for i in fitting if i.version == request.strip()]
-    return exact[0] if exact else max(fitting, key=lambda i: _version_tuple(i.version))
+    if exact or exact_only:
+        return exact[0] if exact else None
+    return max(fitting, key=lambda i: _version_tuple(i.version))
 
 
 def _plain_version(target: str) -> bool:
