@@ -198,3 +198,24 @@ def test_the_index_options_of_the_requirements_also_install_the_lock(
     assert (path / ".mlproj" / "sources.txt").read_text() == f"--find-links {wheelhouse}\n"
     done = run_in(env.patch, "python -c 'import mlpt_gamma; print(mlpt_gamma.VERSION)'", tmp_path)
     assert done.stdout.strip() == "0.1", done.stderr
+
+
+@needs_uv
+@pytest.mark.usefixtures("offline")
+def test_build_dependencies_are_resolved_with_the_dependencies(tmp_path: Path) -> None:
+    """One lock for both lists: a pin in build_dependencies holds for the dependencies too
+    (mlflow run installs the lists one after the other, the second free to replace the
+    first's packages); a contradiction is an error naming the package, not a silent upgrade."""
+    text = "build_dependencies: [mlpt-alpha==1.0]\ndependencies: [mlpt-beta]\n"
+    proj = project(tmp_path / "p", "python_env.yaml", text)
+    env = virtualenv.MANAGER.prepare(proj, OPTIONS)
+    frozen = env.artifacts[0][0].read_text().splitlines()
+    assert frozen == ["mlpt-alpha==1.0", "mlpt-beta==1.0"]  # beta alone would take alpha 2.0
+
+    text = "build_dependencies: [mlpt-alpha==1.0]\ndependencies: [mlpt-alpha>=2]\n"
+    clash = project(tmp_path / "q", "python_env.yaml", text)
+    with pytest.raises(EnvError) as info:
+        virtualenv.MANAGER.prepare(clash, OPTIONS)
+    message = info.value.one_line()
+    assert "resolving the requirements of" in message and "mlpt-alpha" in message
+    assert _leftovers() == [virtualenv.resolve(proj).key]
