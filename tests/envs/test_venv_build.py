@@ -194,7 +194,7 @@ def test_the_index_options_of_the_requirements_also_install_the_lock(
     text = f"dependencies:\n  - --find-links {wheelhouse}\n  - mlpt-gamma\n"
     proj = project(tmp_path / "p", "python_env.yaml", text)
     env = virtualenv.MANAGER.prepare(proj, OPTIONS)
-    path = cache.env_path(env.facts.key)
+    path = cache.env_path(env.facts.tags()["mlproj.env.key"])
     assert (path / ".mlproj" / "sources.txt").read_text() == f"--find-links {wheelhouse}\n"
     done = run_in(env.patch, "python -c 'import mlpt_gamma; print(mlpt_gamma.VERSION)'", tmp_path)
     assert done.stdout.strip() == "0.1", done.stderr

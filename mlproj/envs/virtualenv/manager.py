@@ -213,40 +213,19 @@ def _build(plan: VenvPlan, dest: Path, log: BuildLog) -> None:
         f"({plan.interpreter.path}); uv {plan.uv_version}"
     )
     log.detail(f"index settings: {plan.index.describe()}")
-    venv = [plan.uv, "venv", str(dest), "--relocatable", "--no-project"]
-    venv += ["--python", plan.interpreter.path]
-
-    def create() -> None:
-        log.run(venv, what="uv venv", env=env, cwd=dest.parent)
-
-    creating = f"creating virtualenv (python {plan.interpreter.version})"
     lines = rewrite([*req.build_dependencies, *req.dependencies], req.project_dir)
-    if plan.lock is not None:
-        log.step(creating)
-        create()
-        lock = plan.lock.path.read_text(encoding="utf-8")
-        hashed = lock if plan.lock.origin == "project" else None  # recorded: the run has it
-        log.detail(
-            f"installing {count_pins(lock)} locked packages from {plan.lock.path} "
-            f"({plan.lock.origin} lock; no dependency resolution)"
-        )
-    elif count_requirements(lines) or any(file_option(line) for line in lines):
-        log.step(f"{creating}; resolving {_describe_lines(req)}")
-        lock = run_both(create, lambda: _resolve_lock(plan, lines, env, log))[1]
-        hashed = lock
-    else:
-        log.step(creating)
-        create()
-        lock = hashed = ""
+    lock, hashed = _create_and_lock(plan, dest, lines, env, log)
     state = dest / STATE_DIR
     state.mkdir()
     if lines:
         (state / REQUESTED).write_text("\n".join(lines) + "\n", encoding="utf-8")
     if hashed is not None:
         (state / HASHED).write_text(hashed, encoding="utf-8")
-    locked = state / (LOCK_NAME if plan.lock is not None else HASHED)
     if plan.lock is not None:
+        locked = state / LOCK_NAME
         locked.write_text(lock, encoding="utf-8")
+    else:
+        locked = state / HASHED
     python = str(dest / "bin" / "python")
     count = count_pins(lock)
     if count:
@@ -266,6 +245,36 @@ def _build(plan: VenvPlan, dest: Path, log: BuildLog) -> None:
             cwd=req.project_dir,
         )
     (state / FROZEN).write_text(_frozen(lock, plan.uv, python, env, log), encoding="utf-8")
+
+
+def _create_and_lock(
+    plan: VenvPlan, dest: Path, lines: list[str], env: dict[str, str], log: BuildLog
+) -> tuple[str, str | None]:
+    """Create the venv at `dest`; the lock to install and the hashed lock to record (None: a
+    recorded lock, which the run that made it has already)."""
+    venv = [plan.uv, "venv", str(dest), "--relocatable", "--no-project"]
+    venv += ["--python", plan.interpreter.path]
+
+    def create() -> None:
+        log.run(venv, what="uv venv", env=env, cwd=dest.parent)
+
+    creating = f"creating virtualenv (python {plan.interpreter.version})"
+    if plan.lock is not None:
+        log.step(creating)
+        create()
+        lock = plan.lock.path.read_text(encoding="utf-8")
+        log.detail(
+            f"installing {count_pins(lock)} locked packages from {plan.lock.path} "
+            f"({plan.lock.origin} lock; no dependency resolution)"
+        )
+        return lock, (lock if plan.lock.origin == "project" else None)
+    if not count_requirements(lines) and not any(file_option(line) for line in lines):
+        log.step(creating)
+        create()
+        return "", ""
+    log.step(f"{creating}; resolving {_describe_lines(plan.request)}")
+    lock = run_both(create, lambda: _resolve_lock(plan, lines, env, log))[1]
+    return lock, lock
 
 
 def _resolve_lock(plan: VenvPlan, lines: list[str], env: dict[str, str], log: BuildLog) -> str:
