@@ -292,16 +292,16 @@ def main() -> None:
             f"  of which mlproj itself:            {median_ms(rest)}   (the total less the"
             " time some uv command ran)"
         )
-        print(f"mlproj, first ever (python found): {median_ms(ours['first'])}")
-        print(f"mlproj, warm (cached env):        {median_ms(ours['warm'])}   (target < 50 ms)")
+        print(f"mlproj, first ever (python found):  {median_ms(ours['first'])}")
+        print(f"mlproj, warm (cached env):           {median_ms(ours['warm'])}   (target < 50 ms)")
         if theirs is not None:
             ratio = statistics.median(theirs["cold"]) / statistics.median(ours["cold"])
             print(
-                f"mlflow (--env-manager uv), cold:  {median_ms(theirs['cold'])}   "
+                f"mlflow (--env-manager uv), cold:     {median_ms(theirs['cold'])}   "
                 f"ratio to mlproj cold {ratio:.2f}x"
             )
             print(
-                f"mlflow (--env-manager uv), warm:  {median_ms(theirs['warm'])}   "
+                f"mlflow (--env-manager uv), warm:     {median_ms(theirs['warm'])}   "
                 "(an existence check only: no lock, no health check)"
             )
         pyenv = shutil.which("pyenv")
