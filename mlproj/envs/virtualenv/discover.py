@@ -3,7 +3,8 @@
 pyenv (`$PYENV_ROOT/versions/X.Y.Z`), asdf (`$ASDF_DATA_DIR/installs/python/X.Y.Z`), uv's
 managed installs (`$UV_PYTHON_INSTALL_DIR/cpython-X.Y.Z-...`) and PATH (`python3.X`). A version
 read from a directory name is CPython's x.y.z; PATH entries are probed (one process each) since
-their names carry no patch version.
+their names carry no patch version, so pythons.locate looks there only when the layouts hold no
+exact match.
 """
 
 from __future__ import annotations
