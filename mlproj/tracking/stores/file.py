@@ -40,6 +40,7 @@ from mlproj.tracking.stores.file_read import (
     parse_metric_line,
     read_meta,
 )
+from mlproj.tracking.stores.order import in_id_order
 
 STATUS_CODES: dict[RunStatus, int] = {
     "RUNNING": 1,
@@ -150,8 +151,7 @@ class FileStore:
             exp = self._experiment(name)
             if exp is not None and exp.lifecycle_stage == "active":
                 found.append(exp)
-        found.sort(key=lambda e: (len(e.experiment_id), e.experiment_id))
-        return found
+        return in_id_order(found)
 
     def _write_experiment(self, experiment_id: str, name: str) -> None:
         exp_dir = self._exp_dir(experiment_id)

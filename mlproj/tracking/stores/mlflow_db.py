@@ -15,6 +15,7 @@ from typing import Any
 from mlproj.errors import TrackingError, UsageError
 from mlproj.tracking.base import TERMINAL_STATUSES, Experiment, Metric, Run, RunInfo, RunStatus
 from mlproj.tracking.stores import local_artifacts
+from mlproj.tracking.stores.order import in_id_order
 
 _BATCH = 100
 _PAGE = 1000
@@ -97,7 +98,7 @@ class MlflowDbStore:
             Experiment(str(e.experiment_id), e.name, e.artifact_location, e.lifecycle_stage)
             for e in self._call("search_experiments", max_results=50000)
         ]
-        return sorted(found, key=lambda e: (len(e.experiment_id), e.experiment_id))
+        return in_id_order(found)
 
     def create_run(
         self,

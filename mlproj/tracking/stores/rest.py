@@ -17,6 +17,7 @@ from urllib.parse import quote, urlparse
 from mlproj.errors import TrackingError, UsageError
 from mlproj.tracking.base import TERMINAL_STATUSES, Experiment, Metric, Run, RunInfo, RunStatus
 from mlproj.tracking.stores import local_artifacts
+from mlproj.tracking.stores.order import in_id_order
 from mlproj.tracking.stores.rest_http import (
     AUTH_VARIABLES,
     DEFAULT_RETRY,
@@ -175,7 +176,7 @@ class RestStore:
     def list_experiments(self) -> list[Experiment]:
         body = {"max_results": self.page_size, "view_type": "ACTIVE_ONLY"}
         found = [_experiment(e) for e in self._search("experiments/search", body, "experiments")]
-        return sorted(found, key=lambda e: (len(e.experiment_id), e.experiment_id))
+        return in_id_order(found)
 
     # -- runs -------------------------------------------------------------------------------
 
