@@ -8,14 +8,17 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 import msgspec
 
 from mlproj import output
-from mlproj.commands.run import parse_pairs
+from mlproj.commands.run import param_list_option, parse_pairs
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @contextlib.contextmanager
@@ -34,6 +37,13 @@ def _stdout_to_stderr(active: bool) -> Iterator[None]:
         os.close(saved)
 
 
+def _tolerance(name: str, help: str) -> Callable[[F], F]:
+    """--rtol or --atol: a number >= 0; both 0 (the default) asks for bit-identical metrics."""
+    return click.option(
+        name, type=click.FloatRange(min=0), default=0.0, show_default=True, help=help
+    )
+
+
 @click.command()
 @click.argument("run_ref", metavar="RUN")
 @click.option(
@@ -46,28 +56,11 @@ def _stdout_to_stderr(active: bool) -> Iterator[None]:
     metavar="URI",
     help="Store to record the reproduction in [default: the run's own store].",
 )
-@click.option(
-    "-P",
-    "--param-list",
-    "params",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="Override a recorded parameter (recorded as an override); repeatable.",
+@param_list_option(
+    "NAME=VALUE", "Override a recorded parameter (recorded as an override); repeatable."
 )
-@click.option(
-    "--rtol",
-    type=click.FloatRange(min=0),
-    default=0.0,
-    show_default=True,
-    help="Relative tolerance.",
-)
-@click.option(
-    "--atol",
-    type=click.FloatRange(min=0),
-    default=0.0,
-    show_default=True,
-    help="Absolute tolerance.",
-)
+@_tolerance("--rtol", "Relative tolerance.")
+@_tolerance("--atol", "Absolute tolerance.")
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
 def command(
     run_ref: str,
