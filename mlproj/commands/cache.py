@@ -13,6 +13,7 @@ import click
 
 from mlproj import output
 from mlproj._util.prunable import Prunable
+from mlproj.commands.options import older_than_option
 from mlproj.envs.cache import CachedEnv
 
 _SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*\Z", re.IGNORECASE)
@@ -32,13 +33,7 @@ def command() -> None:
 
 
 @command.command("prune")
-@click.option(
-    "--older-than",
-    default="30d",
-    show_default=True,
-    metavar="AGE",
-    help="Remove what no run used for AGE (s, m, h, d or w).",
-)
+@older_than_option("Remove what no run used for AGE (s, m, h, d or w).")
 @click.option(
     "--max-size",
     metavar="SIZE",

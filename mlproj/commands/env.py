@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from mlproj import output
+from mlproj.commands.options import older_than_option
 from mlproj.envs import MANAGERS
 
 
@@ -63,13 +64,7 @@ def rm_cmd(key: str) -> None:
 
 
 @command.command("prune")
-@click.option(
-    "--older-than",
-    default="30d",
-    show_default=True,
-    metavar="AGE",
-    help="Remove environments not used for AGE (s, m, h, d or w; e.g. 12h, 30d).",
-)
+@older_than_option("Remove environments not used for AGE (s, m, h, d or w; e.g. 12h, 30d).")
 def prune_cmd(older_than: str) -> None:
     """Remove environments that no run used recently."""
     from mlproj.envs import admin, cache

@@ -16,6 +16,7 @@ from mlproj import output
 from mlproj._util.redact import redact
 from mlproj.backends import BACKENDS
 from mlproj.commands.argtext import require_experiment_name, require_utf8
+from mlproj.commands.options import backend_config_option
 from mlproj.envs import MANAGERS
 from mlproj.envs.base import EnvOptions
 from mlproj.errors import UsageError
@@ -226,13 +227,8 @@ def param_list_option(metavar: str, help: str) -> Callable[[Callable[..., Any]],
     show_default=True,
     help="Where the run executes.",
 )
-@click.option(
-    "-c",
-    "--backend-config",
-    "backend_config",
-    multiple=True,
-    metavar="FILE|JSON|KEY=VALUE",
-    help="Backend config: a .json/.yaml file, a JSON object or key=value; repeatable.",
+@backend_config_option(
+    "Backend config: a .json/.yaml file, a JSON object or key=value; repeatable."
 )
 @click.option("--run-id", help="Record into this existing (not ended) run instead of a new one.")
 @click.option(

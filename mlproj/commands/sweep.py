@@ -10,6 +10,7 @@ import click
 import msgspec
 
 from mlproj import output
+from mlproj.commands.options import backend_config_option
 from mlproj.commands.run import (
     backend_config_from,
     make_request,
@@ -44,14 +45,7 @@ _BACKENDS = ("local", "slurm")  # a sweep on Slurm is one array job
     show_default=True,
     help="Where the runs execute: here, or as one Slurm array job (a task per combination).",
 )
-@click.option(
-    "-c",
-    "--backend-config",
-    "backend_config",
-    multiple=True,
-    metavar="FILE|JSON|KEY=VALUE",
-    help="Backend config (as for `run -b slurm`), applied to every task; repeatable.",
-)
+@backend_config_option("Backend config (as for `run -b slurm`), applied to every task; repeatable.")
 @click.option(
     "-j",
     "--jobs",
