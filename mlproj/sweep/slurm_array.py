@@ -27,6 +27,7 @@ from mlproj.backends.slurm.backend import (
     JOB_ID_TAG,
     end_from_slurm,
     output_dir_for,
+    submit_script,
 )
 from mlproj.backends.slurm.config import SlurmConfig, parse_config
 from mlproj.backends.slurm.script import render_array_script
@@ -178,12 +179,7 @@ def _submit(
         parent_run_id=parent.run_id,
         throttle=throttle,
     )
-    store.write_artifact(parent.run_id, "slurm/job.sh", script.encode())
-    path = output_dir / "job.sh"  # the artifact itself when the artifacts are local
-    if not path.is_file():
-        path.write_text(script)
-    job_id = commands.sbatch(str(path), config.sbatch_args)
-    store.set_tags(parent.run_id, {JOB_ID_TAG: job_id})
+    job_id = submit_script(store, parent.run_id, script, output_dir, config)
     for child in children:  # `squeue -j 12_3` names one task: `mlproj runs` can reconcile it
         store.set_tags(child.step.run_id, {JOB_ID_TAG: f"{job_id}_{child.task}"})
     return job_id

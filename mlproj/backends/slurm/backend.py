@@ -64,15 +64,10 @@ class SlurmBackend:
             project_name=prepared.project_name,
             output_dir=str(output_dir),
         )
-        store.write_artifact(prepared.run_id, "slurm/job.sh", script.encode())
-        path = output_dir / "job.sh"  # the artifact itself when the artifacts are local
-        if not path.is_file():
-            path.write_text(script)
         # queued until the node step starts it (RUNNING); set before sbatch, which may start
         # the job at once
         mark_status(store, prepared.run_id, "SCHEDULED")
-        job_id = commands.sbatch(str(path), config.sbatch_args)
-        store.set_tags(prepared.run_id, {JOB_ID_TAG: job_id})
+        job_id = submit_script(store, prepared.run_id, script, output_dir, config)
         return SlurmRun(store, prepared.run_id, job_id, output_dir, config)
 
     def node_finished(self, store: Store, run_id: str) -> None:
@@ -101,6 +96,20 @@ class SlurmBackend:
             return run
         end_from_slurm(store, run.info.run_id, job_id)
         return store.get_run(run.info.run_id)
+
+
+def submit_script(
+    store: Store, run_id: str, script: str, output_dir: Path, config: SlurmConfig
+) -> str:
+    """Save the batch script with the run (slurm/job.sh), sbatch it, and tag the run with the
+    job id; return the job id. A single run and a sweep's array job go the same way."""
+    store.write_artifact(run_id, "slurm/job.sh", script.encode())
+    path = output_dir / "job.sh"  # the artifact itself when the artifacts are local
+    if not path.is_file():
+        path.write_text(script)
+    job_id = commands.sbatch(str(path), config.sbatch_args)
+    store.set_tags(run_id, {JOB_ID_TAG: job_id})
+    return job_id
 
 
 def end_from_slurm(store: Store, run_id: str, job_id: str, state: str | None = None) -> str:
