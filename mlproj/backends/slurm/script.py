@@ -20,20 +20,13 @@ def job_name(project_name: str) -> str:
 def render_script(
     step: NodeStep, config: SlurmConfig, *, project_name: str, output_dir: str
 ) -> str:
-    lines = [
-        "#!/bin/bash",
-        f"#SBATCH --job-name={job_name(project_name)}",
-        f"#SBATCH --output={output_dir}/slurm-%j.out",
-        f"#SBATCH --error={output_dir}/slurm-%j.err",
-        f"#SBATCH --chdir={output_dir}",
-    ]
-    lines += [f"#SBATCH {option}={value}" for option, value in config.directives]
-    lines += [
-        f"# mlproj {__version__}: run {step.run_id} in {step.tracking_uri}",
-        f"# sbatch arguments: {shlex.join(config.sbatch_args) or '(none)'}",
-    ]
-    if config.setup:
-        lines.append(config.setup.rstrip("\n"))
+    lines = _header(
+        config,
+        project_name=project_name,
+        output_dir=output_dir,
+        logs="slurm-%j",
+        about=f"run {step.run_id} in {step.tracking_uri}",
+    )
     document = json.dumps(dataclasses.asdict(step), sort_keys=True)
     lines.append(f"exec {shlex.quote(config.python)} -m mlproj _exec-run {shlex.quote(document)}")
     return "\n".join(lines) + "\n"
@@ -51,23 +44,14 @@ def render_array_script(
     """One array job for a sweep: task i runs `mlproj _exec-run` with steps[i] (its child run).
     The steps are written into the script, so the job needs nothing from the submitter."""
     last = len(steps) - 1
-    array = f"0-{last}" + (f"%{throttle}" if throttle else "")
-    lines = [
-        "#!/bin/bash",
-        f"#SBATCH --job-name={job_name(project_name)}",
-        f"#SBATCH --array={array}",
-        f"#SBATCH --output={output_dir}/slurm-%A_%a.out",
-        f"#SBATCH --error={output_dir}/slurm-%A_%a.err",
-        f"#SBATCH --chdir={output_dir}",
-    ]
-    lines += [f"#SBATCH {option}={value}" for option, value in config.directives]
-    lines += [
-        f"# mlproj {__version__}: sweep {parent_run_id}, {len(steps)} runs in "
-        f"{steps[0].tracking_uri}",
-        f"# sbatch arguments: {shlex.join(config.sbatch_args) or '(none)'}",
-    ]
-    if config.setup:
-        lines.append(config.setup.rstrip("\n"))
+    lines = _header(
+        config,
+        project_name=project_name,
+        output_dir=output_dir,
+        logs="slurm-%A_%a",  # array job id, task id
+        about=f"sweep {parent_run_id}, {len(steps)} runs in {steps[0].tracking_uri}",
+        array=f"0-{last}" + (f"%{throttle}" if throttle else ""),
+    )
     lines.append("steps=(")
     for index, step in enumerate(steps):
         document = json.dumps(dataclasses.asdict(step), sort_keys=True)
@@ -77,3 +61,32 @@ def render_array_script(
         f'exec {shlex.quote(config.python)} -m mlproj _exec-run "${{steps[$SLURM_ARRAY_TASK_ID]}}"'
     )
     return "\n".join(lines) + "\n"
+
+
+def _header(
+    config: SlurmConfig,
+    *,
+    project_name: str,
+    output_dir: str,
+    logs: str,
+    about: str,
+    array: str | None = None,
+) -> list[str]:
+    """The #SBATCH lines, a comment saying what the job runs (`about`), and the config's setup:
+    the part of the script a single run and a sweep's array job share."""
+    lines = ["#!/bin/bash", f"#SBATCH --job-name={job_name(project_name)}"]
+    if array is not None:
+        lines.append(f"#SBATCH --array={array}")
+    lines += [
+        f"#SBATCH --output={output_dir}/{logs}.out",
+        f"#SBATCH --error={output_dir}/{logs}.err",
+        f"#SBATCH --chdir={output_dir}",
+    ]
+    lines += [f"#SBATCH {option}={value}" for option, value in config.directives]
+    lines += [
+        f"# mlproj {__version__}: {about}",
+        f"# sbatch arguments: {shlex.join(config.sbatch_args) or '(none)'}",
+    ]
+    if config.setup:
+        lines.append(config.setup.rstrip("\n"))
+    return lines
