@@ -37,10 +37,7 @@ def cache_dir(*parts: str) -> Path:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:  # read-only or full MLPROJ_HOME, a file in the way
-        raise MlprojError(
-            f"cannot create mlproj's cache directory {path}: {exc.strerror or exc}",
-            "set MLPROJ_HOME to a writable directory",
-        ) from None
+        raise _cache_error(path, exc) from None
     return path
 
 
@@ -55,8 +52,12 @@ def cache_write_error(exc: OSError) -> MlprojError | None:
         Path(os.path.abspath(exc.filename)).relative_to(cache_root())
     except ValueError:
         return None
+    return _cache_error(exc.filename, exc)
+
+
+def _cache_error(where: object, exc: OSError) -> MlprojError:
     return MlprojError(
-        f"cannot write to mlproj's cache at {exc.filename}: {exc.strerror or exc}",
+        f"cannot write to mlproj's cache at {where}: {exc.strerror or exc}",
         "set MLPROJ_HOME to a writable directory with free space",
     )
 
