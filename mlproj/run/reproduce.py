@@ -19,6 +19,14 @@ import msgspec
 
 from mlproj import output, sources
 from mlproj.envs.base import EnvOptions
+from mlproj.envs.recorded import (
+    CONDA_LOCK,
+    CONDA_PIP_LOCK,
+    ENV_ARTIFACT_DIR,
+    VENV_FROZEN,
+    VENV_HASHED,
+    env_artifact,
+)
 from mlproj.errors import EnvError, SourceError, TrackingError
 from mlproj.run import record
 from mlproj.run.runner import RunRequest
@@ -26,11 +34,6 @@ from mlproj.sources import snapshot
 from mlproj.sources.base import FetchedProject, GitInfo
 from mlproj.sources.git.cmd import GitFailed, run_git
 from mlproj.tracking.base import Run, Store
-
-VENV_FROZEN = "environment/requirements.frozen.txt"
-VENV_HASHED = "environment/requirements.lock.txt"  # the same pins with sha256 hashes
-CONDA_LOCK = "environment/conda-lock.yml"
-CONDA_PIP_LOCK = "environment/pip-requirements.lock.txt"  # a conda env's pip: packages, pinned
 
 
 @dataclass(frozen=True)
@@ -178,7 +181,8 @@ def _locked_env(
     if manager == "virtualenv":
         from mlproj.envs.virtualenv.lock import EXTRA_LOCK, EXTRA_PYTHON
 
-        artifact = VENV_HASHED if _has_artifact(store, run, VENV_HASHED) else VENV_FROZEN
+        hashed = env_artifact(VENV_HASHED)
+        artifact = hashed if _has_artifact(store, run, hashed) else env_artifact(VENV_FROZEN)
         path = _download(store, run, artifact, work)
         extra: dict[str, Any] = {EXTRA_LOCK: str(path)}
         if run.tags.get("mlproj.env.python"):
@@ -189,13 +193,14 @@ def _locked_env(
         from mlproj.envs.conda.lockfile import lock_platforms
         from mlproj.envs.conda.solve import current_platform
 
+        lock = env_artifact(CONDA_LOCK)
         unlocked = run.tags.get("mlproj.env.unlocked")
-        if unlocked and not _has_artifact(store, run, CONDA_LOCK):
+        if unlocked and not _has_artifact(store, run, lock):
             raise EnvError(
                 f"run {run.info.run_id} recorded no conda lock: {unlocked}",
                 "rerun it without --conda-exe, or with a conda-lock.yml (`mlproj lock`)",
             )
-        path = _download(store, run, CONDA_LOCK, work)
+        path = _download(store, run, lock, work)
         here = current_platform()
         locked = lock_platforms(path)
         if here not in locked:
@@ -205,12 +210,13 @@ def _locked_env(
                 "reproduce it on a machine of that platform",
             )
         extra = {CONDA_EXTRA: str(path)}
-        if _has_artifact(store, run, CONDA_PIP_LOCK):  # the pip: section's pins
+        pip_lock = env_artifact(CONDA_PIP_LOCK)
+        if _has_artifact(store, run, pip_lock):  # the pip: section's pins
             from mlproj.envs.conda.pip import EXTRA_PIP_LOCK
 
-            extra[EXTRA_PIP_LOCK] = str(_download(store, run, CONDA_PIP_LOCK, work))
-            return extra, f"{CONDA_LOCK} and {CONDA_PIP_LOCK}"
-        return extra, CONDA_LOCK
+            extra[EXTRA_PIP_LOCK] = str(_download(store, run, pip_lock, work))
+            return extra, f"{lock} and {pip_lock}"
+        return extra, lock
     if manager == "docker":
         return _pinned_docker_base(run)
     return {}, None
@@ -242,7 +248,7 @@ def _download(store: Store, run: Run, artifact: str, work: Path) -> Path:
 
 def _has_artifact(store: Store, run: Run, artifact: str) -> bool:
     try:
-        return artifact in store.list_artifacts(run.info.run_id, "environment")
+        return artifact in store.list_artifacts(run.info.run_id, ENV_ARTIFACT_DIR)
     except TrackingError:
         return False
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from mlproj.envs.recorded import CONDA_EXPLICIT, CONDA_LOCK, VENV_FROZEN, env_artifact
 from mlproj.errors import TrackingError
 from mlproj.tracking.base import Run, Store
 
@@ -59,9 +60,9 @@ def locked_packages(store: Store, run: Run) -> tuple[str | None, dict[str, str]]
     """(the artifact read, its packages); (None, {}) when the run recorded no lock."""
     platform = _conda_platform(run)
     readers = (
-        ("environment/requirements.frozen.txt", parse_requirements),
-        ("environment/conda-lock.yml", lambda t: parse_conda_lock(t, platform)),
-        ("environment/conda-explicit.txt", parse_conda_explicit),
+        (env_artifact(VENV_FROZEN), parse_requirements),
+        (env_artifact(CONDA_LOCK), lambda t: parse_conda_lock(t, platform)),
+        (env_artifact(CONDA_EXPLICIT), parse_conda_explicit),
     )
     for artifact, parse in readers:
         try:

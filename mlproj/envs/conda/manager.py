@@ -29,17 +29,19 @@ from mlproj.envs.conda import solve as conda_solve
 from mlproj.envs.conda.channels import resolve_channels
 from mlproj.envs.conda.exe import CondaExe, find_conda_exe, run_exe
 from mlproj.envs.local import PatchedEnv
+from mlproj.envs.recorded import (
+    CONDA_EXPLICIT,
+    CONDA_LOCK,
+    CONDA_PIP_FREEZE,
+    CONDA_PIP_LOCK,
+    ENV_ARTIFACT_DIR,
+)
 from mlproj.errors import EnvError
 from mlproj.spec import CondaEnv, Project, load_conda_env
 
 NAME = "conda"
 RECORDS_DIR = ".mlproj"  # inside the prefix: what was installed, saved with every run
-EXPLICIT_FILE = "conda-explicit.txt"
-LOCK_COPY = "conda-lock.yml"
-PIP_FREEZE = "pip-freeze.txt"
-PIP_LOCK = "pip-requirements.lock.txt"  # the pip: section's packages, pinned with hashes
 UNLOCKED = "unlocked.txt"  # why part of an environment has no lock (a --conda-exe build)
-ARTIFACT_DIR = "environment"
 _SPEC_NAME = re.compile(r"^\s*(?:[^:\s]+::)?([A-Za-z0-9_.\-]+)\s*(.*)$")
 
 
@@ -185,7 +187,7 @@ def health(prefix: Path) -> bool:
     """Cheap: the package records are there, and the interpreter (if any) still resolves."""
     if not (prefix / "conda-meta").is_dir():
         return False
-    if not (prefix / RECORDS_DIR / EXPLICIT_FILE).is_file():
+    if not (prefix / RECORDS_DIR / CONDA_EXPLICIT).is_file():
         return False
     python = prefix / "bin" / "python"
     return os.path.exists(python) or not python.is_symlink()
@@ -193,12 +195,12 @@ def health(prefix: Path) -> bool:
 
 def prepared_env(prefix: Path, inputs: CondaInputs) -> PatchedEnv:
     records = prefix / RECORDS_DIR
-    lock_copy = records / LOCK_COPY
-    recorded = lock_copy if lock_copy.is_file() else records / EXPLICIT_FILE
-    artifacts = [(records / EXPLICIT_FILE, ARTIFACT_DIR)]
+    lock_copy = records / CONDA_LOCK
+    recorded = lock_copy if lock_copy.is_file() else records / CONDA_EXPLICIT
+    artifacts = [(records / CONDA_EXPLICIT, ENV_ARTIFACT_DIR)]
     artifacts += [
-        (records / name, ARTIFACT_DIR)
-        for name in (LOCK_COPY, PIP_FREEZE, PIP_LOCK)
+        (records / name, ENV_ARTIFACT_DIR)
+        for name in (CONDA_LOCK, CONDA_PIP_FREEZE, CONDA_PIP_LOCK)
         if (records / name).is_file()
     ]
     details = {
@@ -241,7 +243,7 @@ def _build(prefix: Path, inputs: CondaInputs, log: Path) -> None:
             lockfiles.write_lock_copy(
                 inputs.conda_file,
                 lockfiles.PlatformLock(inputs.platform, tuple(solved)),
-                prefix / RECORDS_DIR / LOCK_COPY,
+                prefix / RECORDS_DIR / CONDA_LOCK,
             )
         elif inputs.exe is not None and not inputs.lock.used:
             _lock_what_the_exe_installed(prefix, inputs, reporter)
@@ -309,7 +311,7 @@ def _lock_what_the_exe_installed(prefix: Path, inputs: CondaInputs, reporter: Bu
         lockfiles.write_lock_copy(
             inputs.conda_file,
             lockfiles.PlatformLock(inputs.platform, tuple(installed)),
-            records / LOCK_COPY,
+            records / CONDA_LOCK,
         )
     except EnvError as exc:
         reporter.detail(f"no conda-lock.yml of the environment: {exc.one_line()}")
@@ -348,7 +350,7 @@ def _install_pip(prefix: Path, inputs: CondaInputs, reporter: BuildLog) -> None:
             reporter=reporter,
         )
         records.mkdir(exist_ok=True)
-        shutil.copyfile(inputs.pip_lock, records / PIP_LOCK)
+        shutil.copyfile(inputs.pip_lock, records / CONDA_PIP_LOCK)
     else:
         before = conda_pip.installed_lines(python)
         reporter.step(f"pip install ({len(inputs.env.pip)} requirements)")
@@ -360,7 +362,7 @@ def _install_pip(prefix: Path, inputs: CondaInputs, reporter: BuildLog) -> None:
             python,
             before,
             inputs.env.pip,
-            records / PIP_LOCK,
+            records / CONDA_PIP_LOCK,
             cwd=inputs.conda_file.parent,
             reporter=reporter,
         )
@@ -369,14 +371,14 @@ def _install_pip(prefix: Path, inputs: CondaInputs, reporter: BuildLog) -> None:
 def _write_records(prefix: Path, inputs: CondaInputs) -> None:
     records = prefix / RECORDS_DIR
     records.mkdir(exist_ok=True)
-    (records / EXPLICIT_FILE).write_text(conda_solve.installed_explicit(prefix), encoding="utf-8")
+    (records / CONDA_EXPLICIT).write_text(conda_solve.installed_explicit(prefix), encoding="utf-8")
     if inputs.lock.used:
-        shutil.copyfile(inputs.lock.path, records / LOCK_COPY)
+        shutil.copyfile(inputs.lock.path, records / CONDA_LOCK)
     python = prefix / "bin" / "python"
     if python.exists() and (inputs.env.pip or inputs.lock.used):
         frozen = conda_pip.pip_freeze(python)
         if frozen.strip():
-            (records / PIP_FREEZE).write_text(frozen, encoding="utf-8")
+            (records / CONDA_PIP_FREEZE).write_text(frozen, encoding="utf-8")
 
 
 # -- helpers -------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from mlproj.envs import cache
 from mlproj.envs.base import EnvFacts, EnvOptions, EnvPatch
 from mlproj.envs.buildlog import BuildLog
 from mlproj.envs.local import PatchedEnv
+from mlproj.envs.recorded import ENV_ARTIFACT_DIR, VENV_FROZEN, VENV_HASHED
 from mlproj.envs.virtualenv import pipconf, pythons
 from mlproj.envs.virtualenv.lock import (
     LOCK_NAME,
@@ -49,10 +50,8 @@ from mlproj.spec.model import Project
 
 NAME = "virtualenv"
 STATE_DIR = ".mlproj"  # inside the env: the requirement files it was built from, the freeze
-FROZEN = "requirements.frozen.txt"
 REQUESTED = "requirements.txt"  # the requirement lines as given (-r/-c paths made absolute)
 SOURCES = "sources.txt"  # the index options of the requirement lines, for installing the lock
-HASHED = "requirements.lock.txt"  # their pins with sha256 hashes, where the index gives them
 _KEY_SCHEMA = 1
 
 
@@ -220,12 +219,12 @@ def _build(plan: VenvPlan, dest: Path, log: BuildLog) -> None:
     if lines:
         (state / REQUESTED).write_text("\n".join(lines) + "\n", encoding="utf-8")
     if hashed is not None:
-        (state / HASHED).write_text(hashed, encoding="utf-8")
+        (state / VENV_HASHED).write_text(hashed, encoding="utf-8")
     if plan.lock is not None:
         locked = state / LOCK_NAME
         locked.write_text(lock, encoding="utf-8")
     else:
-        locked = state / HASHED
+        locked = state / VENV_HASHED
     python = str(dest / "bin" / "python")
     count = count_pins(lock)
     if count:
@@ -244,7 +243,7 @@ def _build(plan: VenvPlan, dest: Path, log: BuildLog) -> None:
             env=env,
             cwd=req.project_dir,
         )
-    (state / FROZEN).write_text(_frozen(lock, plan.uv, python, env, log), encoding="utf-8")
+    (state / VENV_FROZEN).write_text(_frozen(lock, plan.uv, python, env, log), encoding="utf-8")
 
 
 def _create_and_lock(
@@ -344,7 +343,7 @@ def build_or_reuse(plan: VenvPlan, progress: output.Progress | None = None) -> P
 
 
 def prepared_env(plan: VenvPlan, path: Path) -> PatchedEnv:
-    frozen = path / STATE_DIR / FROZEN
+    frozen = path / STATE_DIR / VENV_FROZEN
     try:
         lock_sha = hashlib.sha256(frozen.read_bytes()).hexdigest()
     except OSError:
@@ -359,10 +358,10 @@ def prepared_env(plan: VenvPlan, path: Path) -> PatchedEnv:
         path_prepend=(str(path / "bin"),),
         unset_vars=("PYTHONHOME",),
     )
-    artifacts = [(frozen, "environment")] if lock_sha else []
-    hashed = path / STATE_DIR / HASHED
+    artifacts = [(frozen, ENV_ARTIFACT_DIR)] if lock_sha else []
+    hashed = path / STATE_DIR / VENV_HASHED
     if lock_sha and hashed.is_file():
-        artifacts.append((hashed, "environment"))
+        artifacts.append((hashed, ENV_ARTIFACT_DIR))
     return PatchedEnv(patch, facts, artifacts=artifacts)
 
 

@@ -19,6 +19,7 @@ from mlproj.envs.conda import manager as conda_manager
 from mlproj.envs.conda.exe import CondaExe
 from mlproj.envs.conda.lockfile import EXTRA_LOCK
 from mlproj.envs.conda.manager import MANAGER
+from mlproj.envs.recorded import CONDA_LOCK
 from tests.envs.conda import channel as chan
 from tests.envs.conda.conftest import launch, options, write_conda_project
 
@@ -30,11 +31,11 @@ def test_a_prefix_is_locked_from_its_records_and_the_lock_installs_with_no_solve
     built = MANAGER.prepare(project, options())
     prefix = cache.env_path(built.facts.tags()["mlproj.env.key"])
     records = prefix / conda_manager.RECORDS_DIR
-    (records / conda_manager.LOCK_COPY).unlink()  # as after a conda/mamba/micromamba build
+    (records / CONDA_LOCK).unlink()  # as after a conda/mamba/micromamba build
     inputs = conda_manager.read_inputs(project, options())
     with BuildLog(tmp_path / "build.log", "conda") as reporter:
         conda_manager._lock_what_the_exe_installed(prefix, inputs, reporter)
-    lock = records / conda_manager.LOCK_COPY
+    lock = records / CONDA_LOCK
     packages = yaml.safe_load(lock.read_text())["package"]
     assert sorted((p["name"], p["version"]) for p in packages) == [
         ("mlp-app", "1.0"),
