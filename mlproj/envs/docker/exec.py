@@ -22,8 +22,12 @@ _CLOSE_WAIT = 30.0  # seconds to wait for a killed container before removing it 
 
 
 class ContainerExecution:
+    """Owns `client` (an engine connection of its own) and the attached output stream; close()
+    closes both once the container is done with."""
+
     def __init__(self, client: Any, container: Any, sink: LogSink, *, keep: bool) -> None:
         self._client = client
+        self._stream: Any = None
         self.id: str = container.id
         self._container = container
         self._sink = sink
@@ -41,6 +45,7 @@ class ContainerExecution:
         stream = self._client.api.attach(
             self.id, stdout=True, stderr=True, stream=True, logs=True, demux=True
         )
+        self._stream = stream
         self._pump = threading.Thread(target=self._pump_output, args=(stream,), daemon=True)
         self._pump.start()
         self._container.start()
@@ -126,8 +131,17 @@ class ContainerExecution:
             self.kill()
             self._done.wait(_CLOSE_WAIT)
         self._join_pump()
-        if not self._keep:
-            self._remove()
+        try:
+            if not self._keep:
+                self._remove()
+        finally:
+            self._disconnect()
+
+    def _disconnect(self) -> None:
+        if self._stream is not None:  # also ends a pump still reading (it was given _PUMP_JOIN)
+            with contextlib.suppress(Exception):
+                self._stream.close()
+        self._client.close()
 
     def discard(self) -> None:
         """Close and remove, even with keep_container (for a container that never ran)."""
@@ -149,12 +163,18 @@ class ContainerExecution:
 
 
 def start_container(
-    client: Any, settings: ContainerSettings, argv: list[str], sink: LogSink
+    settings: ContainerSettings, argv: list[str], sink: LogSink
 ) -> ContainerExecution:
-    """Create and start the container that runs `argv`."""
+    """Create and start the container that runs `argv`, on an engine connection of its own that
+    the execution closes (so does a failed start)."""
     from docker.errors import DockerException
 
-    execution = _create(client, settings, argv, sink)
+    client = docker_engine.connect(streaming=True)
+    try:
+        execution = _create(client, settings, argv, sink)
+    except BaseException:
+        client.close()
+        raise
     try:
         execution.start()
     except DockerException as exc:

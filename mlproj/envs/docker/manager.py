@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -33,7 +33,9 @@ _LOOPBACK = ("localhost", "127.0.0.1", "::1")
 
 @dataclass(frozen=True)
 class DockerPrepared:
-    client: Any = field(repr=False)
+    """A built (or reused) image, ready to run. It holds no engine connection: each launched
+    container has its own, closed with it (docker_exec), so nothing is left for the GC."""
+
     project: Project
     options: EnvOptions
     image: ReadyImage
@@ -51,7 +53,7 @@ class DockerPrepared:
         )
         _warn_loopback_tracking(request.env, container.network)
         argv = [self.shell, "-c", request.command]
-        return start_container(self.client, container, argv, request.sink)
+        return start_container(container, argv, request.sink)
 
 
 class DockerManager:
@@ -89,18 +91,22 @@ class DockerManager:
         # Refuse bad -A options, volumes or missing variables before any build.
         settings(project, options, decl.image, mount_code=False, env_source=os.environ)
         client = docker_engine.connect(streaming=True)
-        pin = docker_pin.from_extra(options.extra)  # mlproj reproduce: the recorded base
-        if pin is not None:
-            base, base_ref = docker_pin.pinned_base(client, pin), pin.reference
-        else:
-            base, base_ref = docker_engine.base_image(client, decl.image), decl.image
-        context_digest = None
-        if options.build_image:
-            plan = docker_image.plan_image(project, base_ref, base.id)
-            ready = docker_image.ensure_image(client, project, plan)
-            context_digest = plan.digest
-        else:
-            ready = ReadyImage(base_ref, str(base.id), built=False)
+        try:
+            pin = docker_pin.from_extra(options.extra)  # mlproj reproduce: the recorded base
+            if pin is not None:
+                base, base_ref = docker_pin.pinned_base(client, pin), pin.reference
+            else:
+                base, base_ref = docker_engine.base_image(client, decl.image), decl.image
+            context_digest = None
+            if options.build_image:
+                plan = docker_image.plan_image(project, base_ref, base.id)
+                ready = docker_image.ensure_image(client, project, plan)
+                context_digest = plan.digest
+            else:
+                ready = ReadyImage(base_ref, str(base.id), built=False)
+            shell = docker_shell.shell_for(client, str(base.id))
+        finally:
+            client.close()
         facts = EnvFacts(
             manager="docker",
             project_env="docker",
@@ -111,8 +117,7 @@ class DockerManager:
                 "mlproj.docker.code": "mounted-read-only" if not options.build_image else "copied",
             },
         )
-        shell = docker_shell.shell_for(client, str(base.id))
-        return DockerPrepared(client, project, options, ready, shell, facts)
+        return DockerPrepared(project, options, ready, shell, facts)
 
 
 def _rebuild_tags(

@@ -21,9 +21,13 @@ def mlproj_images(pattern: str = "mlproj-*") -> list[Prunable]:
         client = connect()
     except EnvError:
         return []
-    used = {c.image.id for c in client.containers.list(all=True) if c.image is not None}
+    try:
+        used = {c.image.id for c in client.containers.list(all=True) if c.image is not None}
+        images = client.images.list(filters={"label": LABEL_DIGEST})  # built by mlproj only
+    finally:
+        client.close()
     found = []
-    for image in client.images.list(filters={"label": LABEL_DIGEST}):  # built by mlproj only
+    for image in images:
         tags = [t for t in image.tags if t.startswith("mlproj-") and fnmatch.fnmatch(t, pattern)]
         if not tags or image.id in used:
             continue
@@ -33,7 +37,7 @@ def mlproj_images(pattern: str = "mlproj-*") -> list[Prunable]:
                 ", ".join(tags),
                 int(image.attrs.get("Size") or 0),
                 _created(image.attrs.get("Created")),
-                functools.partial(_remove, client, image),
+                functools.partial(_remove, str(image.id)),
             )
         )
     return found
@@ -46,11 +50,21 @@ def _created(text: Any) -> float:
         return 0.0
 
 
-def _remove(client: Any, image: Any) -> bool:
+def _remove(image_id: str) -> bool:
+    """On a client of its own, closed when done (the listing's was closed before any removal)."""
     from docker.errors import APIError
 
+    from mlproj.envs.docker.engine import connect
+    from mlproj.errors import EnvError
+
     try:
-        client.images.remove(image.id)  # no force: an image a container started since is kept
+        client = connect()
+    except EnvError:  # the engine went away since the listing: nothing removed
+        return False
+    try:
+        client.images.remove(image_id)  # no force: an image a container started since is kept
     except APIError:
         return False
+    finally:
+        client.close()
     return True
