@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -93,23 +92,18 @@ def test_cold_build_installs_and_activates(
 
 
 @pytest.mark.usefixtures("offline")
-def test_warm_reuse_does_not_rebuild_and_is_fast(tmp_path: Path) -> None:
+def test_warm_reuse_does_not_rebuild(tmp_path: Path) -> None:
     proj = _project(tmp_path)
     first = virtualenv.MANAGER.prepare(proj, OPTIONS)
     path = cache.env_path(first.facts.tags()["mlproj.env.key"])
     marker = (path / cache.MARKER).stat()
     log = cache.log_path(first.facts.tags()["mlproj.env.key"]).read_text()
 
-    timings = []
-    for _ in range(3):
-        started = time.perf_counter()
-        again = virtualenv.MANAGER.prepare(proj, OPTIONS)
-        timings.append(time.perf_counter() - started)
+    again = virtualenv.MANAGER.prepare(proj, OPTIONS)
     assert again.facts.tags() == first.facts.tags()
     assert (path / cache.MARKER).stat().st_mtime_ns == marker.st_mtime_ns
     assert (path / cache.MARKER).stat().st_ino == marker.st_ino
     assert cache.log_path(first.facts.tags()["mlproj.env.key"]).read_text() == log
-    assert min(timings) < 0.05, timings
 
 
 def test_uv_version_is_the_installed_packages() -> None:

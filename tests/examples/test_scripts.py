@@ -7,7 +7,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,7 +44,6 @@ class Store:
 class Trained:
     run_id: str
     proc: subprocess.CompletedProcess[str]
-    seconds: float
 
 
 def run_script(
@@ -77,9 +75,8 @@ def run_id_of(proc: subprocess.CompletedProcess[str]) -> str:
 
 def train(store: Store, cwd: Path, *extra: str, **env: str) -> Trained:
     args = ["--epochs", str(EPOCHS), "--seed", str(SEED), "--conv-size", str(CONV), *extra]
-    started = time.perf_counter()
     proc = run_script("train.py", args, cwd, store.env(**env))
-    return Trained(run_id_of(proc), proc, time.perf_counter() - started)
+    return Trained(run_id_of(proc), proc)
 
 
 @pytest.fixture(scope="module")
@@ -127,8 +124,15 @@ def test_same_seed_gives_identical_metrics(
         assert history(client, a.run_id, key) == history(client, b.run_id, key), key
 
 
-def test_two_epochs_take_well_under_30_seconds(two_runs: tuple[Trained, Trained]) -> None:
-    assert max(t.seconds for t in two_runs) < 30
+def test_two_epochs_train_on_the_small_bundled_digits_set(
+    two_runs: tuple[Trained, Trained],
+) -> None:
+    """What keeps the example a quick first run: scikit-learn's bundled 1797 8x8 digits, nothing
+    downloaded (how long it takes is for benchmarks/, not a test)."""
+    for trained in two_runs:
+        found = re.search(r"(\d+) train / (\d+) validation images", trained.proc.stdout)
+        assert found, trained.proc.stdout
+        assert int(found.group(1)) + int(found.group(2)) == 1797
 
 
 def test_model_and_confusion_matrix_are_artifacts(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from tests.helpers import run_cli, write_project
@@ -12,20 +11,30 @@ from tests.run.conftest import only_run
 
 
 def test_detach_then_wait(tmp_path: Path) -> None:
+    go = tmp_path / "go"
     proj = write_project(
         tmp_path / "proj",
         'entry_points:\n  main:\n    command: "python slow.py"\n',
-        {"slow.py": "import time; time.sleep(2); print('done sleeping')\n"},
+        {
+            "slow.py": f"""
+            import os, time
+            deadline = time.monotonic() + 60
+            while not os.path.exists({str(go)!r}) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            print("done sleeping")
+            """
+        },
     )
     store = tmp_path / "mlruns"
-    started = time.monotonic()
     result = run_cli(
         ["run", str(proj), "--detach", "--env-manager", "local", "--tracking-uri", str(store)]
     )
     assert result.returncode == 0, result.stderr
-    assert time.monotonic() - started < 30
     run_id = result.stdout.strip()
     assert len(run_id) == 32
+    # detached: back before the run could end (it waits for `go`, which only comes now)
+    assert only_run(store).info.status == "RUNNING"
+    go.touch()
     waited = run_cli(["runs", "wait", run_id, "--tracking-uri", str(store), "--timeout", "120"])
     assert waited.returncode == 0, waited.stderr
     run = only_run(store)

@@ -86,11 +86,10 @@ def test_a_child_ignoring_signals_is_killed_after_the_grace_period(
     proc, pids = _start(tmp_path, store, "-P", "mode=stubborn", "--grace", "1")
     child, grandchild = (int(p) for p in pids.read_text().split())
     time.sleep(0.2)  # let it install its handlers
-    started = time.monotonic()
     proc.send_signal(signal.SIGTERM)
+    # it ignores SIGTERM and sleeps 300 s: ending within this wait is the kill after the grace
     proc.communicate(timeout=60)
     assert proc.returncode == 128 + signal.SIGTERM
-    assert time.monotonic() - started < 30
     assert only_run(store).info.status == "KILLED"
     wait_until(
         lambda: not alive(child) and not alive(grandchild),
