@@ -138,9 +138,15 @@ class ContainerExecution:
             self._disconnect()
 
     def _disconnect(self) -> None:
-        if self._stream is not None:  # also ends a pump still reading (it was given _PUMP_JOIN)
+        stream, self._stream = self._stream, None
+        if stream is not None:
             with contextlib.suppress(Exception):
-                self._stream.close()
+                stream.close()  # shuts the socket down: a pump still reading (past _PUMP_JOIN) ends
+            # docker-py leaves the attach's HTTP response to the caller, kept in the stream: it
+            # holds the socket's file, which only closing it (or the GC) closes
+            response = getattr(stream, "_response", None)
+            if response is not None:
+                response.close()
         self._client.close()
 
     def discard(self) -> None:
