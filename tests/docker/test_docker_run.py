@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -112,12 +111,10 @@ def test_unchanged_project_reuses_its_image_and_a_change_rebuilds_it(
 ) -> None:
     first = MANAGER.prepare(project, options())
     assert "building docker image" in capsys.readouterr().err
-    started = time.monotonic()
     second = MANAGER.prepare(project, options())
-    elapsed = time.monotonic() - started
-    assert "building" not in capsys.readouterr().err
+    assert "building" not in capsys.readouterr().err  # no build: the same image, found by tag
     assert second.image.id == first.image.id and second.image.tag == first.image.tag
-    assert elapsed < 5.0  # no build: hashing a few files and two engine calls
+    assert not second.image.built
 
     (project.directory / "show_env.py").write_text('print("changed")\n')
     third = MANAGER.prepare(project, options())
@@ -161,11 +158,9 @@ def test_sigterm_stops_the_container_and_close_leaves_none(
     try:
         assert execution.wait(timeout=1.0) is None
         wait_until(lambda: "started" in sink.stdout, 20, what="the container printed 'started'")
-        started = time.monotonic()
         execution.send_signal(signal.SIGTERM)
-        code = execution.wait(timeout=20)
-        assert code is not None and code != 0
-        assert time.monotonic() - started < 10
+        code = execution.wait(timeout=20)  # within the 60 s sleep: the signal ended it
+        assert code == 128 + signal.SIGTERM
     finally:
         execution.close()
     assert containers_of(engine, run_id) == []
@@ -202,12 +197,10 @@ def test_keep_container_keeps_it(engine: Any, project: Project, run_id: str) -> 
 
 def test_a_missing_base_image_is_one_clear_line(engine: Any, project: Project) -> None:
     missing = with_docker(project, image="mlproj-no-such-image:1")
-    started = time.monotonic()
     with pytest.raises(EnvError) as caught:
         MANAGER.prepare(missing, options())
     message = caught.value.one_line()
     assert "'mlproj-no-such-image:1'" in message and "\n" not in message
-    assert time.monotonic() - started < 30
 
 
 def test_no_build_mounts_the_project_read_only(
@@ -338,9 +331,7 @@ def test_cli_sigterm_ends_the_run_killed_and_removes_the_container(
         line = child.stdout.readline()  # the container has started
         assert line == b"sleeping\n"
         child.send_signal(signal.SIGTERM)
-        started = time.monotonic()
         child.communicate(timeout=60)  # waits, and closes the pipes
-        assert time.monotonic() - started < 15
     finally:
         if child.poll() is None:
             child.kill()
