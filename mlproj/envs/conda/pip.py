@@ -127,36 +127,15 @@ def _index_hashes(
     under --no-deps). Empty where the index cannot say."""
     if not pinned:
         return {}
-    index = uv_index(lines)
-    argv = [
-        uv_bin(),
-        "pip",
-        "compile",
-        "-",
-        "--no-deps",
-        "--format",
-        "pylock.toml",
-        "--no-header",
-        "--python",
-        str(python),
-        *index.args,
-        *index_options(lines),
-    ]
+    target = ["--no-deps", "--python", str(python), *index_options(lines)]
+    what = "pip compile (hashes of the installed pins)"
     try:
-        out = _run_uv(
-            argv,
-            cwd=cwd,
-            reporter=reporter,
-            what="pip compile (hashes of the installed pins)",
-            stdin="".join(line + "\n" for line in pinned),
-            extra_env=index.env,
-        )
+        out = _compile_pylock(lines, pinned, target, cwd=cwd, reporter=reporter, what=what)
     except EnvError as exc:
         reporter.detail(f"pip lock without hashes: {exc.one_line()}")
         return {}
-    toml: Any = importlib.import_module("tomllib" if sys.version_info >= (3, 11) else "tomli")
     found: dict[str, tuple[str, list[str]]] = {}
-    for package in toml.loads(out).get("packages", []):
+    for package in _toml().loads(out).get("packages", []):
         files = [*package.get("wheels", []), package.get("sdist") or {}]
         shas = [str(f["hashes"]["sha256"]) for f in files if (f.get("hashes") or {}).get("sha256")]
         found[_canonical(str(package["name"]))] = (str(package.get("version", "")), shas)
@@ -219,30 +198,42 @@ def pip_compile(
             f"cannot lock the pip: section for platform {platform}",
             f"lock one of {sorted(_UV_PLATFORMS)}, or move pip packages to conda",
         )
-    index = uv_index(lines)
-    argv = [
-        uv_bin(),
-        "pip",
-        "compile",
-        "-",
-        "--format",
-        "pylock.toml",
-        "--no-header",
-        "--python-version",
-        python_version,
-        "--python-platform",
-        target,
-        *index.args,
-    ]
-    text = "".join(line.strip() + "\n" for line in lines)
-    out = _run_uv(
-        argv, cwd=cwd, reporter=reporter, what="pip compile", stdin=text, extra_env=index.env
-    )
+    for_target = ["--python-version", python_version, "--python-platform", target]
+    out = _compile_pylock(lines, lines, for_target, cwd=cwd, reporter=reporter, what="pip compile")
     return pins_from_pylock(out)
 
 
+def _compile_pylock(
+    lines: Sequence[str],
+    requirements: Sequence[str],
+    target: Sequence[str],
+    *,
+    cwd: Path,
+    reporter: BuildLog,
+    what: str,
+) -> str:
+    """`uv pip compile` of `requirements` as pylock.toml (the format that keeps hashes) for
+    `target` (an interpreter, or a python version and platform), through the index that the
+    pip configuration and the conda.yml pip `lines` name."""
+    index = uv_index(lines)
+    argv = [uv_bin(), "pip", "compile", "-", "--format", "pylock.toml", "--no-header"]
+    text = "".join(line.strip() + "\n" for line in requirements)
+    return _run_uv(
+        [*argv, *target, *index.args],
+        cwd=cwd,
+        reporter=reporter,
+        what=what,
+        stdin=text,
+        extra_env=index.env,
+    )
+
+
+def _toml() -> Any:
+    return importlib.import_module("tomllib" if sys.version_info >= (3, 11) else "tomli")
+
+
 def pins_from_pylock(text: str) -> list[PipPin]:
-    toml: Any = importlib.import_module("tomllib" if sys.version_info >= (3, 11) else "tomli")
+    toml = _toml()
     data = toml.loads(text)
     return [_pin(package) for package in data.get("packages", [])]
 
