@@ -5,11 +5,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pytest
 from docker.errors import ImageNotFound
 
 from mlproj.envs.docker.image import LABEL_DIGEST
 from tests.conftest import run_cli
 from tests.docker.conftest import BASE_IMAGE
+
+pytestmark = pytest.mark.docker
 
 
 def _mlproj_image(engine: Any) -> str:
