@@ -6,7 +6,6 @@ import uuid
 from typing import Any
 
 import pytest
-from docker.errors import ImageNotFound
 
 from mlproj.envs.docker.image import LABEL_DIGEST
 from tests.conftest import run_cli
@@ -28,6 +27,8 @@ def _mlproj_image(engine: Any) -> str:
 
 
 def test_prune_removes_unused_mlproj_images_only(engine: Any) -> None:
+    from docker.errors import ImageNotFound  # here: collecting the fast lane imports no docker
+
     unused, used = _mlproj_image(engine), _mlproj_image(engine)
     holder = engine.containers.create(used, command=["true"])  # e.g. --keep-container
     try:
