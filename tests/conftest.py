@@ -28,6 +28,10 @@ def isolated_home(
         # set in-process by tests that read a file store with MLflow's client; a later test
         # (e.g. one checking which MLFLOW_* variables reach a container) must not inherit it
         "MLFLOW_ALLOW_FILE_STORE",
+        # the width of `mlproj runs` tables: a test's pipe has none unless it sets one (a
+        # developer's shell, or pytest-xdist's workers, may export them)
+        "COLUMNS",
+        "LINES",
     ):
         monkeypatch.delenv(var, raising=False)
     return home

@@ -42,9 +42,8 @@ MLFLOW_UI = "MLFLOW_ALLOW_FILE_STORE=true mlflow ui --backend-store-uri ./mlruns
 # Commands tested elsewhere or not runnable here, and why.
 ELSEWHERE = {
     "bash .ci/run": "is CI itself",
-    'python -m pytest -m "not slow and not docker and not postgres and not examples"': (
-        "is the fast lane of the test suite this test belongs to"
-    ),
+    'python -m pytest -n 2 -m "not slow and not docker and not postgres and not slurm and '
+    'not examples"': ("is the fast lane of the test suite this test belongs to"),
     "mlproj run examples/cnn_project -P epochs=2": "needs conda-forge; its plan is checked below",
     "mlproj ui": "tests/tracking/test_ui.py opens it in headless Chromium",
     "mlproj runs migrate --to sqlite:///mlflow.db": "tests/tracking/test_ui.py runs it",

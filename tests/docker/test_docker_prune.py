@@ -5,11 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from docker.errors import ImageNotFound
+import pytest
 
 from mlproj.envs.docker.image import LABEL_DIGEST
 from tests.conftest import run_cli
 from tests.docker.conftest import BASE_IMAGE
+
+pytestmark = pytest.mark.docker
 
 
 def _mlproj_image(engine: Any) -> str:
@@ -25,6 +27,8 @@ def _mlproj_image(engine: Any) -> str:
 
 
 def test_prune_removes_unused_mlproj_images_only(engine: Any) -> None:
+    from docker.errors import ImageNotFound  # here: collecting the fast lane imports no docker
+
     unused, used = _mlproj_image(engine), _mlproj_image(engine)
     holder = engine.containers.create(used, command=["true"])  # e.g. --keep-container
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -16,3 +17,12 @@ def require_torch() -> None:
         import torch  # noqa: F401
     else:
         pytest.importorskip("torch", reason="pip install torch==2.13.0 to test the example")
+
+
+@functools.cache
+def gpu() -> bool:
+    """Whether torch sees a CUDA GPU here (asked once: importing torch takes seconds)."""
+    require_torch()
+    import torch
+
+    return bool(torch.cuda.is_available())

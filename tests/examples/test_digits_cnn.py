@@ -10,20 +10,23 @@ from pathlib import Path
 
 import pytest
 
-from tests.examples.support import require_torch
+from tests.examples.support import gpu, require_torch
 
-require_torch()
+# The example's own code, which needs torch and scikit-learn (installed for the example only,
+# .ci/setup.d/25-example.sh): importing them takes seconds of CPU, so each test imports what it
+# uses, and collecting the module (which the fast lane deselects) stays cheap.
+pytestmark = pytest.mark.examples
 
-import torch  # noqa: E402
-from digits_cnn.data import load_split  # noqa: E402
-from digits_cnn.evaluate import evaluate  # noqa: E402
-from digits_cnn.model import DigitsCNN, HParams, load_checkpoint, save_checkpoint  # noqa: E402
-from digits_cnn.png import PNG_SIGNATURE, confusion_png, png_bytes  # noqa: E402
-from digits_cnn.runtime import DeviceUnavailable, choose_device  # noqa: E402
+
+@pytest.fixture(scope="module", autouse=True)
+def torch_installed() -> None:
+    require_torch()
 
 
 def png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
     """Split a PNG into (type, payload) chunks, checking every CRC on the way."""
+    from digits_cnn.png import PNG_SIGNATURE
+
     assert data[:8] == PNG_SIGNATURE
     chunks, pos = [], 8
     while pos < len(data):
@@ -38,6 +41,9 @@ def png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
 
 @pytest.mark.parametrize("conv_size", [1, 2, 3, 4, 5, 7])
 def test_same_padding_halves_8_to_4_to_2_to_1(conv_size: int) -> None:
+    import torch
+    from digits_cnn.model import DigitsCNN, HParams
+
     model = DigitsCNN(HParams(conv_size=conv_size))
     x = torch.zeros(5, 1, 8, 8)
     sizes = [tuple(x.shape[-2:])]
@@ -49,6 +55,9 @@ def test_same_padding_halves_8_to_4_to_2_to_1(conv_size: int) -> None:
 
 
 def test_output_is_log_probabilities_over_ten_digits() -> None:
+    import torch
+    from digits_cnn.model import DigitsCNN, HParams
+
     model = DigitsCNN(HParams()).eval()
     out = model(torch.rand(7, 1, 8, 8))
     assert out.shape == (7, 10)
@@ -56,6 +65,9 @@ def test_output_is_log_probabilities_over_ten_digits() -> None:
 
 
 def test_layers_follow_the_keras_convnet() -> None:
+    import torch
+    from digits_cnn.model import DigitsCNN, HParams
+
     model = DigitsCNN(HParams(conv_size=5))
     convs = [m for m in model.features if isinstance(m, torch.nn.Conv2d)]
     assert [(c.kernel_size, c.stride) for c in convs] == [((5, 5), (2, 2))] * 3
@@ -65,11 +77,16 @@ def test_layers_follow_the_keras_convnet() -> None:
 
 
 def test_conv_size_zero_is_refused() -> None:
+    from digits_cnn.model import DigitsCNN, HParams
+
     with pytest.raises(ValueError, match="conv_size"):
         DigitsCNN(HParams(conv_size=0))
 
 
 def test_checkpoint_rebuilds_the_same_network(tmp_path: Path) -> None:
+    import torch
+    from digits_cnn.model import DigitsCNN, HParams, load_checkpoint, save_checkpoint
+
     torch.manual_seed(0)
     hp = HParams(conv_size=4)
     model = DigitsCNN(hp).eval()
@@ -82,6 +99,9 @@ def test_checkpoint_rebuilds_the_same_network(tmp_path: Path) -> None:
 
 
 def write_foreign(kind: str, path: Path) -> None:
+    import torch
+    from digits_cnn.model import DigitsCNN, HParams, save_checkpoint
+
     if kind == "other torch file":
         torch.save({"weights": torch.zeros(2)}, path)
     elif kind == "wrong weights":
@@ -93,17 +113,26 @@ def write_foreign(kind: str, path: Path) -> None:
 
 @pytest.mark.parametrize("kind", ["other torch file", "wrong weights", "empty", "text"])
 def test_a_foreign_file_is_not_taken_for_a_model(tmp_path: Path, kind: str) -> None:
+    import torch
+    from digits_cnn.model import load_checkpoint
+
     write_foreign(kind, tmp_path / "model.pt")
     with pytest.raises(ValueError, match="not a model file"):
         load_checkpoint(tmp_path / "model.pt", torch.device("cpu"))
 
 
 def test_a_missing_model_file_is_an_os_error(tmp_path: Path) -> None:
+    import torch
+    from digits_cnn.model import load_checkpoint
+
     with pytest.raises(FileNotFoundError):
         load_checkpoint(tmp_path / "missing.pt", torch.device("cpu"))
 
 
 def test_split_is_stratified_and_fixed_by_the_seed() -> None:
+    import torch
+    from digits_cnn.data import load_split
+
     a, b, c = load_split(42), load_split(42), load_split(7)
     assert (len(a.x_train), len(a.x_val)) == (1437, 360)
     assert a.x_val.shape[1:] == (1, 8, 8) and a.x_val.dtype == torch.float32
@@ -116,6 +145,11 @@ def test_split_is_stratified_and_fixed_by_the_seed() -> None:
 
 
 def test_evaluate_counts_every_image_once() -> None:
+    import torch
+    from digits_cnn.data import load_split
+    from digits_cnn.evaluate import evaluate
+    from digits_cnn.model import DigitsCNN, HParams
+
     torch.manual_seed(1)
     split = load_split(1)
     ev = evaluate(DigitsCNN(HParams()), split.x_val, split.y_val, torch.device("cpu"))
@@ -128,6 +162,9 @@ def test_evaluate_counts_every_image_once() -> None:
 
 
 def test_devices() -> None:
+    import torch
+    from digits_cnn.runtime import DeviceUnavailable, choose_device
+
     assert choose_device("cpu") == torch.device("cpu")
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     assert choose_device("auto").type == expected
@@ -135,13 +172,18 @@ def test_devices() -> None:
         choose_device("tpu")
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
 def test_cuda_without_a_gpu_says_so() -> None:
+    if gpu():
+        pytest.skip("this machine has a GPU")
+    from digits_cnn.runtime import DeviceUnavailable, choose_device
+
     with pytest.raises(DeviceUnavailable, match="no CUDA GPU"):
         choose_device("cuda")
 
 
 def test_png_is_valid_rgb_with_the_given_pixels() -> None:
+    from digits_cnn.png import png_bytes
+
     pixels = bytes([255, 0, 0, 0, 255, 0, 0, 0, 255, 9, 9, 9])  # 2x2: red, green / blue, grey
     data = png_bytes(2, 2, pixels)
     chunks = png_chunks(data)
@@ -153,6 +195,8 @@ def test_png_is_valid_rgb_with_the_given_pixels() -> None:
 
 
 def test_confusion_png_opens_as_an_image_with_dark_diagonal() -> None:
+    from digits_cnn.png import confusion_png
+
     image_mod = pytest.importorskip("PIL.Image")
     confusion = [[10 if i == j else 0 for j in range(10)] for i in range(10)]
     confusion[3][5] = 10  # half of row 3 is wrong: a mid-tone cell off the diagonal

@@ -10,25 +10,28 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.examples.support import EXAMPLE_DIR, require_torch
+from tests.examples.support import EXAMPLE_DIR, gpu, require_torch
 
-require_torch()
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
 
-import torch  # noqa: E402
-from digits_cnn.model import HParams, load_checkpoint  # noqa: E402
-from digits_cnn.png import PNG_SIGNATURE  # noqa: E402
-from mlflow.tracking import MlflowClient  # noqa: E402
-
+# torch and mlflow are imported by the tests that use them: collecting this module (which the
+# fast lane deselects) would cost seconds of CPU otherwise.
 pytestmark = pytest.mark.examples
 
 METRICS = ("train_loss", "val_loss", "val_accuracy")
 EPOCHS = 2
 SEED = 3
 CONV = 4
-GPU = torch.cuda.is_available()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def torch_installed() -> None:
+    require_torch()
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,8 @@ def two_runs(store: Store, tmp_path_factory: pytest.TempPathFactory) -> tuple[Tr
 
 @pytest.fixture
 def client(store: Store, monkeypatch: pytest.MonkeyPatch) -> Iterator[MlflowClient]:
+    from mlflow.tracking import MlflowClient
+
     monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
     yield MlflowClient(tracking_uri=store.uri)
 
@@ -138,6 +143,10 @@ def test_two_epochs_train_on_the_small_bundled_digits_set(
 def test_model_and_confusion_matrix_are_artifacts(
     two_runs: tuple[Trained, Trained], client: MlflowClient, tmp_path: Path
 ) -> None:
+    import torch
+    from digits_cnn.model import HParams, load_checkpoint
+    from digits_cnn.png import PNG_SIGNATURE
+
     run_id = two_runs[0].run_id
     assert {a.path for a in client.list_artifacts(run_id)} == {"model.pt", "confusion_matrix.png"}
     png = Path(client.download_artifacts(run_id, "confusion_matrix.png", str(tmp_path)))
@@ -151,7 +160,7 @@ def test_device_and_params_are_recorded(
     two_runs: tuple[Trained, Trained], client: MlflowClient
 ) -> None:
     run = client.get_run(two_runs[0].run_id)
-    used = "cuda" if GPU else "cpu"
+    used = "cuda" if gpu() else "cpu"
     assert run.data.tags["device"].startswith(used)
     assert run.data.params["device_used"] == used
     assert run.data.params["device"] == "auto"
@@ -173,7 +182,7 @@ def test_validate_logs_the_accuracy_of_a_saved_model(
     final = client.get_run(trained).data.metrics
     assert run.data.metrics["val_accuracy"] == final["val_accuracy"]
     assert run.data.metrics["val_loss"] == pytest.approx(final["val_loss"], rel=1e-6)
-    assert run.data.params["device_used"] == ("cuda" if GPU else "cpu")
+    assert run.data.params["device_used"] == ("cuda" if gpu() else "cpu")
     assert "device" in run.data.tags
     assert {a.path for a in client.list_artifacts(run.info.run_id)} == {"confusion_matrix.png"}
     assert f"val_accuracy={final['val_accuracy']:.4f}" in proc.stdout
@@ -222,8 +231,9 @@ def test_train_logs_into_the_run_the_runner_created(
     assert {a.path for a in client.list_artifacts(run_id)} == {"model.pt", "confusion_matrix.png"}
 
 
-@pytest.mark.skipif(GPU, reason="this machine has a GPU")
 def test_cuda_without_a_gpu_exits_2_before_any_run(tmp_path: Path) -> None:
+    if gpu():
+        pytest.skip("this machine has a GPU")
     store = Store(tmp_path / "mlruns", (tmp_path / "mlruns").as_uri())
     proc = run_script("train.py", ["--device", "cuda", "--epochs", "1"], tmp_path, store.env())
     assert proc.returncode == 2
@@ -239,6 +249,8 @@ def test_run_by_hand_logs_to_mlruns_in_the_working_directory(
     proc = run_script("train.py", ["--epochs", "1"], tmp_path, {})
     run_id = run_id_of(proc)
     assert "logging to" in proc.stderr
+    from mlflow.tracking import MlflowClient
+
     monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
     client = MlflowClient(tracking_uri=(tmp_path / "mlruns").as_uri())
     assert [s for s, _ in history(client, run_id, "train_loss")] == [1]

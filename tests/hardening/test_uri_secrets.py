@@ -60,6 +60,7 @@ def test_unreachable_server(tmp_path: Path) -> None:
     _assert_clean(done.stdout + done.stderr)
 
 
+@pytest.mark.slow  # starts a real `mlflow server` (seconds): test_unreachable_server is fast
 def test_run_not_found(tmp_path: Path, server: str) -> None:
     env = {"MLFLOW_TRACKING_URI": _with_secrets(server)}
     done = run_cli(["runs", "show", "0123456789abcdef0123456789abcdef"], cwd=tmp_path, env=env)
@@ -67,6 +68,7 @@ def test_run_not_found(tmp_path: Path, server: str) -> None:
     _assert_clean(done.stdout + done.stderr)
 
 
+@pytest.mark.slow  # starts a real `mlflow server` (seconds)
 def test_recorded_command_tag(tmp_path: Path, server: str) -> None:
     project = tmp_path / "p"
     project.mkdir()

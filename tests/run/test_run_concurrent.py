@@ -7,11 +7,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.envs.pkgs import make_source
 from tests.helpers import needs_uv, write_project
 from tests.run.conftest import mlflow_client
 
 
+# Four whole runs and a build that sleeps (9 s on two cores): the fast lane keeps the same
+# one-build rule at the manager level (test_virtualenv.py::test_four_processes_one_build).
+@pytest.mark.slow
 @needs_uv
 def test_four_runs_share_one_cold_build(tmp_path: Path, store: Path) -> None:
     proj = tmp_path / "proj"

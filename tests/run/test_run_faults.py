@@ -215,6 +215,7 @@ def test_background_jobs_are_stopped_when_the_entry_point_exits(tmp_path: Path) 
     assert _only_run(store).info.status == "FINISHED"  # type: ignore[attr-defined]
 
 
+@pytest.mark.slow  # 8 s on two cores; the fast lane stops leftovers in the group (above)
 def test_a_daemon_that_escaped_the_group_is_recorded_and_stopped(tmp_path: Path) -> None:
     store = tmp_path / "mlruns"
     proj = write_project(tmp_path / "proj", LEAVER, {"daemon.py": DAEMON_PY})

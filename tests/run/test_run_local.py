@@ -294,6 +294,7 @@ SHOW_EXPERIMENT = """
 """
 
 
+@pytest.mark.slow  # the entry point imports mlflow (seconds); see the experiment test above
 @pytest.mark.parametrize("cli_name", [None, "from-cli"])
 def test_mlflow_experiment_name_reaches_the_child_naming_the_runs_experiment(
     tmp_path: Path, store: Path, cli_name: str | None

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import getpass
 import os
+import pwd
 import shlex
 import shutil
 import subprocess
@@ -134,6 +135,9 @@ def ssh_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for tool in (str(SSHD), "ssh", "ssh-keygen"):
         if shutil.which(tool) is None:
             _unavailable(f"{tool} is not installed (Debian: openssh-server openssh-client)")
+    shell = pwd.getpwuid(os.geteuid()).pw_shell
+    if os.path.basename(shell) in ("nologin", "false"):  # e.g. nobody: sshd runs git through it
+        _unavailable(f"the login shell of {USER} is {shell}: ssh cannot run git as this user")
     if os.geteuid() == 0 and not PRIVSEP_DIR.is_dir():
         PRIVSEP_DIR.mkdir(mode=0o755, parents=True)  # what the openssh-server service creates
     root = tmp_path_factory.mktemp("sshd")

@@ -17,10 +17,15 @@ from mlproj.errors import MlprojError
 from mlproj.spec import get_entry_point, load_project, resolve_command, validate_path
 from tests.spec.corpus import CASES, PROJECTS, Case
 
-mlflow_spec: Any = pytest.importorskip("mlflow.projects._project_spec")
+
+@pytest.fixture(scope="module")
+def mlflow_spec() -> Any:
+    """MLflow's own MLproject reader, imported by the tests that compare with it (importing
+    mlflow takes seconds: collecting this module stays cheap)."""
+    return pytest.importorskip("mlflow.projects._project_spec")
 
 
-def _mlflow_env(directory: Path) -> tuple[str, str | None]:
+def _mlflow_env(mlflow_spec: Any, directory: Path) -> tuple[str, str | None]:
     project = mlflow_spec.load_project(str(directory))
     kind = project.env_type.removesuffix("_env")  # MLflow names the kinds after the keys
     return kind, project.env_config_path
@@ -34,12 +39,14 @@ def _expected_env(case: Case) -> tuple[str, str | None]:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_same_environment(case: Case) -> None:
-    assert _mlflow_env(PROJECTS / case.name) == _expected_env(case)
+def test_same_environment(case: Case, mlflow_spec: Any) -> None:
+    assert _mlflow_env(mlflow_spec, PROJECTS / case.name) == _expected_env(case)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_same_commands(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_same_commands(
+    case: Case, mlflow_spec: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     directory = PROJECTS / case.name
     monkeypatch.chdir(directory)
     theirs = mlflow_spec.load_project(str(directory))
@@ -50,7 +57,7 @@ def test_same_commands(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPat
         assert resolve_command(ours, entry_point, params, Path.cwd()).command == expected
 
 
-def test_same_default_values_and_types() -> None:
+def test_same_default_values_and_types(mlflow_spec: Any) -> None:
     for case in CASES:
         theirs = mlflow_spec.load_project(str(PROJECTS / case.name))
         ours = load_project(PROJECTS / case.name)
@@ -66,7 +73,7 @@ def test_same_default_values_and_types() -> None:
 
 @pytest.mark.parametrize("name", ["x.py", "sub/x.py", "run me.sh"])
 def test_script_entry_points_match(
-    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    name: str, mlflow_spec: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SHELL", "/bin/bash")
     (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
@@ -112,7 +119,7 @@ entry_points:
 
 
 def test_yaml_1_1_defaults_render_as_in_mlflow(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    mlflow_spec: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (tmp_path / "MLproject").write_text(YAML11)
     monkeypatch.chdir(tmp_path)

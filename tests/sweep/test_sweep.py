@@ -46,6 +46,12 @@ MLPROJECT = """
           size: {type: int, default: 3}
           wait: {type: float, default: 0}
         command: "python plain.py {epochs} {size} {wait}"
+      echo:
+        parameters:
+          epochs: {type: int, default: 1}
+          size: {type: int, default: 3}
+          wait: {type: float, default: 0}
+        command: "echo {epochs} {size} {wait}"
 """
 
 
@@ -138,8 +144,10 @@ def test_seeded_random_sweep_draws_the_same_runs_twice(tmp_path: Path) -> None:
     drawn = []
     for attempt in ("a", "b"):
         store = tmp_path / f"store-{attempt}"
+        # `echo`, not `plain`: a wait > 0 makes plain.py leave a process behind to be stopped
+        # (seconds per child), and only the draws matter here
         result = _sweep(
-            proj, store, "-e", "plain", "-P", "epochs=1..9", "-P", "size=3,5",
+            proj, store, "-e", "echo", "-P", "epochs=1..9", "-P", "size=3,5",
             "-P", "wait=log:0.001..0.01", "--random", "3", "--seed", "11", "-j", "2",
         )  # fmt: skip
         assert result.returncode == 0, result.stderr
@@ -153,7 +161,7 @@ def test_seeded_random_sweep_draws_the_same_runs_twice(tmp_path: Path) -> None:
         assert 1 <= int(params["epochs"]) <= 9 and params["size"] in ("3", "5")
         assert 0.001 <= float(params["wait"]) <= 0.01
     other = _sweep(
-        proj, tmp_path / "x", "-e", "plain", "-P", "epochs=1..9", "-P", "size=3,5",
+        proj, tmp_path / "x", "-e", "echo", "-P", "epochs=1..9", "-P", "size=3,5",
         "-P", "wait=log:0.001..0.01", "--random", "3", "--seed", "12", "--dry-run", "--json",
     )  # fmt: skip
     assert [c["params"] for c in json.loads(other.stdout)["combinations"]] != drawn[0]

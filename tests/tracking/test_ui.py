@@ -60,6 +60,7 @@ def _file_store_with_runs(root: Path, count: int) -> list[str]:
     return ids
 
 
+@pytest.mark.slow  # mlflow creates the sqlite schema (seconds), read back by mlflow
 def test_migrate_moves_a_file_store_into_sqlite_and_reads_every_run_back(tmp_path: Path) -> None:
     ids = _file_store_with_runs(tmp_path / "mlruns", 3)
     result = run_cli(["runs", "migrate", "--to", "sqlite:///mlflow.db"], cwd=tmp_path)
@@ -77,6 +78,7 @@ def test_migrate_moves_a_file_store_into_sqlite_and_reads_every_run_back(tmp_pat
     assert again.returncode == 1 and "exists already" in again.stderr
 
 
+@pytest.mark.slow  # mlflow creates the sqlite schema, then each command opens it (seconds)
 def test_an_existing_mlflow_db_is_the_default_store(tmp_path: Path) -> None:
     _file_store_with_runs(tmp_path / "mlruns", 1)
     assert run_cli(["runs", "migrate", "--to", "sqlite:///mlflow.db"], cwd=tmp_path).returncode == 0
