@@ -204,13 +204,20 @@ _OWN_CHILDREN: set[int] = set()
 
 
 def adopted_orphans() -> list[tuple[int, str]]:
-    """Processes re-parented to us as subreaper: (pid, command line)."""
+    """Processes re-parented to us as subreaper and still running: (pid, command line).
+    Those already dead (e.g. a background job of the run's group, orphaned when its parent
+    exited and then stopped with the group) are reaped, not reported."""
     me = str(os.getpid())
     found = []
     for entry in _proc_pids():
         fields = _stat_fields(entry)
-        if fields and fields[1] == me and int(entry) not in _OWN_CHILDREN:
-            found.append((int(entry), _cmdline(entry)))
+        if not fields or fields[1] != me or int(entry) in _OWN_CHILDREN:
+            continue
+        if fields[0] == "Z":
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(int(entry), os.WNOHANG)
+            continue
+        found.append((int(entry), _cmdline(entry)))
     return found
 
 
@@ -283,10 +290,18 @@ class GroupProcess:
         if timeout is not None and not _exits_within(self._popen, timeout):
             return None
         code = self._popen.wait()
-        # Output may still be in flight; a grandchild holding the pipes must not hang us.
-        for pump in self._pumps:
-            pump.join(timeout=2.0)
+        # Output may still be in flight. Background processes of the group hold the pipes
+        # open: stop_leftovers stops them, then drains; waiting for them here only cost time.
+        if not (group_alive(self.pid) and group_members(self.pid)):
+            self._drain()
         return code
+
+    def _drain(self, seconds: float = 2.0) -> None:
+        """Let the pumps reach the end of the pipes, `seconds` at most in all (a process that
+        escaped the group may hold them open)."""
+        deadline = time.monotonic() + seconds
+        for pump in self._pumps:
+            pump.join(timeout=max(0.0, deadline - time.monotonic()))
 
     def send_signal(self, sig: int) -> None:
         with contextlib.suppress(ProcessLookupError):  # the whole group is already gone
@@ -297,14 +312,14 @@ class GroupProcess:
 
     def stop_leftovers(self, grace: float) -> int:
         left = stop_group(self.pid, grace)
-        for pump in self._pumps:  # the leftovers held the pipes; now they are closed
-            pump.join(timeout=2.0)
+        self._drain()  # the leftovers held the pipes; now they are closed
         return left
 
     def close(self) -> None:
         if self._popen.poll() is None:
             self.kill()
             self._popen.wait()
+        self._drain()  # after a kill too: the last lines reach the sink before it is closed
         if not group_alive(self.pid):
             self._watchdog.release()
             _OWN_CHILDREN.discard(self.pid)

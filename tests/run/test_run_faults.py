@@ -212,7 +212,11 @@ def test_background_jobs_are_stopped_when_the_entry_point_exits(tmp_path: Path) 
     assert done.returncode == 0, done.stderr
     assert "left 1 background process(es) running: stopped them" in done.stderr
     assert not alive(int((proj / "bg.pid").read_text()))
-    assert _only_run(store).info.status == "FINISHED"  # type: ignore[attr-defined]
+    run = _only_run(store)
+    assert run.info.status == "FINISHED"  # type: ignore[attr-defined]
+    # orphaned when bash exited, it became our child (subreaper), but it never left the group
+    assert "escaped" not in done.stderr
+    assert "mlproj.escaped_processes" not in run.tags  # type: ignore[attr-defined]
 
 
 @pytest.mark.slow  # 8 s on two cores; the fast lane stops leftovers in the group (above)
