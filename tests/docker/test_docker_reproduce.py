@@ -148,18 +148,24 @@ def test_reproduce_pulls_the_recorded_digest_after_the_tag_moved(
         _remove(engine, first_id)
         _delete_manifest(digest)
         assert _gone(engine, first_id)
-        before = _run_ids(store)
-        failed = _reproduce(original, store, tmp_path)
-        assert failed.returncode != 0
-        message = failed.stderr.strip().splitlines()
-        assert len(message) == 1, failed.stderr
-        assert digest in message[0] and "docker pull" in message[0]
-        print(message[0])
-        assert _run_ids(store) == before
+        message = _refused_before_any_run(original, store, tmp_path)
+        assert digest in message and "docker pull" in message
     finally:
         for image_id in (first_id, moved_id):
             if image_id:
                 _remove(engine, image_id)
+
+
+def _refused_before_any_run(original: str, store: Path, tmp_path: Path) -> str:
+    """Reproduce fails with one line (returned) and creates no run."""
+    before = _run_ids(store)
+    failed = _reproduce(original, store, tmp_path)
+    assert failed.returncode != 0
+    lines: list[str] = failed.stderr.strip().splitlines()
+    assert len(lines) == 1, failed.stderr
+    print(lines[0])
+    assert _run_ids(store) == before
+    return lines[0]
 
 
 def _delete_manifest(digest: str) -> None:
@@ -193,14 +199,8 @@ def test_reproduce_of_a_locally_built_base_uses_its_id_or_says_it_is_gone(
 
         _remove(engine, first_id)
         assert _gone(engine, first_id)
-        before = _run_ids(store)
-        failed = _reproduce(original, store, tmp_path)
-        assert failed.returncode != 0
-        message = failed.stderr.strip().splitlines()
-        assert len(message) == 1, failed.stderr
-        assert first_id in message[0] and "docker load" in message[0]
-        print(message[0])
-        assert _run_ids(store) == before
+        message = _refused_before_any_run(original, store, tmp_path)
+        assert first_id in message and "docker load" in message
     finally:
         for image_id in (first_id, moved_id):
             if image_id:
