@@ -77,16 +77,18 @@ def _pull_digest(client: Any, digest: str) -> None:
 
     repo, _, sha = digest.partition("@")
     hint = f"make `docker pull {digest}` work here: log in to its registry, or `docker load` it"
+    errors: list[str] = []
     try:
+        # read to the end even after an error: a stream left half read keeps its socket open
         for event in client.api.pull(repo, tag=sha, stream=True, decode=True):
             if isinstance(event, dict) and event.get("error"):
-                reason = " ".join(str(event["error"]).split())
-                raise EnvError(
-                    f"the recorded docker base image {digest} cannot be pulled: {reason}", hint
-                )
+                errors.append(" ".join(str(event["error"]).split()))
     except DockerException as exc:
         raise EnvError(
             f"the recorded docker base image {digest} cannot be pulled: "
             f"{docker_engine.first_line(exc)}",
             hint,
         ) from exc
+    if errors:
+        why = errors[0]
+        raise EnvError(f"the recorded docker base image {digest} cannot be pulled: {why}", hint)
