@@ -116,18 +116,27 @@ def push_image(local: str, config: KubeConfig, store: Store, run_id: str) -> str
     import docker
     from docker.errors import DockerException
 
+    errors: list[str] = []
+    digest = None
     try:
         client = docker.from_env(timeout=_PUSH_TIMEOUT)
+    except DockerException as exc:
+        raise RunError(f"Error while pushing to docker registry: {exc}") from None
+    try:
         image = client.images.get(local)
         tag = image.id.split(":")[-1][:7]
         image.tag(config.repository_uri, tag=tag)
-        digest = None
+        # read to the end even after an error: a stream left half read keeps its socket open
         for event in client.api.push(config.repository_uri, tag=tag, stream=True, decode=True):
             if "error" in event:
-                raise RunError(f"Error while pushing to docker registry: {event['error']}")
+                errors.append(str(event["error"]))
             digest = (event.get("aux") or {}).get("Digest", digest)
     except DockerException as exc:
         raise RunError(f"Error while pushing to docker registry: {exc}") from None
+    finally:
+        client.close()
+    if errors:
+        raise RunError(f"Error while pushing to docker registry: {errors[0]}")
     if not digest:
         raise RunError(f"the registry reported no digest for {config.repository_uri}:{tag}")
     uri = f"{config.repository_uri}:{tag}@{digest}"
