@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from tests.helpers.clock import now_ms
 from tests.helpers.net import free_port, wait_for_port
-from tests.helpers.processes import alive, run_cli
+from tests.helpers.processes import alive, run_cli, start_cli
 from tests.helpers.projects import write_project
 from tests.helpers.tools import needs_uv, uv_bin
 from tests.helpers.waiting import WaitFailed, wait_until
@@ -24,6 +24,7 @@ __all__ = [
     "needs_uv",
     "now_ms",
     "run_cli",
+    "start_cli",
     "uv_bin",
     "wait_for_port",
     "wait_until",

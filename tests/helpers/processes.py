@@ -25,6 +25,17 @@ def alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
+def start_cli(args: Sequence[str], cwd: Path) -> subprocess.Popen[str]:
+    """Start `python -m mlproj ARGS` in the background, its output in text pipes."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "mlproj", *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def run_cli(
     args: Sequence[str],
     *,

@@ -116,8 +116,8 @@ def push_image(local: str, config: KubeConfig, store: Store, run_id: str) -> str
     import docker
     from docker.errors import DockerException
 
-    errors: list[str] = []
-    digest = None
+    from mlproj.envs.docker.engine import event_errors, read_events
+
     try:
         client = docker.from_env(timeout=_PUSH_TIMEOUT)
     except DockerException as exc:
@@ -126,17 +126,18 @@ def push_image(local: str, config: KubeConfig, store: Store, run_id: str) -> str
         image = client.images.get(local)
         tag = image.id.split(":")[-1][:7]
         image.tag(config.repository_uri, tag=tag)
-        # read to the end even after an error: a stream left half read keeps its socket open
-        for event in client.api.push(config.repository_uri, tag=tag, stream=True, decode=True):
-            if "error" in event:
-                errors.append(str(event["error"]))
-            digest = (event.get("aux") or {}).get("Digest", digest)
+        events = read_events(
+            client.api.push(config.repository_uri, tag=tag, stream=True, decode=True)
+        )
     except DockerException as exc:
         raise RunError(f"Error while pushing to docker registry: {exc}") from None
     finally:
         client.close()
+    errors = event_errors(events)
     if errors:
         raise RunError(f"Error while pushing to docker registry: {errors[0]}")
+    digests = [event["aux"]["Digest"] for event in events if "Digest" in (event.get("aux") or {})]
+    digest = digests[-1] if digests else None
     if not digest:
         raise RunError(f"the registry reported no digest for {config.repository_uri}:{tag}")
     uri = f"{config.repository_uri}:{tag}@{digest}"

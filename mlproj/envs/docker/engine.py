@@ -6,6 +6,7 @@ The docker SDK is imported inside functions: `mlproj --help` must not pay for it
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from typing import Any
 
 from mlproj.errors import EnvError
@@ -76,7 +77,6 @@ def base_image(client: Any, name: str) -> Any:
 
 
 def _pull(client: Any, name: str) -> None:
-    from docker.errors import DockerException
     from docker.utils import parse_repository_tag
 
     repo, tag = parse_repository_tag(name)
@@ -86,16 +86,33 @@ def _pull(client: Any, name: str) -> None:
         f"build or load it first (`docker build -t {name} .`, `docker load`), "
         "or name an image that exists (`docker images`)"
     )
+    pull(
+        client,
+        repo,
+        tag,
+        f"docker image {name!r} is not on this engine and pulling it failed",
+        hint,
+    )
+
+
+def pull(client: Any, repo: str, tag: str, failed: str, hint: str) -> None:
+    """Pull `repo` at `tag` (a tag, or the `sha256:...` of a digest); a failure is one EnvError
+    line, `failed: <the engine's reason>`."""
+    from docker.errors import DockerException
+
     try:
-        for event in client.api.pull(repo, tag=tag, stream=True, decode=True):
-            if isinstance(event, dict) and event.get("error"):
-                raise EnvError(
-                    f"docker image {name!r} is not on this engine and pulling it failed: "
-                    f"{' '.join(str(event['error']).split())}",
-                    hint,
-                )
+        errors = event_errors(read_events(client.api.pull(repo, tag=tag, stream=True, decode=True)))
     except DockerException as exc:
-        raise EnvError(
-            f"docker image {name!r} is not on this engine and pulling it failed: {first_line(exc)}",
-            hint,
-        ) from exc
+        raise EnvError(f"{failed}: {first_line(exc)}", hint) from exc
+    if errors:
+        raise EnvError(f"{failed}: {' '.join(errors[0].split())}", hint)
+
+
+def read_events(stream: Iterable[Any]) -> list[dict[str, Any]]:
+    """A decoded event stream of the engine (pull, push), read to its end even after an error:
+    a stream left half read keeps its socket open until the garbage collector closes it."""
+    return [event for event in stream if isinstance(event, dict)]
+
+
+def event_errors(events: Iterable[dict[str, Any]]) -> list[str]:
+    return [str(event["error"]) for event in events if event.get("error")]

@@ -73,22 +73,7 @@ def pinned_base(client: Any, pin: BasePin) -> Any:
 
 
 def _pull_digest(client: Any, digest: str) -> None:
-    from docker.errors import DockerException
-
     repo, _, sha = digest.partition("@")
     hint = f"make `docker pull {digest}` work here: log in to its registry, or `docker load` it"
-    errors: list[str] = []
-    try:
-        # read to the end even after an error: a stream left half read keeps its socket open
-        for event in client.api.pull(repo, tag=sha, stream=True, decode=True):
-            if isinstance(event, dict) and event.get("error"):
-                errors.append(" ".join(str(event["error"]).split()))
-    except DockerException as exc:
-        raise EnvError(
-            f"the recorded docker base image {digest} cannot be pulled: "
-            f"{docker_engine.first_line(exc)}",
-            hint,
-        ) from exc
-    if errors:
-        why = errors[0]
-        raise EnvError(f"the recorded docker base image {digest} cannot be pulled: {why}", hint)
+    failed = f"the recorded docker base image {digest} cannot be pulled"
+    docker_engine.pull(client, repo, sha, failed, hint)

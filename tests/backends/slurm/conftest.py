@@ -6,10 +6,11 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import run_cli
 
 # The tests here submit real jobs: the `slurm` marker keeps them out of the fast lane, which
 # starts no service (a machine may have sbatch installed and no cluster running).
@@ -39,14 +40,7 @@ def write_project(root: Path, command: str, name: str = "tiny") -> Path:
 
 
 def mlproj(args: list[str], cwd: Path, timeout: float = 240) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mlproj", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    return run_cli(args, cwd=cwd, timeout=timeout)
 
 
 def run_json(store: Path, run_id: str, cwd: Path) -> dict[str, object]:

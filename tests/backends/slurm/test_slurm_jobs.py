@@ -7,7 +7,6 @@ from __future__ import annotations
 import shutil
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 from tests.backends.slurm.conftest import (
@@ -17,7 +16,7 @@ from tests.backends.slurm.conftest import (
     squeue_state,
     write_project,
 )
-from tests.helpers import wait_until
+from tests.helpers import start_cli, wait_until
 
 pytestmark = needs_slurm
 
@@ -99,13 +98,7 @@ def test_scancel_by_hand_ends_a_detached_run_killed(tmp_path: Path) -> None:
 
 def test_ctrl_c_of_the_waiting_submitter_cancels_the_job(tmp_path: Path) -> None:
     store, args = _submit(tmp_path, SLEEPER)
-    submitter = subprocess.Popen(
-        [sys.executable, "-m", "mlproj", *args],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    submitter = start_cli(args, tmp_path)
     try:
         assert submitter.stdout is not None
         assert submitter.stdout.readline().strip() == "started"  # streamed: the job runs

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ from tests.backends.slurm.conftest import (
     squeue_state,
     write_project,
 )
-from tests.helpers import wait_until
+from tests.helpers import start_cli, wait_until
 
 pytestmark = needs_slurm
 
@@ -107,13 +106,7 @@ def test_sweep_children_held_back_by_the_throttle_stay_scheduled(
     store = tmp_path / "mlruns"
     args = ["sweep", str(project), "-P", "a=1,2", "-b", "slurm", "-j", "1", "--json"]
     args += ["--env-manager", "local", "--tracking-uri", str(store), "-c", "time=5"]
-    sweep = subprocess.Popen(
-        [sys.executable, "-m", "mlproj", *args],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    sweep = start_cli(args, tmp_path)
     client = MlflowClient(store.as_uri())
 
     def statuses() -> dict[str, str]:

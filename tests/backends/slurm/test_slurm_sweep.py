@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,7 +15,7 @@ if TYPE_CHECKING:
     from mlflow.entities import Run
 
 from tests.backends.slurm.conftest import mlproj, needs_slurm, squeue_state
-from tests.helpers import wait_until
+from tests.helpers import start_cli, wait_until
 
 pytestmark = needs_slurm
 
@@ -138,13 +137,7 @@ def test_ctrl_c_cancels_the_array_job_and_kills_every_run(
     store = tmp_path / "mlruns"
     args = ["sweep", str(project), "-P", "a=1,2", "-b", "slurm", "-j", "1"]  # one runs, one waits
     args += ["--env-manager", "local", "--tracking-uri", str(store), "-c", "time=5"]
-    submitter = subprocess.Popen(
-        [sys.executable, "-m", "mlproj", *args],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    submitter = start_cli(args, tmp_path)
     try:
         wait_until(
             lambda: any(
