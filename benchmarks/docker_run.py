@@ -24,9 +24,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import msgspec
-
 from mlproj import spec
+from mlproj._util.record import replace
 from mlproj.envs.base import EnvOptions
 from mlproj.envs.docker.manager import MANAGER
 from mlproj.proc import LaunchRequest
@@ -85,7 +84,7 @@ def main() -> None:
         shutil.copytree(RESOURCE, project_dir)
         # a name of its own, so that removing the image at the end touches nothing else
         loaded = spec.load_project(project_dir)
-        project = msgspec.structs.replace(loaded, name=f"bench-{os.getpid()}")
+        project = replace(loaded, name=f"bench-{os.getpid()}")
         options = EnvOptions(manager="docker", network="none")
         first = timed(lambda: mlproj_run(project, options, args.command))  # builds the image
         tag = MANAGER.prepare(project, options).image.tag

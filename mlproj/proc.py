@@ -20,8 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Literal, Protocol
 
-import msgspec
-
+from mlproj._util.record import Record
 from mlproj.errors import RunError
 
 Stream = Literal["stdout", "stderr"]
@@ -58,7 +57,7 @@ class Execution(Protocol):
         ...
 
 
-class LaunchRequest(msgspec.Struct, frozen=True):
+class LaunchRequest(Record):
     command: str  # shell text, run with `bash -c`
     cwd: Path  # the project directory on the host
     env: Mapping[str, str]  # the full child environment (tracking variables included)

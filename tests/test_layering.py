@@ -61,7 +61,12 @@ RULES = [
         "sweep commands cli",
         "the pipeline of one run is driven from above, not the other way",
     ),
-    only("proc", "errors", "process groups are the bottom layer that every other one uses"),
+    only(
+        "proc",
+        "errors _util",
+        "process groups are the bottom layer that every other one uses (its records are "
+        "_util.record's)",
+    ),
     only("_util", "errors", "shared utilities know nothing of mlproj's features"),
     only("paths", "errors", "the cache layout is read by every layer"),
     only("output", "", "every layer speaks through it; it must stay cheap to import"),

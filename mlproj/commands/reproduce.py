@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-import msgspec
 
 from mlproj import output
+from mlproj._util.record import replace
 from mlproj.commands.run import param_list_option, parse_pairs
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -101,9 +101,7 @@ def command(
         if target_uri == source_uri:  # beside the original, in its experiment
             plan = dataclasses.replace(
                 plan,
-                request=msgspec.structs.replace(
-                    plan.request, experiment_id=original.info.experiment_id
-                ),
+                request=replace(plan.request, experiment_id=original.info.experiment_id),
             )
         runner.dry_run(plan.request)  # everything checked (interpreter, lock) before a run exists
         output.note(

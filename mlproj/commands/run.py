@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-import msgspec
 
 from mlproj import output
+from mlproj._util.record import replace
 from mlproj._util.redact import redact
 from mlproj.backends import BACKENDS
 from mlproj.commands.argtext import require_experiment_name, require_utf8
@@ -256,7 +256,7 @@ def command(
     from mlproj.run import runner
 
     _refuse_run_reference(uri)
-    request = msgspec.structs.replace(
+    request = replace(
         make_request(uri, parse_pairs(params, "-P"), options, detach=detach),
         run_id=run_id,
         snapshot=snapshot,

@@ -7,9 +7,9 @@ import sys
 from typing import Any
 
 import click
-import msgspec
 
 from mlproj import output
+from mlproj._util.record import replace
 from mlproj.commands.options import backend_config_option
 from mlproj.commands.run import (
     backend_config_from,
@@ -97,7 +97,7 @@ def command(
     run_request = make_request(uri, parse_pairs(params, "-P"), options)
     if backend != "local":
         config = backend_config_from(backend, backend_config, options["build_image"])
-        run_request = msgspec.structs.replace(run_request, backend=backend, backend_config=config)
+        run_request = replace(run_request, backend=backend, backend_config=config)
     elif backend_config:
         raise click.UsageError("-c/--backend-config needs -b slurm")
     request = SweepRequest(

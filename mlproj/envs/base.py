@@ -12,16 +12,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-import msgspec
-
+from mlproj._util.record import Record, field
 from mlproj.proc import Execution, LaunchRequest
 from mlproj.spec.model import Project
 
 
-class EnvPatch(msgspec.Struct, frozen=True):
+class EnvPatch(Record):
     """How to activate an environment for a child process, as data."""
 
-    set_vars: Mapping[str, str] = msgspec.field(default_factory=dict)
+    set_vars: Mapping[str, str] = field(default_factory=dict)
     path_prepend: tuple[str, ...] = ()
     unset_vars: tuple[str, ...] = ()
 
@@ -34,7 +33,7 @@ class EnvPatch(msgspec.Struct, frozen=True):
         return env
 
 
-class EnvOptions(msgspec.Struct, frozen=True):
+class EnvOptions(Record):
     """Everything from the command line that shapes how an environment is built or run."""
 
     manager: str  # the selected manager name (see envs.select_manager)
@@ -49,18 +48,18 @@ class EnvOptions(msgspec.Struct, frozen=True):
     network: str | None = None
     keep_container: bool = False
     # recorded locks (mlproj reproduce)
-    extra: Mapping[str, Any] = msgspec.field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
-class EnvFacts(msgspec.Struct, frozen=True):
+class EnvFacts(Record):
     """What a manager built or reused, as values; `tags()` is how a run records them."""
 
     manager: str
     project_env: str  # MLflow's `mlflow.project.env`: local, virtualenv, conda, docker
     key: str | None = None  # the cache key; None when nothing is cached
     # mlproj.env.<name> facts, e.g. python, lock_sha256, installer, lockfile
-    details: Mapping[str, str] = msgspec.field(default_factory=dict)
-    extra_tags: Mapping[str, str] = msgspec.field(default_factory=dict)  # e.g. the docker image
+    details: Mapping[str, str] = field(default_factory=dict)
+    extra_tags: Mapping[str, str] = field(default_factory=dict)  # e.g. the docker image
 
     def tags(self) -> dict[str, str]:
         tags = {"mlflow.project.env": self.project_env, "mlproj.env.manager": self.manager}

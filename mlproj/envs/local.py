@@ -6,15 +6,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import msgspec
-
 from mlproj import proc
+from mlproj._util.record import Record
 from mlproj.envs.base import EnvFacts, EnvOptions, EnvPatch
 from mlproj.proc import Execution, LaunchRequest
 from mlproj.spec.model import Project
 
 
-class PatchedEnv(msgspec.Struct, frozen=True):
+class PatchedEnv(Record):
     """A prepared environment that runs commands locally with an EnvPatch applied."""
 
     patch: EnvPatch

@@ -8,8 +8,7 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-import msgspec
-
+from mlproj._util.record import Record
 from mlproj.errors import MlprojError, TrackingError
 from mlproj.sources.uri import scrub
 from mlproj.tracking.base import RunStatus, Store
@@ -19,7 +18,7 @@ RETRY_VARIABLE = "MLPROJ_TRACKING_RETRY_SECONDS"
 DEFAULT_RETRY_SECONDS = 30.0
 
 
-class RunEnd(msgspec.Struct, frozen=True):
+class RunEnd(Record):
     run_id: str
     status: RunStatus  # the status mlproj decided (FINISHED / FAILED / KILLED)
     forced: bool  # True: set even over a terminal status the child's own MLflow set
@@ -29,7 +28,7 @@ class RunEnd(msgspec.Struct, frozen=True):
     upload_logs: bool  # False when the logs were written into a local store live
 
 
-class Recorded(msgspec.Struct, frozen=True):
+class Recorded(Record):
     status: str  # the run's final status as the store has it (or will have it)
     kept_in: Path | None = None  # set when the end waits in the spool for `mlproj runs sync`
     error: str | None = None  # why it waits

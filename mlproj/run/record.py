@@ -13,8 +13,7 @@ import platform
 import sys
 from pathlib import Path
 
-import msgspec
-
+from mlproj._util.record import Record
 from mlproj.sources import snapshot
 from mlproj.sources.base import FetchedProject
 from mlproj.sources.uri import is_zip_uri, split_subdirectory, url_scheme
@@ -34,7 +33,7 @@ PLATFORM = "mlproj.platform"
 REPRODUCES = "mlproj.reproduces"
 
 
-class SourceRecord(msgspec.Struct, frozen=True):
+class SourceRecord(Record):
     tags: dict[str, str]
     snapshot_zip: bytes | None = None
 

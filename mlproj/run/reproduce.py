@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import msgspec
-
 from mlproj import output, sources
+from mlproj._util.record import replace
 from mlproj.envs.base import EnvOptions
 from mlproj.envs.recorded import (
     CONDA_LOCK,
@@ -148,9 +147,7 @@ def _from_bundle(uri: str, tags: Mapping[str, str]) -> FetchedProject:
 def _apply_diff(fetched: FetchedProject, sub: str | None, diff: str) -> FetchedProject:
     """The saved `git diff HEAD` applied to the (leased, reset-on-reuse) clean checkout."""
     if "diff --git" not in diff:
-        return msgspec.structs.replace(
-            fetched, git=msgspec.structs.replace(fetched.git or GitInfo(commit=""), dirty=True)
-        )
+        return replace(fetched, git=replace(fetched.git or GitInfo(commit=""), dirty=True))
     root = fetched.directory
     for _ in Path(sub).parts if sub else ():
         root = root.parent
@@ -168,7 +165,7 @@ def _apply_diff(fetched: FetchedProject, sub: str | None, diff: str) -> FetchedP
     finally:
         patch.unlink(missing_ok=True)
     git = fetched.git or GitInfo(commit="")
-    return msgspec.structs.replace(fetched, git=msgspec.structs.replace(git, dirty=True, diff=diff))
+    return replace(fetched, git=replace(git, dirty=True, diff=diff))
 
 
 # -- environment -------------------------------------------------------------------------------

@@ -14,10 +14,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import msgspec
-
 from mlproj import envs, output, proc, sources, spec
 from mlproj._util.clock import now_ms
+from mlproj._util.record import Record, field, replace
 from mlproj.envs.base import EnvOptions, PreparedEnv
 from mlproj.errors import MlprojError, ParamError, TrackingError
 from mlproj.proc import Execution, LaunchRequest, LogSink
@@ -40,14 +39,14 @@ from mlproj.tracking.runlogs import LOG_ARTIFACT_DIR
 from mlproj.tracking.stores import local_artifacts
 
 
-class RunRequest(msgspec.Struct, frozen=True):
+class RunRequest(Record):
     uri: str
     cwd: Path
     entry_point: str = "main"
     version: str | None = None
-    params: Mapping[str, str] = msgspec.field(default_factory=dict)
+    params: Mapping[str, str] = field(default_factory=dict)
     env_manager: str | None = None  # None: the project decides
-    env_options: EnvOptions = msgspec.field(default_factory=lambda: EnvOptions(manager=""))
+    env_options: EnvOptions = field(default_factory=lambda: EnvOptions(manager=""))
     tracking_uri: str | None = None
     experiment_name: str | None = None
     experiment_id: str | None = None
@@ -58,15 +57,15 @@ class RunRequest(msgspec.Struct, frozen=True):
     storage_dir: str | None = None  # where remote `path` values are downloaded (temp if None)
     run_id: str | None = None  # --run-id: run into this existing run instead of a new one
     backend: str = "local"  # -b/--backend; others go through run/submit.py
-    backend_config: Mapping[str, Any] = msgspec.field(default_factory=dict)
+    backend_config: Mapping[str, Any] = field(default_factory=dict)
     strict_params: bool = False  # refuse -P names the entry point does not declare
     snapshot: bool = False  # save the project's code with the run (run/record.py)
     fetched: FetchedProject | None = None  # an already fetched source (`mlproj reproduce`)
-    extra_tags: Mapping[str, str] = msgspec.field(default_factory=dict)  # e.g. mlproj.reproduces
+    extra_tags: Mapping[str, str] = field(default_factory=dict)  # e.g. mlproj.reproduces
     type_check: bool = True  # False: -P values of typed parameters are passed unchecked
 
 
-class LoadedProject(msgspec.Struct, frozen=True):
+class LoadedProject(Record):
     """The project fetched and validated, its env manager chosen: what a sweep prepares once."""
 
     fetched: FetchedProject
@@ -74,13 +73,13 @@ class LoadedProject(msgspec.Struct, frozen=True):
     env_options: EnvOptions  # with the selected manager filled in
 
 
-class Plan(LoadedProject, frozen=True):
+class Plan(LoadedProject):
     """Everything known before anything is built or recorded: the project and one command."""
 
     command: ResolvedCommand
 
 
-class RunResult(msgspec.Struct, frozen=True):
+class RunResult(Record):
     run_id: str
     status: str
     exit_code: int
@@ -98,7 +97,7 @@ def load_project(request: RunRequest) -> LoadedProject:
         output.warning(warning)
     manager = envs.select_manager(project, request.env_manager)
     output.debug(f"project {project.directory}, entry point {request.entry_point}, env {manager}")
-    options = msgspec.structs.replace(request.env_options, manager=manager)
+    options = replace(request.env_options, manager=manager)
     return LoadedProject(fetched, project, options)
 
 

@@ -12,10 +12,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-import msgspec
-
 from mlproj import backends, envs, output
 from mlproj._util.clock import now_ms
+from mlproj._util.record import asdict, replace
 from mlproj.backends.base import NodeStep, PreparedRun
 from mlproj.errors import MlprojError, RunError
 from mlproj.run import record
@@ -147,7 +146,7 @@ def node_step(run_id: str, plan: Plan, request: RunRequest, tracking_uri: str) -
         entry_point=request.entry_point,
         params=dict(request.params),
         env_manager=request.env_manager,
-        env_options=msgspec.structs.asdict(plan.env_options),
+        env_options=asdict(plan.env_options),
         tracking_uri=tracking_uri,
         run_id=run_id,
         backend=request.backend,
@@ -168,7 +167,7 @@ def _with_image(
             "add a docker_env section to the MLproject",
         )
     build = bool(request.backend_config.get("build_image", False))
-    options = msgspec.structs.replace(plan.env_options, build_image=build)
+    options = replace(plan.env_options, build_image=build)
     env = envs.get_manager("docker").prepare(plan.project, options)
     store.set_tags(prepared.run_id, env.facts.tags())
     image = env.facts.extra_tags["mlflow.docker.image.uri"]

@@ -8,8 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-import msgspec
-
+from mlproj._util.record import Record
 from mlproj.proc import Execution
 
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -23,7 +22,7 @@ class Interrupted(Exception):
         self.signum = signum
 
 
-class Outcome(msgspec.Struct, frozen=True):
+class Outcome(Record):
     exit_code: int
     signal: int | None  # the first signal we received, if any
     killed: bool  # True when the grace period ran out and the group was killed

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import msgspec
+from mlproj._util.record import Record
 
 
-class GitInfo(msgspec.Struct, frozen=True):
+class GitInfo(Record):
     commit: str  # full 40-hex sha of HEAD
     repo_url: str | None = None  # first remote (or the URL cloned), credentials stripped
     branch: str | None = None  # set when the user asked for a branch
@@ -17,7 +17,7 @@ class GitInfo(msgspec.Struct, frozen=True):
     untracked: tuple[str, ...] = ()  # untracked files of a dirty work tree (not in the diff)
 
 
-class FetchedProject(msgspec.Struct, frozen=True):
+class FetchedProject(Record):
     directory: Path  # absolute: the project dir (subdirectory applied), the command's cwd
     source_name: str  # value of the `mlflow.source.name` tag
     git: GitInfo | None = None

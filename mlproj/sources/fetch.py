@@ -6,8 +6,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import msgspec
-
+from mlproj._util.record import Record
 from mlproj.errors import SourceError
 from mlproj.sources import local
 from mlproj.sources.base import FetchedProject, GitInfo
@@ -30,7 +29,7 @@ if TYPE_CHECKING:
     from mlproj.sources.git.store import RepoCache
 
 
-class _Remote(msgspec.Struct, frozen=True):
+class _Remote(Record):
     url: str  # given to git (may hold credentials)
     shown: str  # credentials stripped: recorded and printed
     local: bool  # a path on this machine (file:// or a bare repository)

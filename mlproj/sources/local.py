@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import msgspec
-
+from mlproj._util.record import Record
 from mlproj.sources.base import GitInfo
 from mlproj.sources.git.cmd import GitFailed, run_git
 from mlproj.sources.uri import strip_credentials
@@ -17,7 +16,7 @@ MAX_DIFF_BYTES = 10 * 1024 * 1024  # a modified data file must not become a 1 GB
 _READ_ONLY = {"GIT_OPTIONAL_LOCKS": "0"}
 
 
-class LocalRepo(msgspec.Struct, frozen=True):
+class LocalRepo(Record):
     root: Path  # the work tree's top directory (resolved)
     head: str  # full sha of HEAD
     rel: str  # the project directory relative to root, "" at the root

@@ -12,8 +12,7 @@ import os
 import re
 from pathlib import Path
 
-import msgspec
-
+from mlproj._util.record import replace
 from mlproj._util.regular_file import read_regular
 from mlproj.errors import SpecError
 from mlproj.spec import yamltree
@@ -426,7 +425,7 @@ class _EntryPoints:
                 f"it is {effect} because its declaration has no space after ':' "
                 "(`mlproj validate` shows where)"
             )
-            param = msgspec.structs.replace(param, note=note)
+            param = replace(param, note=note)
         return param
 
     def typed(self, name: str, type_name: str, type_node: Node, default: Node | None) -> Parameter:
@@ -438,7 +437,7 @@ class _EntryPoints:
         if default is not None and not self.check_default(param, default):
             # the project's own default breaks its type (MLflow's BertNewsClassification:
             # int `devices` defaulting to "auto"): any value is passed, as MLflow passes it
-            param = msgspec.structs.replace(param, kind="string")
+            param = replace(param, kind="string")
         return param
 
     def check_default(self, param: Parameter, node: Node) -> bool:

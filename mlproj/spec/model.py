@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-import msgspec
+from mlproj._util.record import Record, field
 
 EnvKind = Literal["conda", "python", "docker", "local"]
 
@@ -14,7 +14,7 @@ EnvKind = Literal["conda", "python", "docker", "local"]
 ParamKind = Literal["string", "float", "int", "bool", "path", "uri"]
 
 
-class Parameter(msgspec.Struct, frozen=True):
+class Parameter(Record):
     name: str
     type: str  # as written in the MLproject (e.g. "integer"); see `kind` for the canonical one
     kind: ParamKind  # canonical type; unknown types are treated as "string"
@@ -28,7 +28,7 @@ class Parameter(msgspec.Struct, frozen=True):
         return self.default is None
 
 
-class EntryPoint(msgspec.Struct, frozen=True):
+class EntryPoint(Record):
     name: str
     command: str  # a str.format template over the declared parameter names
     parameters: tuple[Parameter, ...] = ()  # in declaration order
@@ -41,7 +41,7 @@ class EntryPoint(msgspec.Struct, frozen=True):
         return next((p for p in self.parameters if p.name == name), None)
 
 
-class DockerEnv(msgspec.Struct, frozen=True):
+class DockerEnv(Record):
     image: str
     volumes: tuple[str, ...] = ()
     # (name, value): value None means "copy NAME from the host environment"
@@ -49,7 +49,7 @@ class DockerEnv(msgspec.Struct, frozen=True):
     gpus: str | None = None  # mlproj extension: "all" or a count, like `docker run --gpus`
 
 
-class EnvDecl(msgspec.Struct, frozen=True):
+class EnvDecl(Record):
     """The environment a project declares (or that its files imply)."""
 
     kind: EnvKind
@@ -57,18 +57,18 @@ class EnvDecl(msgspec.Struct, frozen=True):
     docker: DockerEnv | None = None
 
 
-class Project(msgspec.Struct, frozen=True):
+class Project(Record):
     directory: Path  # absolute; the command's working directory
     name: str | None
     env: EnvDecl
-    entry_points: Mapping[str, EntryPoint] = msgspec.field(default_factory=dict)
+    entry_points: Mapping[str, EntryPoint] = field(default_factory=dict)
     spec_file: Path | None = None  # the MLproject file, if the project has one
 
 
-class ResolvedCommand(msgspec.Struct, frozen=True):
+class ResolvedCommand(Record):
     """An entry point with its parameters checked and rendered."""
 
     entry_point: str
     command: str  # the shell text to run with `bash -c`
     # values as the user gave them (or the defaults, str()-ed); this is what gets logged
-    params: Mapping[str, str] = msgspec.field(default_factory=dict)
+    params: Mapping[str, str] = field(default_factory=dict)

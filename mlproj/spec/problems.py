@@ -6,14 +6,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal, Protocol
 
-import msgspec
-
+from mlproj._util.record import Record, replace
 from mlproj.errors import SpecError
 
 Severity = Literal["error", "warning"]
 
 
-class Problem(msgspec.Struct, frozen=True):
+class Problem(Record):
     file: Path
     line: int  # 1-based
     column: int  # 1-based
@@ -40,11 +39,7 @@ class ProblemError(SpecError):
     def __init__(self, problem: Problem, hint: str | None = None) -> None:
         super().__init__(f"{problem.file}:{problem.line}:{problem.column}: {problem.message}", hint)
         # what `validate` prints: the fix goes into the message
-        self.problem = (
-            msgspec.structs.replace(problem, message=f"{problem.message} ({hint})")
-            if hint
-            else problem
-        )
+        self.problem = replace(problem, message=f"{problem.message} ({hint})") if hint else problem
 
 
 class Problems:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import msgspec.structs
-
+from mlproj._util.record import replace
 from mlproj.errors import SpecError
 from mlproj.spec import yamltree
 from mlproj.spec.envfiles import check_conda_env, check_python_env
@@ -23,7 +22,7 @@ def validate_path(path: Path, strict: bool = False) -> list[Problem]:
     """
     found = _problems(path)
     if strict:
-        found = [msgspec.structs.replace(p, severity="error") for p in found]
+        found = [replace(p, severity="error") for p in found]
     return sorted(found, key=lambda p: (str(p.file), p.line, p.column))
 
 
@@ -66,7 +65,7 @@ def _env_file_problems(directory: Path, env: EnvDecl) -> list[Problem]:
     try:
         root = yamltree.load(env.file, problems)
     except ProblemError as exc:
-        return [*problems.items, msgspec.structs.replace(exc.problem, file=shown)]
+        return [*problems.items, replace(exc.problem, file=shown)]
     if env.kind == "python":
         check_python_env(shown, root, problems)
     else:

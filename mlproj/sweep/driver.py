@@ -11,10 +11,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import msgspec
-
 from mlproj import envs, output
 from mlproj._util.clock import now_ms
+from mlproj._util.record import replace
 from mlproj.errors import MlprojError
 from mlproj.proc import LogSink
 from mlproj.run import runner
@@ -154,7 +153,7 @@ def create_parent(store: Store, plan: SweepPlan, request: SweepRequest) -> RunIn
     if request.metric is not None:
         tags["mlproj.sweep.metric"] = request.metric
         tags["mlproj.sweep.goal"] = "maximize" if request.maximize else "minimize"
-    parent_plan = msgspec.structs.replace(first, command=command)
+    parent_plan = replace(first, command=command)
     return runner.create_run(store, parent_plan, request.run, tags=tags)
 
 

@@ -17,9 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import msgspec
-
 from mlproj import output
+from mlproj._util.record import replace
 from mlproj.backends.base import NodeStep
 from mlproj.backends.slurm import commands
 from mlproj.backends.slurm.backend import (
@@ -158,7 +157,7 @@ def _create_child(
 
 
 def _with_params(request: runner.RunRequest, run: PlannedRun) -> runner.RunRequest:
-    return msgspec.structs.replace(request, params=dict(run.params))
+    return replace(request, params=dict(run.params))
 
 
 def _submit(

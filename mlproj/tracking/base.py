@@ -6,20 +6,20 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal, Protocol
 
-import msgspec
+from mlproj._util.record import Record, field
 
 RunStatus = Literal["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"]
 TERMINAL_STATUSES: frozenset[RunStatus] = frozenset({"FINISHED", "FAILED", "KILLED"})
 
 
-class Metric(msgspec.Struct, frozen=True):
+class Metric(Record):
     key: str
     value: float
     timestamp: int  # ms since the epoch
     step: int
 
 
-class RunInfo(msgspec.Struct, frozen=True):
+class RunInfo(Record):
     run_id: str
     experiment_id: str
     run_name: str
@@ -30,19 +30,19 @@ class RunInfo(msgspec.Struct, frozen=True):
     user_id: str = ""
 
 
-class Experiment(msgspec.Struct, frozen=True):
+class Experiment(Record):
     experiment_id: str
     name: str
     artifact_location: str
     lifecycle_stage: str = "active"
 
 
-class Run(msgspec.Struct, frozen=True):
+class Run(Record):
     info: RunInfo
-    params: Mapping[str, str] = msgspec.field(default_factory=dict)
-    tags: Mapping[str, str] = msgspec.field(default_factory=dict)
+    params: Mapping[str, str] = field(default_factory=dict)
+    tags: Mapping[str, str] = field(default_factory=dict)
     # the latest value of each metric
-    metrics: Mapping[str, float] = msgspec.field(default_factory=dict)
+    metrics: Mapping[str, float] = field(default_factory=dict)
 
 
 class Store(Protocol):

@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import msgspec
 import pytest
 
 from mlproj import spec
+from mlproj._util.record import replace
 from mlproj.envs.base import EnvOptions
 from mlproj.spec.model import DockerEnv, Project
 from tests.conftest import RESOURCES
@@ -80,16 +80,14 @@ def project(project_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
     its image is built by this test and removed at the end)."""
     monkeypatch.setenv("MLPROJ_TEST_SECRET", SECRET)
     loaded = spec.load_project(project_dir)
-    return msgspec.structs.replace(loaded, name=f"{TEST_PREFIX}{uuid.uuid4().hex[:10]}")
+    return replace(loaded, name=f"{TEST_PREFIX}{uuid.uuid4().hex[:10]}")
 
 
 def with_docker(project: Project, **changes: Any) -> Project:
     """`project` with its docker_env changed."""
     assert project.env.docker is not None
-    docker_env: DockerEnv = msgspec.structs.replace(project.env.docker, **changes)
-    return msgspec.structs.replace(
-        project, env=msgspec.structs.replace(project.env, docker=docker_env)
-    )
+    docker_env: DockerEnv = replace(project.env.docker, **changes)
+    return replace(project, env=replace(project.env, docker=docker_env))
 
 
 def options(**changes: Any) -> EnvOptions:

@@ -7,9 +7,9 @@ import json
 import os
 from pathlib import Path
 
-import msgspec
 import pytest
 
+from mlproj._util.record import replace
 from mlproj.envs.docker import args as docker_args
 from mlproj.envs.docker import context as docker_context
 from mlproj.envs.docker import ignore as docker_ignore
@@ -295,5 +295,5 @@ def test_image_names_are_valid_repository_names(
 ) -> None:
     from mlproj.envs.docker.image import project_name
 
-    named = msgspec.structs.replace(project, name=name, directory=Path(directory))
+    named = replace(project, name=name, directory=Path(directory))
     assert project_name(named) == expected

@@ -1,8 +1,9 @@
 """`mlproj validate` / `describe` / `--help` stay light: no git, docker, rattler, requests or
 mlflow in the process (they would cost hundreds of milliseconds at every start). A warm `run`
 of a local project loads only its own path: no git or zip cache code, no validator, no backend
-or spool code, no dataclass (its records are msgspec Structs: a frozen dataclass costs about
-1 ms to build on Python 3.11, two thirds of a warm run's start-up when they were dataclasses),
+or spool code, no dataclass and no msgspec (its records are mlproj._util.record's: a frozen
+dataclass costs about 1 ms to build on Python 3.11, two thirds of a warm run's start-up when they
+were dataclasses, and importing msgspec cost a quarter of it),
 and none of the standard modules that were made lazy for it (see benchmarks/run_overhead.py)."""
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ HEAVY = ("git", "docker", "rattler", "requests", "mlflow", "urllib3", "jsonschem
 # other than this process, the spool of unrecorded ends, run references, dataclasses.
 LAZY = (
     "dataclasses",
+    "msgspec",
     "secrets",
     "socket",
     "traceback",
