@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from mlproj._util.record import Record
+from mlproj._util.sha256 import sha256_hex
 from mlproj.sources import snapshot
 from mlproj.sources.base import FetchedProject
 from mlproj.sources.uri import is_zip_uri, split_subdirectory, url_scheme
@@ -77,9 +78,7 @@ def describe_source(fetched: FetchedProject, save_snapshot: bool) -> SourceRecor
             tags[SOURCE_SUBDIR] = sub
         local = Path(base[len("file://") :] if url_scheme(base) == "file" else base)
         if local.is_file():
-            import hashlib  # only for bundles: a run of a git project never loads OpenSSL
-
-            tags[BUNDLE_SHA] = hashlib.sha256(local.read_bytes()).hexdigest()
+            tags[BUNDLE_SHA] = sha256_hex(local.read_bytes())
     else:
         if SOURCE_SHA not in tags:
             files = snapshot.project_files(fetched.directory)

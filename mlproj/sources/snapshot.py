@@ -13,6 +13,8 @@ import stat
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from mlproj._util.sha256 import sha256
+
 IGNORE_FILE = ".mlprojignore"
 # never project code: VCS data, caches, and the default tracking store a run writes into
 ALWAYS_IGNORED = (".git", "mlruns", "__pycache__", "*.pyc", ".venv")
@@ -76,9 +78,7 @@ def content_sha256(directory: Path, files: Sequence[str], budget: int | None = N
     `budget` bytes (a data directory inside the project must not slow every run down)."""
     if budget is not None and sum((directory / rel).stat().st_size for rel in files) > budget:
         return None
-    import hashlib  # OpenSSL's start-up: only a run of a directory without git pays it
-
-    digest = hashlib.sha256()
+    digest = sha256()
     for rel in files:
         data = (directory / rel).read_bytes()
         mode = "x" if _executable(directory / rel) else "-"

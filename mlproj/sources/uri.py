@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+from mlproj._util.sha256 import sha256_hex
 from mlproj._util.uri import scheme_of
 from mlproj.errors import SourceError
 
@@ -155,10 +156,8 @@ def normalize(url: str) -> str:
 
 def cache_key(url: str) -> str:
     """A directory name for a remote: readable repo name + hash of the normalised URL."""
-    import hashlib  # loads OpenSSL: only git sources pay for it, not every run
-
     norm = normalize(url)
-    digest = hashlib.sha256(norm.encode("utf-8")).hexdigest()[:20]
+    digest = sha256_hex(norm.encode("utf-8"))[:20]
     tail = re.split(r"[/:]", norm)[-1] if norm else ""
     slug = re.sub(r"[^A-Za-z0-9._-]", "_", tail)[:40].strip(".") or "repo"
     return f"{slug}-{digest}"

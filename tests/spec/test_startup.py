@@ -21,9 +21,12 @@ from tests.spec.corpus import PROJECTS
 HEAVY = ("git", "docker", "rattler", "requests", "mlflow", "urllib3", "jsonschema", "conda_lock")
 # Imported where they are needed, off the common path: secrets (OpenSSL through hmac), socket,
 # traceback (crash logs only), the git/zip caches, validation and description, the backends
-# other than this process, the spool of unrecorded ends, run references, dataclasses.
+# other than this process, the spool of unrecorded ends, run references, dataclasses, and
+# OpenSSL (hashlib: a directory's content is hashed with CPython's own SHA-256).
 LAZY = (
     "dataclasses",
+    "hashlib",
+    "_hashlib",
     "msgspec",
     "secrets",
     "socket",
@@ -120,6 +123,7 @@ def run_modules(tmp_path: Path, project: Path) -> set[str]:
 def test_a_local_run_loads_only_its_path(tmp_path: Path) -> None:
     modules = run_modules(tmp_path, trivial_project(tmp_path))
     assert sorted(m for m in modules if m in LAZY or m.split(".")[0] in HEAVY) == []
+    assert "mlproj.sources.snapshot" in modules  # its content was hashed all the same
 
 
 def test_a_git_project_run_does_not_load_openssl(tmp_path: Path) -> None:
