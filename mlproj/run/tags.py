@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import os
 import shlex
 from collections.abc import Sequence
@@ -14,10 +13,17 @@ from mlproj.sources.uri import scrub
 
 
 def current_user() -> str:
+    """The user as getpass.getuser() finds it (getpass would also load termios: 2 M
+    instructions on every run's start-up, a run never prompts)."""
+    for variable in ("LOGNAME", "USER", "LNAME", "USERNAME"):
+        if user := os.environ.get(variable):
+            return user
     try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return os.environ.get("USER", "unknown")
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_name
+    except (ImportError, KeyError):  # no pwd module (Windows), or a uid with no entry
+        return "unknown"
 
 
 _DOCKER_ARG_OPTIONS = ("-A", "--docker-args")

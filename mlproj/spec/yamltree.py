@@ -173,15 +173,17 @@ def decode(file: Path, data: bytes) -> str:
     if b"\0" in data:
         line, col = _position(data, data.index(b"\0"))
         raise _fatal(file, line, col, "this is a binary file, not YAML text (NUL byte)")
+    body = data.removeprefix(codecs.BOM_UTF8)  # as utf-8-sig would, without loading that codec
     try:
-        return data.decode("utf-8-sig")
+        return body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line, col = _position(data, exc.start)
+        offset = len(data) - len(body) + exc.start  # in the file, BOM included
+        line, col = _position(data, offset)
         raise _fatal(
             file,
             line,
             col,
-            f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x})",
+            f"the file is not UTF-8 text (byte 0x{data[offset]:02x})",
             "save it as UTF-8",
         ) from None
 

@@ -172,6 +172,14 @@ def test_utf16_and_bom_files_are_read(tmp_path: Path) -> None:
         assert load_project(tmp_path / str(i)).name == "café"
 
 
+def test_a_bad_byte_after_a_bom_is_placed_where_it_is(tmp_path: Path) -> None:
+    (tmp_path / "MLproject").write_bytes(b"\xef\xbb\xbfname: x\nentry_points: caf\xe9\n")
+    with pytest.raises(SpecError) as caught:
+        load_project(tmp_path)
+    assert caught.value.one_line().startswith(f"{tmp_path / 'MLproject'}:2:18: ")
+    assert "not UTF-8 text (byte 0xe9)" in caught.value.one_line()
+
+
 def test_anchors_and_merge_keys_work(tmp_path: Path) -> None:
     (tmp_path / "MLproject").write_text(
         "x-p: &p {a: {type: int, default: 1}}\nentry_points:\n"
