@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mlproj.commands.runs.lockpkgs import locked_packages
+from mlproj.commands.runs.lockpkgs import Pin, locked_packages
 from mlproj.commands.runs.metricdiff import MetricRow, compare_metrics, render_rows, rows_json
 from mlproj.commands.runs.table import fmt_duration
 from mlproj.errors import MlprojError
@@ -60,6 +60,22 @@ def keyed_diff(a: Mapping[str, str], b: Mapping[str, str]) -> KeyedDiff:
     )
 
 
+def package_diff(a: Mapping[str, Pin], b: Mapping[str, Pin]) -> dict[str, Any]:
+    """Versions added, removed and changed, and (`hash_changed`) the packages whose version
+    is the same but whose recorded hashes differ: another file was installed under that name."""
+    versions = keyed_diff(
+        {k: pin.version for k, pin in a.items()}, {k: pin.version for k, pin in b.items()}
+    )
+    return {
+        **versions.as_json(),
+        "hash_changed": {
+            k: {"version": a[k].version, "hashes": [sorted(a[k].hashes), sorted(b[k].hashes)]}
+            for k in sorted(set(a) & set(b))
+            if a[k].version == b[k].version and a[k].other_file(b[k])
+        },
+    }
+
+
 def diff_runs(a: Side, b: Side) -> dict[str, Any]:
     """Everything that differs, as JSON-able data (rendered by `render`)."""
     locks = [locked_packages(s.store, s.run) for s in (a, b)]
@@ -69,8 +85,9 @@ def diff_runs(a: Side, b: Side) -> dict[str, Any]:
         "params": keyed_diff(a.run.params, b.run.params).as_json(),
         "source": _source(a, b),
         "environment": {
-            "locks": [locks[0][0], locks[1][0]],
-            **keyed_diff(locks[0][1], locks[1][1]).as_json(),
+            "locks": [locks[0].lock, locks[1].lock],
+            "pip_locks": [locks[0].pip_lock, locks[1].pip_lock],
+            **package_diff(locks[0].pins, locks[1].pins),
         },
         "versions": {
             name: [ta.get(tag), tb.get(tag)]
@@ -159,8 +176,12 @@ def render(data: dict[str, Any]) -> str:
     if src.get("stat"):
         lines += ["  git diff --stat:", *(f"    {x}" for x in src["stat"].splitlines())]
     env = data["environment"]
-    locks = env["locks"]
-    lines.append(f"environment (from {locks[0] or 'no lock'} / {locks[1] or 'no lock'}):")
+    lines.append(f"environment (from {_read_from(env, 0)} / {_read_from(env, 1)}):")
+    pip_locks = env["pip_locks"]
+    if bool(pip_locks[0]) != bool(pip_locks[1]):
+        side, other = ("A", "B") if pip_locks[0] else ("B", "A")
+        missing = pip_locks[0] or pip_locks[1]
+        lines.append(f"  pip: section pinned only in {side} ({other} recorded no {missing})")
     lines += _keyed_body(env, "  ")
     if data["versions"]:
         lines.append("versions:")
@@ -172,6 +193,11 @@ def render(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _read_from(env: dict[str, Any], side: int) -> str:
+    read = [x for x in (env["locks"][side], env["pip_locks"][side]) if x]
+    return " + ".join(read) or "no lock"
+
+
 def _renamed(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{**r, "key": f"metrics.{r['key']}"} for r in rows]
 
@@ -181,8 +207,21 @@ def _keyed(title: str, diff: dict[str, Any]) -> list[str]:
     return [f"{title}:", *body]
 
 
+def _short(hashes: set[str], most: int = 2) -> str:
+    """`sha256:0123456789ab`, enough of a hash to tell two apart."""
+    shown = [f"{k}:{v[:12]}" for k, _, v in (h.partition(":") for h in sorted(hashes))]
+    more = f" +{len(shown) - most} more" if len(shown) > most else ""
+    return ", ".join(shown[:most]) + more if shown else "-"
+
+
 def _keyed_body(diff: dict[str, Any], pad: str) -> list[str]:
     lines = [f"{pad}{k}: {va} -> {vb}" for k, (va, vb) in diff["changed"].items()]
     lines += [f"{pad}+ {k}: {v}" for k, v in diff["added"].items()]
     lines += [f"{pad}- {k}: {v}" for k, v in diff["removed"].items()]
+    for k, change in diff.get("hash_changed", {}).items():
+        a, b = (set(x) for x in change["hashes"])
+        lines.append(
+            f"{pad}! {k}: {change['version']}, same version but another file"
+            f" ({_short(a - b)} -> {_short(b - a)})"
+        )
     return lines or [f"{pad}(same)"]

@@ -1,76 +1,137 @@
-"""The packages a run's recorded lock pins, as {name: version}, for `runs diff`."""
+"""The packages a run's recorded locks pin, as {name: Pin}, for `runs diff`."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from mlproj.envs.recorded import CONDA_EXPLICIT, CONDA_LOCK, VENV_FROZEN, env_artifact
+from mlproj.envs.recorded import (
+    CONDA_EXPLICIT,
+    CONDA_LOCK,
+    CONDA_PIP_LOCK,
+    VENV_FROZEN,
+    env_artifact,
+)
 from mlproj.errors import TrackingError
 from mlproj.tracking.base import Run, Store
 
-# artifact -> parser, in order of preference (the first one a run has is used)
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._\-]*)\s*(?:\[[^\]]*\])?\s*==\s*([^\s;\\]+)")
 _URL_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._\-]*)\s*@\s*(\S+)")
-_CONDA_FILE = re.compile(r"/([^/]+)-([^-/]+)-([^-/]+?)(?:\.conda|\.tar\.bz2)(?:#.*)?$")
+_HASH_OPTION = re.compile(r"--hash[=\s]+([A-Za-z0-9]+):([0-9A-Fa-f]+)")
+_CONDA_FILE = re.compile(r"/([^/]+)-([^-/]+)-([^-/]+?)(?:\.conda|\.tar\.bz2)(?:#(.*))?$")
+_DIGEST = re.compile(r"^(?:(sha256|md5):)?([0-9A-Fa-f]{32}|[0-9A-Fa-f]{64})$")
+# the pip: section of a conda env is keyed apart from conda's packages, as conda-lock does
+PIP_PREFIX = "pip:"
+
+
+@dataclass(frozen=True)
+class Pin:
+    version: str
+    hashes: frozenset[str] = frozenset()  # "sha256:<hex>", "md5:<hex>": the files it allows
+
+    def other_file(self, other: Pin) -> bool:
+        """Both record hashes of one kind and they differ: the same version, another file."""
+        kinds = _kinds(self.hashes) & _kinds(other.hashes)
+        return any(_of_kind(self.hashes, k) != _of_kind(other.hashes, k) for k in kinds)
+
+
+@dataclass(frozen=True)
+class LockedPackages:
+    lock: str | None = None  # the environment's lock artifact, if the run recorded one
+    pip_lock: str | None = None  # a conda env's pip: section lock, if recorded
+    pins: Mapping[str, Pin] = field(default_factory=dict)
+
+
+def _kinds(hashes: frozenset[str]) -> set[str]:
+    return {h.partition(":")[0] for h in hashes}
+
+
+def _of_kind(hashes: frozenset[str], kind: str) -> frozenset[str]:
+    return frozenset(h for h in hashes if h.startswith(kind + ":"))
 
 
 def _normal(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def parse_requirements(text: str) -> dict[str, str]:
-    """`name==version` (and `name @ url`) lines of pinned requirements."""
-    found: dict[str, str] = {}
-    for line in text.splitlines():
+def parse_requirements(text: str) -> dict[str, Pin]:
+    """`name==version` (and `name @ url`) lines of pinned requirements, with their --hash
+    options (continuation lines joined)."""
+    found: dict[str, Pin] = {}
+    for line in text.replace("\\\n", " ").splitlines():
         line = line.strip()
-        pin = _PIN.match(line)
+        hashes = frozenset(f"{k.lower()}:{v.lower()}" for k, v in _HASH_OPTION.findall(line))
+        pin = _PIN.match(line) or _URL_PIN.match(line)
         if pin:
-            found[_normal(pin.group(1))] = pin.group(2)
-            continue
-        url = _URL_PIN.match(line)
-        if url:
-            found[_normal(url.group(1))] = url.group(2)
+            found[_normal(pin.group(1))] = Pin(pin.group(2), hashes)
     return found
 
 
-def parse_conda_lock(text: str, platform: str | None) -> dict[str, str]:
+def parse_conda_lock(text: str, platform: str | None) -> dict[str, Pin]:
     import yaml
 
     data: Any = yaml.safe_load(text) or {}
-    found: dict[str, str] = {}
+    found: dict[str, Pin] = {}
     for package in data.get("package") or []:
         if platform and package.get("platform") not in (platform, None):
             continue
-        prefix = "pip:" if package.get("manager") == "pip" else ""
-        found[prefix + _normal(str(package.get("name")))] = str(package.get("version"))
+        prefix = PIP_PREFIX if package.get("manager") == "pip" else ""
+        hashes = frozenset(
+            f"{k}:{str(v).lower()}" for k, v in (package.get("hash") or {}).items() if v
+        )
+        found[prefix + _normal(str(package.get("name")))] = Pin(str(package.get("version")), hashes)
     return found
 
 
-def parse_conda_explicit(text: str) -> dict[str, str]:
-    found: dict[str, str] = {}
+def parse_conda_explicit(text: str) -> dict[str, Pin]:
+    found: dict[str, Pin] = {}
     for line in text.splitlines():
         match = _CONDA_FILE.search(line.strip())
         if match:
-            found[_normal(match.group(1))] = match.group(2)
+            found[_normal(match.group(1))] = Pin(match.group(2), _url_digest(match.group(4)))
     return found
 
 
-def locked_packages(store: Store, run: Run) -> tuple[str | None, dict[str, str]]:
-    """(the artifact read, its packages); (None, {}) when the run recorded no lock."""
+def _url_digest(fragment: str | None) -> frozenset[str]:
+    """The `#<sha256>` (or older `#<md5>`) after a conda package URL."""
+    digest = _DIGEST.match(fragment or "")
+    if digest is None:
+        return frozenset()
+    hexed = digest.group(2).lower()
+    return frozenset({f"{digest.group(1) or ('sha256' if len(hexed) == 64 else 'md5')}:{hexed}"})
+
+
+def locked_packages(store: Store, run: Run) -> LockedPackages:
+    """The packages of the run's environment lock (the first one it has, in order of
+    preference) and of its conda pip: section lock, keyed `pip:NAME`; empty when it recorded
+    neither."""
     platform = _conda_platform(run)
-    readers = (
+    readers: tuple[tuple[str, Callable[[str], dict[str, Pin]]], ...] = (
         (env_artifact(VENV_FROZEN), parse_requirements),
         (env_artifact(CONDA_LOCK), lambda t: parse_conda_lock(t, platform)),
         (env_artifact(CONDA_EXPLICIT), parse_conda_explicit),
     )
+    lock, pins = None, {}
     for artifact, parse in readers:
-        try:
-            data = store.read_artifact(run.info.run_id, artifact)
-        except TrackingError:
-            continue
-        return artifact, parse(data.decode("utf-8", "replace"))
-    return None, {}
+        text = _read(store, run, artifact)
+        if text is not None:
+            lock, pins = artifact, parse(text)
+            break
+    pip_artifact = env_artifact(CONDA_PIP_LOCK)
+    text = _read(store, run, pip_artifact)
+    if text is None:
+        return LockedPackages(lock, None, pins)
+    pip = {PIP_PREFIX + name: pin for name, pin in parse_requirements(text).items()}
+    return LockedPackages(lock, pip_artifact, {**pins, **pip})
+
+
+def _read(store: Store, run: Run, artifact: str) -> str | None:
+    try:
+        return store.read_artifact(run.info.run_id, artifact).decode("utf-8", "replace")
+    except TrackingError:
+        return None
 
 
 def _conda_platform(run: Run) -> str | None:
