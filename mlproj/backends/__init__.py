@@ -12,9 +12,12 @@ from typing import TYPE_CHECKING
 from mlproj.errors import MlprojError, UsageError
 
 if TYPE_CHECKING:  # the table is read by `mlproj run`'s options: it must import nothing heavy
+    from collections.abc import Collection, Sequence
+
     from mlproj.backends.base import Backend
     from mlproj.tracking.base import Run, Store
 
+BACKEND_TAG = "mlflow.project.backend"
 # backend name -> module defining `BACKEND` (a Backend)
 BACKENDS: dict[str, str] = {
     "local": "mlproj.backends.local",
@@ -31,16 +34,38 @@ def get_backend(name: str) -> Backend:
     return backend
 
 
-def reconcile(store: Store, run: Run) -> Run:
-    """A run not ended yet (SCHEDULED or RUNNING) whose job its backend knows has gone (never
-    started, node failure, killed before mlproj could react) is ended now; used by `runs show`
-    / `runs wait`."""
-    from mlproj.tracking.base import TERMINAL_STATUSES
+# Backends `mlproj runs list` asks about the runs it shows: Slurm answers for all jobs in one
+# squeue call; Kubernetes would need an API call per Job, from a client that may wait long on a
+# cluster it cannot reach.
+LISTED_BACKENDS = frozenset({"slurm"})
 
-    name = run.tags.get("mlflow.project.backend", "local")
-    if name == "local" or name not in BACKENDS or run.info.status in TERMINAL_STATUSES:
-        return run
+
+def reconcile(store: Store, run: Run) -> Run:
+    """`runs show` / `runs wait`: the run, ended now if its job is gone (see reconcile_runs);
+    as recorded when the engine cannot be asked."""
     try:
-        return get_backend(name).reconcile(store, run)
+        return reconcile_runs(store, [run])[0]
     except MlprojError:  # the engine's tools are not here: show the run as recorded
         return run
+
+
+def reconcile_runs(
+    store: Store, runs: Sequence[Run], backends: Collection[str] = BACKENDS
+) -> list[Run]:
+    """Runs not ended yet (SCHEDULED or RUNNING) whose job their backend knows has gone (never
+    started, node failure, killed before mlproj could react) are ended now; each backend in
+    `backends` is asked once about all of its runs, and no backend module is imported unless one
+    of `runs` is its. MlprojError when an engine cannot be asked."""
+    from mlproj.tracking.base import TERMINAL_STATUSES
+
+    positions: dict[str, list[int]] = {}
+    for index, run in enumerate(runs):
+        name = run.tags.get(BACKEND_TAG, "local")  # local runs: the owner check ends them
+        if name != "local" and name in backends and run.info.status not in TERMINAL_STATUSES:
+            positions.setdefault(name, []).append(index)
+    result = list(runs)
+    for name, indexes in positions.items():
+        now = get_backend(name).reconcile(store, [runs[i] for i in indexes])
+        for index, run in zip(indexes, now, strict=True):
+            result[index] = run
+    return result

@@ -9,7 +9,7 @@ a final status there, even when the submitter is gone.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -95,7 +95,9 @@ class Backend(Protocol):
         Slurm's reason for a kill) as tags."""
         ...
 
-    def reconcile(self, store: Store, run: Run) -> Run:
-        """A run this backend submitted and still shown RUNNING: ask the engine whether its job
-        is gone (never started, node failure); if so, end the run and return it as it is now."""
+    def reconcile(self, store: Store, runs: Sequence[Run]) -> list[Run]:
+        """Runs this backend submitted, not ended yet (SCHEDULED or RUNNING): ask the engine
+        whether their jobs are gone (never started, node failure), once for all of them where
+        the engine allows; end those runs and return `runs` as they are now, in order.
+        MlprojError when the engine cannot be asked."""
         ...

@@ -7,7 +7,7 @@ forks a supervisor. This entry keeps `local` in the one backend table the CLI re
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mlproj.backends.base import PreparedRun, SubmittedRun
@@ -35,8 +35,8 @@ class LocalBackend:
     def node_finished(self, store: Store, run_id: str) -> None:
         return None
 
-    def reconcile(self, store: Store, run: Run) -> Run:
-        return run  # orphaned local runs are ended by the owner check of the tracking layer
+    def reconcile(self, store: Store, runs: Sequence[Run]) -> list[Run]:
+        return list(runs)  # orphaned local runs are ended by the owner check of the tracking layer
 
 
 BACKEND = LocalBackend()

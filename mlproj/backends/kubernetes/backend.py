@@ -8,7 +8,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import yaml
@@ -88,7 +88,10 @@ class KubernetesBackend:
     def node_finished(self, store: Store, run_id: str) -> None:
         return None  # the pod runs the entry point itself, not `mlproj _exec-run`
 
-    def reconcile(self, store: Store, run: Run) -> Run:
+    def reconcile(self, store: Store, runs: Sequence[Run]) -> list[Run]:
+        return [self._reconcile_one(store, run) for run in runs]  # one Job per run
+
+    def _reconcile_one(self, store: Store, run: Run) -> Run:
         name = run.tags.get(JOB_TAG)
         if not name or run.info.status in TERMINAL_STATUSES:
             return run

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -85,17 +85,30 @@ class SlurmBackend:
                 tags[REASON_TAG] = state.reason
         store.set_tags(run_id, tags)
 
-    def reconcile(self, store: Store, run: Run) -> Run:
-        job_id = run.tags.get(JOB_ID_TAG)
-        if not job_id or run.info.status in TERMINAL_STATUSES:
-            return run
-        if commands.queue_state(job_id) is not None:
-            return run  # SCHEDULED while pending, RUNNING once the node step started it
-        run = store.get_run(run.info.run_id)  # the node step may have just ended it
-        if run.info.status in TERMINAL_STATUSES:
-            return run
-        end_from_slurm(store, run.info.run_id, job_id)
-        return store.get_run(run.info.run_id)
+    def reconcile(self, store: Store, runs: Sequence[Run]) -> list[Run]:
+        jobs = {
+            run.info.run_id: run.tags[JOB_ID_TAG]
+            for run in runs
+            if run.tags.get(JOB_ID_TAG) and run.info.status not in TERMINAL_STATUSES
+        }
+        queued = commands.queue_states(sorted(set(jobs.values())))  # one squeue for all
+        # SCHEDULED while pending, RUNNING once the node step started it: left as they are
+        return [
+            _end_if_gone(store, run.info.run_id, jobs[run.info.run_id])
+            if run.info.run_id in jobs and jobs[run.info.run_id] not in queued
+            else run
+            for run in runs
+        ]
+
+
+def _end_if_gone(store: Store, run_id: str, job_id: str) -> Run:
+    """A run whose job has left the queue, ended from Slurm's account unless the node step has
+    just ended it."""
+    run = store.get_run(run_id)
+    if run.info.status not in TERMINAL_STATUSES:
+        end_from_slurm(store, run_id, job_id)
+        run = store.get_run(run_id)
+    return run
 
 
 def submit_script(
@@ -194,7 +207,7 @@ class SlurmRun:
 
     def get_status(self) -> str:
         run = self._store.get_run(self._run_id)
-        return BACKEND.reconcile(self._store, run).info.status
+        return BACKEND.reconcile(self._store, [run])[0].info.status
 
     def wait(self) -> bool:
         try:

@@ -66,13 +66,27 @@ def scancel(job_id: str) -> None:
 
 def queue_state(job_id: str) -> str | None:
     """The job's state while squeue lists it, else None (ended, or forgotten)."""
-    done = _run(["squeue", "-h", "-j", job_id, "-o", "%T"])
+    return queue_states([job_id]).get(job_id)
+
+
+def queue_states(job_ids: Sequence[str]) -> dict[str, str]:
+    """One squeue call for all `job_ids`: id -> state of those still in the queue. An id may
+    be a job, an array job (queued while any task is) or one task of it (`12_3`)."""
+    if not job_ids:
+        return {}
+    done = _run(["squeue", "-h", "-r", "-j", ",".join(job_ids), "-o", "%i|%F|%A|%T"])
     if done.returncode != 0:
-        if "Invalid job id" in done.stderr:
-            return None
-        raise RunError(f"squeue -j {job_id} failed: {_last_line(done.stderr)}")
-    state = done.stdout.strip().splitlines()
-    return state[0].strip() if state else None
+        if "Invalid job id" in done.stderr:  # squeue's answer when the only id asked is gone
+            return {}
+        raise RunError(f"squeue failed: {_last_line(done.stderr)}")
+    wanted = set(job_ids)
+    found: dict[str, str] = {}
+    for line in done.stdout.splitlines():
+        *names, state = line.strip().split("|")
+        # the task's name (12_3), its array job (12) and its own job id, each as asked
+        for name in wanted.intersection(names):
+            found.setdefault(name, state)
+    return found
 
 
 def job_state(job_id: str) -> JobState:

@@ -116,6 +116,8 @@ def list_command(
 
     store = _store(tracking_uri)
     result = listing.list_runs(store, experiments, filter_text, sorts, limit or None)
+    if result.warning:
+        output.warning(result.warning)
     if as_json:
         names = result.experiment_names
         _echo_json([listing.run_dict(r, names.get(r.info.experiment_id)) for r in result.runs])

@@ -6,7 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mlproj.backends import LISTED_BACKENDS, reconcile_runs
 from mlproj.commands.runs.table import Style, fmt_duration, fmt_number, fmt_text, fmt_time, render
+from mlproj.errors import MlprojError
 from mlproj.tracking import lookup, query
 from mlproj.tracking.base import Run, Store
 from mlproj.tracking.owner import end_orphans
@@ -25,6 +27,7 @@ class RunList:
     experiment_names: dict[str, str]  # id -> name
     columns: tuple[Field, ...]  # params / metrics / tags shown next to the fixed columns
     hint: str | None = None  # why nothing matched, when a filtered key exists in no run
+    warning: str | None = None  # cluster runs shown as recorded: their engine could not be asked
 
 
 def _columns(runs: Sequence[Run], referenced: Sequence[Field]) -> tuple[Field, ...]:
@@ -50,7 +53,7 @@ def list_runs(
     keys = [query.parse_sort(s) for s in sort_texts]
     chosen = lookup.select_experiments(store, experiments)
     runs = store.search_runs([e.experiment_id for e in chosen]) if chosen else []
-    runs = end_orphans(store, runs)
+    runs, warning = _reconciled(store, end_orphans(store, runs))
     selected, total = query.select_runs(runs, flt, keys, limit)
     referenced = [*flt.fields, *(k.field for k in keys)]
     return RunList(
@@ -59,7 +62,18 @@ def list_runs(
         experiment_names={e.experiment_id: e.name for e in chosen},
         columns=_columns(selected, referenced),
         hint=None if selected else _unknown_keys_hint(runs, flt.fields),
+        warning=warning,
     )
+
+
+def _reconciled(store: Store, runs: list[Run]) -> tuple[list[Run], str | None]:
+    """Runs submitted to a cluster whose job is gone (cancelled while queued, killed by the
+    scheduler) ended now, before the filter sees their status; as recorded, with the reason,
+    when the cluster cannot be asked (no client tools here, no controller reachable)."""
+    try:
+        return reconcile_runs(store, runs, LISTED_BACKENDS), None
+    except MlprojError as exc:
+        return runs, f"statuses of cluster runs shown as recorded: {exc.one_line()}"
 
 
 _KIND_WORDS = {
