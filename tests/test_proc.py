@@ -33,12 +33,17 @@ def test_a_build_tool_dies_when_mlproj_is_killed(tmp_path: Path) -> None:
 
 
 SUBREAPER = """
-import json, subprocess, sys
+import json, subprocess, sys, time
 from mlproj import proc
 assert proc.become_subreaper()
 # the shell exits at once: its background sleep is orphaned, and re-parented to us
 subprocess.run(["sh", "-c", "sleep 300 >/dev/null 2>&1 & echo $!"], check=True,
                stdout=open(sys.argv[1], "w"))
+orphan = open(sys.argv[1]).read().strip()
+for _ in range(1000):  # until the forked shell has become `sleep` (a race under load)
+    if open(f"/proc/{orphan}/cmdline", "rb").read().startswith(b"sleep"):
+        break
+    time.sleep(0.01)
 found = {"children": proc.adopted_orphans()}
 proc._children = lambda: None  # as on a kernel without /proc/self/task/*/children
 found["scan"] = proc.adopted_orphans()
