@@ -1,3 +1,3 @@
-from mlproj.cli import main
+from mlproj.cli import entry
 
-main()
+entry()

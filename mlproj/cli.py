@@ -145,3 +145,41 @@ def main(argv: list[str] | None = None) -> Any:
     if isinstance(result, int):
         sys.exit(result)
     return result
+
+
+def entry() -> None:
+    """The `mlproj` command (and `python -m mlproj`): main(), then an exit without the
+    interpreter's teardown."""
+    try:
+        main()
+        code: str | int | None = 0
+    except SystemExit as exc:
+        code = exc.code
+    exit_without_teardown(code)
+
+
+def exit_without_teardown(code: str | int | None) -> None:
+    """Exit as sys.exit(code) would, minus freeing every module and object one by one: 31 M
+    instructions (about 8 ms, as much as a warm run's own work) for a process that is done.
+    What an exit must still do is done: exit handlers (coverage data, weakref finalizers,
+    logging), and the output flushed (Python's status 120 when that fails). While another
+    thread still runs (none should), the normal exit waits for it instead."""
+    threading = sys.modules.get("threading")
+    if threading is not None and threading.active_count() > 1:
+        sys.exit(code)
+    if code is None:
+        status = 0
+    elif isinstance(code, int):
+        status = code
+    else:  # sys.exit("message"): printed, status 1
+        print(code, file=sys.stderr)
+        status = 1
+    import atexit
+
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe, a closed stream
+            status = status or 120
+    os._exit(status & 0xFF)

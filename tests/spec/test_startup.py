@@ -42,14 +42,12 @@ LAZY = (
     "mlproj.spec.envfiles",
     "mlproj.spec.validate",
 )
+# mlproj's exit skips the interpreter's teardown but runs exit handlers: the list is written by one
 PROBE = """
-import json, runpy, sys
+import atexit, json, runpy, sys
+atexit.register(lambda: sys.stderr.write("\\nMODULES " + json.dumps(sorted(sys.modules))))
 sys.argv = ["mlproj", *sys.argv[1:]]
-try:
-    runpy.run_module("mlproj", run_name="__main__")
-except SystemExit:
-    pass
-sys.stderr.write("\\nMODULES " + json.dumps(sorted(sys.modules)))
+runpy.run_module("mlproj", run_name="__main__")
 """
 
 
