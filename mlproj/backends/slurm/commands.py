@@ -6,11 +6,13 @@ squeue while it is queued or running and from `scontrol show job` for MinJobAge 
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from mlproj.errors import RunError
 
@@ -28,9 +30,12 @@ class JobState:
     exit_code: str = ""  # "code:signal"
     node: str = ""
     stderr_path: str = ""  # the job's --error file
+    end_time: int | None = None  # EndTime in ms; for a job that may still run, its projected end
 
 
-def _run(argv: Sequence[str]) -> subprocess.CompletedProcess[str]:
+def _run(
+    argv: Sequence[str], env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     if shutil.which(argv[0]) is None:
         raise RunError(
             f"{argv[0]} not found: -b slurm needs Slurm's client tools on this host",
@@ -39,7 +44,12 @@ def _run(argv: Sequence[str]) -> subprocess.CompletedProcess[str]:
         )
     try:
         return subprocess.run(
-            list(argv), capture_output=True, text=True, timeout=_TIMEOUT, stdin=subprocess.DEVNULL
+            list(argv),
+            capture_output=True,
+            text=True,
+            timeout=_TIMEOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
         )
     except subprocess.TimeoutExpired:
         raise RunError(f"{argv[0]} did not answer within {_TIMEOUT:.0f}s") from None
@@ -91,7 +101,10 @@ def queue_states(job_ids: Sequence[str]) -> dict[str, str]:
 
 def job_state(job_id: str) -> JobState:
     """`scontrol show job`: known during the job and for MinJobAge seconds after it."""
-    done = _run(["scontrol", "show", "job", "-o", job_id])
+    # times as parse_time reads them, whatever SLURM_TIME_FORMAT the user has set (only here:
+    # sbatch would pass it on to the job)
+    time_format = {**os.environ, "SLURM_TIME_FORMAT": "standard"}
+    done = _run(["scontrol", "show", "job", "-o", job_id], time_format)
     if done.returncode != 0:
         return JobState("UNKNOWN", "Slurm no longer knows the job")
     fields = dict(
@@ -104,7 +117,17 @@ def job_state(job_id: str) -> JobState:
         exit_code=fields.get("ExitCode", ""),
         node=fields.get("BatchHost", ""),
         stderr_path=fields.get("StdErr", ""),
+        end_time=parse_time(fields.get("EndTime", "")),
     )
+
+
+def parse_time(text: str) -> int | None:
+    """A time as scontrol prints it (`2026-11-30T22:51:07`, this host's local time) in ms since
+    the epoch; None for `Unknown`, `None` and anything else that is not a time."""
+    try:
+        return int(datetime.strptime(text, "%Y-%m-%dT%H:%M:%S").timestamp()) * 1000
+    except (ValueError, OverflowError, OSError):
+        return None
 
 
 # What slurmstepd writes to the job's stderr before it signals the job: while the job is
