@@ -8,7 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from mlproj.backends.slurm.commands import parse_time
+from mlproj.backends.slurm.backend import slurm_end_time
+from mlproj.backends.slurm.commands import JobState, parse_time
 
 
 @pytest.fixture
@@ -32,3 +33,33 @@ def test_scontrol_times_are_local_time() -> None:
 @pytest.mark.parametrize("text", ["Unknown", "None", "N/A", "", "2026-11-30", "yesterday"])
 def test_no_time_is_none(text: str) -> None:
     assert parse_time(text) is None
+
+
+START = 1_796_075_467_250  # the run created a quarter second into 21:51:07 UTC
+NOW = START + 3 * 3600 * 1000  # listed three hours later
+
+
+def _ended(state: str, end: int | None) -> JobState:
+    return JobState(state, end_time=end)
+
+
+@pytest.mark.parametrize(
+    ("job", "expected"),
+    [
+        (_ended("CANCELLED", START + 60_750), START + 60_750),  # Slurm's end, not the listing's
+        (_ended("TIMEOUT", START + 5_000), START + 5_000),
+        (_ended("CANCELLED", START - 250), START),  # the same whole second as the start
+        (_ended("CANCELLED", START - 5_000), None),  # before the run began: clocks apart
+        (_ended("CANCELLED", NOW + 60_000), None),  # in the future: clocks apart
+        (_ended("CANCELLED", None), None),  # EndTime=Unknown
+        (_ended("UNKNOWN", None), None),  # Slurm forgot the job
+        (_ended("RUNNING", START + 3600_000), None),  # a projected end, not an end
+        (_ended("COMPLETING", START + 60_000), None),
+    ],
+)
+def test_end_time_from_slurm_or_now(job: JobState, expected: int | None) -> None:
+    assert slurm_end_time(job, START, NOW) == expected
+
+
+def test_a_run_without_start_takes_slurms_end() -> None:
+    assert slurm_end_time(_ended("CANCELLED", START), None, NOW) == START

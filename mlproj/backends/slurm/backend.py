@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from mlproj import output
+from mlproj._util.clock import now_ms
 from mlproj.backends.base import PreparedRun
 from mlproj.backends.reach import REACH_HINT, reach_problem, this_host_names
 from mlproj.backends.slurm import commands
@@ -134,7 +135,24 @@ def end_from_slurm(store: Store, run_id: str, job_id: str, state: str | None = N
     if reason:
         tags[REASON_TAG] = reason
     store.set_tags(run_id, tags)
-    return finish_run(store, run_id, run_status_for(name))
+    # when Slurm ended the job, not when someone asked: `runs list` may come hours later
+    end_time = slurm_end_time(found, store.get_run(run_id).info.start_time, now_ms())
+    return finish_run(store, run_id, run_status_for(name), end_time)
+
+
+def slurm_end_time(found: commands.JobState, start_time: int | None, now: int) -> int | None:
+    """The job's EndTime as the run's end, or None (the caller's now) while the job may still
+    run (EndTime is then its projected end), when Slurm has none, or when it lies in the future
+    or before the run started (the controller's clock and this host's apart). Slurm counts whole
+    seconds, so an end within the second the run started in is the start itself."""
+    end = found.end_time
+    if end is None or found.state in commands.ACTIVE_STATES or end > now:
+        return None
+    if start_time is None:
+        return end
+    if end + 1000 <= start_time:
+        return None
+    return max(end, start_time)
 
 
 def _output_dir(prepared: PreparedRun, config: SlurmConfig) -> Path:
