@@ -10,6 +10,8 @@ import os
 import shutil
 import subprocess
 import sys
+import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -117,6 +119,46 @@ def test_jobs_cancelled_while_pending_end_killed_in_one_squeue_call(tmp_path: Pa
         assert "KILLED" in row.split()
     finally:
         _scancel(queued_job)
+
+
+def _slurm_end_ms(job_id: str) -> int:
+    """The job's EndTime as scontrol prints it (local time), in ms since the epoch."""
+    done = subprocess.run(
+        ["scontrol", "show", "job", "-o", job_id],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+        env={**os.environ, "SLURM_TIME_FORMAT": "standard"},
+    )
+    fields = dict(item.split("=", 1) for item in done.stdout.split() if "=" in item)
+    return int(datetime.strptime(fields["EndTime"], "%Y-%m-%dT%H:%M:%S").timestamp()) * 1000
+
+
+@needs_slurm
+def test_a_run_cancelled_while_pending_ends_when_slurm_ended_it(tmp_path: Path) -> None:
+    store = tmp_path / "mlruns"
+    run_id, job_id = _held_run(tmp_path, store, "held")
+    time.sleep(1)  # Slurm's end (whole seconds) then falls after the run's start (ms)
+    before = time.time()
+    _scancel(job_id)
+    after = time.time()
+    slurm_end = _slurm_end_ms(job_id)  # read now: Slurm forgets the job after MinJobAge
+    assert before - 1 <= slurm_end / 1000 <= after  # Slurm counts whole seconds
+    time.sleep(3)  # the listing comes later than the end
+
+    # the user's own time format does not confuse the reading
+    listed_at = time.time()
+    done = _list(store, tmp_path, {"SLURM_TIME_FORMAT": "relative"})
+    assert _listed(done) == {run_id: "KILLED"}
+    from mlflow.tracking import MlflowClient
+
+    info = MlflowClient(store.as_uri()).get_run(run_id).info
+    assert info.start_time is not None and info.end_time is not None
+    assert info.end_time == slurm_end > info.start_time  # not the listing's time
+    assert info.end_time < (listed_at - 2) * 1000
+    show = run_json(store, run_id, tmp_path)
+    assert show["end_time"] == info.end_time, show
 
 
 @needs_slurm
