@@ -76,6 +76,12 @@ def publish(index: Path, wheelhouse: Path, version: str) -> None:
     shutil.copy(next(wheelhouse.glob(f"mlpt_alpha-{version}-*.whl")), index)
 
 
+def run_id(stderr: str) -> str:
+    """The id of the run an `mlproj run` or `reproduce` started (its `mlproj: run ID` line)."""
+    line = next(x for x in stderr.splitlines() if x.startswith("mlproj: run "))
+    return line.split()[2]
+
+
 @pytest.fixture
 def repo(tmp_path: Path) -> tuple[Path, str]:
     """A work tree with the project in `models/repro`, and the file:// URL of a bare clone."""

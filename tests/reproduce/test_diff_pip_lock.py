@@ -1,8 +1,11 @@
 """`runs diff` of two conda runs whose conda packages are the same but whose pip: section pins
-(environment/pip-requirements.lock.txt) are not: the drift a user looks for after a reproduction.
+(environment/pip-requirements.lock.txt) are not: the drift a user looks for after a reproduction;
+and of virtualenv runs whose hashed locks (environment/requirements.lock.txt) say that another
+file was installed under the same version.
 
-The runs are recorded through the store as a conda run records them (conda-explicit.txt, the
-pip lock in the format the conda manager writes), so no conda build is needed."""
+The runs are recorded through the store as a conda or virtualenv run records them
+(conda-explicit.txt, the pip lock in the format the conda manager writes; the freeze and the
+hashed lock as uv writes them), so no environment build is needed."""
 
 from __future__ import annotations
 
@@ -178,6 +181,88 @@ def test_pip_pins_of_a_conda_lock_are_compared_with_a_recorded_pip_lock(tmp_path
     assert env["changed"] == {"pip:requests": ["2.31.0", "2.32.3"]}
     assert env["added"] == {"pip:idna": "3.7", "pip:urllib3": "2.2.1"}
     assert env["removed"] == {} and env["hash_changed"] == {}  # md5 is only in the lock
+
+
+# a virtualenv run records what `uv pip freeze` says and the same pins with their hashes, as
+# `uv pip compile --generate-hashes` writes them (the hash on a continuation line)
+FROZEN = "mlpt-alpha==1.0\nmlpt-local @ file:///home/colleague/src/mlpt-local\nurllib3==2.2.1\n"
+
+
+def _venv_lock(urllib3: str) -> str:
+    return (
+        f"mlpt-alpha==1.0 \\\n    --hash=sha256:{SHA['a']}\n"
+        "./src/mlpt-local\n"  # a local path requirement: the lock names it by its path
+        f"urllib3==2.2.1 \\\n    --hash=sha256:{urllib3}\n"
+    )
+
+
+def _venv_run(store: Store, files: dict[str, str]) -> str:
+    tags = {"mlproj.env.manager": "virtualenv", "mlproj.platform": "linux-x86_64"}
+    info = store.create_run("0", user_id="colleague", start_time=1, tags=tags, run_name=None)
+    for name, text in files.items():
+        store.write_artifact(info.run_id, f"environment/{name}", text.encode())
+    store.set_terminated(info.run_id, "FINISHED", 2)
+    return info.run_id
+
+
+VENV_BOTH = "environment/requirements.frozen.txt (hashes: environment/requirements.lock.txt)"
+
+
+def test_a_virtualenv_package_with_another_file_under_its_version_is_flagged(
+    tmp_path: Path,
+) -> None:
+    store = open_store(str(tmp_path / "mlruns"))
+    a = _venv_run(
+        store, {"requirements.frozen.txt": FROZEN, "requirements.lock.txt": _venv_lock(SHA["b"])}
+    )
+    b = _venv_run(
+        store, {"requirements.frozen.txt": FROZEN, "requirements.lock.txt": _venv_lock(SHA["e"])}
+    )
+    assert _environment(_diff(f"{store.uri}#{a}", f"{store.uri}#{b}")) == [
+        f"environment (from {VENV_BOTH} / {VENV_BOTH}):",
+        "  ! urllib3: 2.2.1, same version but another file"
+        f" (sha256:{'b' * 12} -> sha256:{'e' * 12})",
+    ]
+    env = json.loads(_diff(f"{store.uri}#{a}", f"{store.uri}#{b}", "--json"))["environment"]
+    assert env["locks"] == ["environment/requirements.frozen.txt"] * 2
+    assert env["hash_locks"] == ["environment/requirements.lock.txt"] * 2
+    assert (env["changed"], env["added"], env["removed"]) == ({}, {}, {})
+    assert env["hash_changed"] == {
+        "urllib3": {"version": "2.2.1", "hashes": [[f"sha256:{SHA['b']}"], [f"sha256:{SHA['e']}"]]}
+    }
+
+
+def test_identical_virtualenv_locks_show_no_environment_difference(tmp_path: Path) -> None:
+    store = open_store(str(tmp_path / "mlruns"))
+    files = {"requirements.frozen.txt": FROZEN, "requirements.lock.txt": _venv_lock(SHA["b"])}
+    a, b = _venv_run(store, files), _venv_run(store, files)
+    lines = _environment(_diff(f"{store.uri}#{a}", f"{store.uri}#{b}"))
+    assert lines == [f"environment (from {VENV_BOTH} / {VENV_BOTH}):", "  (same)"]
+    env = json.loads(_diff(f"{store.uri}#{a}", f"{store.uri}#{b}", "--json"))["environment"]
+    assert (env["changed"], env["added"], env["removed"], env["hash_changed"]) == ({}, {}, {}, {})
+
+
+def test_an_older_virtualenv_run_without_hashes_is_compared_by_version_only(
+    tmp_path: Path,
+) -> None:
+    """A run from before the hashed lock (or a reproduction, which installs the recorded one)
+    against one that has it: the versions of both freezes compared, no hash alarm, and the
+    text says which run's files could not be checked."""
+    store = open_store(str(tmp_path / "mlruns"))
+    old = _venv_run(store, {"requirements.frozen.txt": FROZEN.replace("1.0", "0.9")})
+    new = _venv_run(
+        store, {"requirements.frozen.txt": FROZEN, "requirements.lock.txt": _venv_lock(SHA["e"])}
+    )
+    assert _environment(_diff(f"{store.uri}#{old}", f"{store.uri}#{new}")) == [
+        f"environment (from environment/requirements.frozen.txt / {VENV_BOTH}):",
+        "  hashes recorded only in B (A recorded no environment/requirements.lock.txt):"
+        " a file changed under the same version would not show",
+        "  mlpt-alpha: 0.9 -> 1.0",  # the local path requirement is not taken for a change
+    ]
+    env = json.loads(_diff(f"{store.uri}#{new}", f"{store.uri}#{old}", "--json"))["environment"]
+    assert env["hash_locks"] == ["environment/requirements.lock.txt", None]
+    assert env["changed"] == {"mlpt-alpha": ["1.0", "0.9"]}
+    assert (env["added"], env["removed"], env["hash_changed"]) == ({}, {}, {})
 
 
 def test_hashes_on_continuation_lines_are_read() -> None:

@@ -9,13 +9,8 @@ import pytest
 
 from mlproj.tracking import open_store
 from tests.conftest import run_cli
-from tests.reproduce.conftest import publish
+from tests.reproduce.conftest import publish, run_id
 from tests.sources.gitrepos import git
-
-
-def _run_id(stderr: str) -> str:
-    line = next(x for x in stderr.splitlines() if x.startswith("mlproj: run "))
-    return line.split()[2]
 
 
 def _build_logs(home: Path) -> str:
@@ -34,7 +29,7 @@ def test_reproduce_from_a_file_git_url_on_a_fresh_cache_uses_the_recorded_lock(
     )
     assert first.returncode == 0, first.stderr
     assert "alpha 1.0" in first.stdout
-    original = _run_id(first.stderr)
+    original = run_id(first.stderr)
     tags = open_store(str(store)).get_run(original).tags
     assert tags["mlproj.reproducible"] == "true"
     assert tags["mlproj.source.uri"] == url
@@ -62,6 +57,15 @@ def test_reproduce_from_a_file_git_url_on_a_fresh_cache_uses_the_recorded_lock(
     new = next(r for r in runs if r.tags.get("mlproj.reproduces") == original)
     assert new.params["lr"] == "0.25"
     assert new.metrics == open_store(str(store)).get_run(original).metrics
+    # the reproduction installed the recorded lock and records only its freeze: compared by
+    # version, with no hash alarm
+    same = run_cli(
+        ["runs", "diff", original, new.info.run_id, "--json", "--tracking-uri", str(store)]
+    )
+    assert same.returncode == 0, same.stderr
+    env = json.loads(same.stdout)["environment"]
+    assert env["hash_locks"] == ["environment/requirements.lock.txt", None]
+    assert (env["changed"], env["added"], env["removed"], env["hash_changed"]) == ({}, {}, {}, {})
 
     # the project re-run normally on another machine now gets alpha 2.0; `runs diff` says so
     drifted = run_cli(
@@ -71,7 +75,7 @@ def test_reproduce_from_a_file_git_url_on_a_fresh_cache_uses_the_recorded_lock(
     )
     assert drifted.returncode == 0, drifted.stderr
     assert "alpha 2.0" in drifted.stdout
-    changed = _run_id(drifted.stderr)
+    changed = run_id(drifted.stderr)
     diff = run_cli(["runs", "diff", original, changed, "--tracking-uri", str(store)])
     assert diff.returncode == 0, diff.stderr
     assert "mlpt-alpha" in diff.stdout and "1.0 -> 2.0" in diff.stdout, diff.stdout
@@ -112,7 +116,7 @@ def test_a_dirty_tree_run_is_reproduced_with_its_saved_diff(
     store = tmp_path / "mlruns"
     first = run_cli(["run", str(work / "models/repro"), "--tracking-uri", str(store)], cwd=tmp_path)
     assert first.returncode == 0, first.stderr
-    original = _run_id(first.stderr)
+    original = run_id(first.stderr)
     run = open_store(str(store)).get_run(original)
     assert run.tags["mlproj.git.dirty"] == "true"
     assert run.tags["mlproj.reproducible"] == "true"
@@ -134,7 +138,7 @@ def test_untracked_files_make_a_dirty_run_unreproducible_without_snapshot(
     store = tmp_path / "mlruns"
     first = run_cli(["run", str(work / "models/repro"), "--tracking-uri", str(store)], cwd=tmp_path)
     assert first.returncode == 0, first.stderr
-    original = _run_id(first.stderr)
+    original = run_id(first.stderr)
     shown = run_cli(["runs", "show", original, "--tracking-uri", str(store)], cwd=tmp_path)
     assert "dirty tree without --snapshot" in shown.stdout
     refused = run_cli(["reproduce", original, "--tracking-uri", str(store)], cwd=tmp_path)
@@ -155,7 +159,7 @@ def test_a_non_git_directory_reproduces_only_with_snapshot(tmp_path: Path, index
     store = tmp_path / "mlruns"
     plain = run_cli(["run", str(project), "--tracking-uri", str(store)], cwd=tmp_path)
     assert plain.returncode == 0, plain.stderr
-    plain_id = _run_id(plain.stderr)
+    plain_id = run_id(plain.stderr)
     shown = run_cli(["runs", "show", plain_id, "--tracking-uri", str(store)], cwd=tmp_path)
     assert "source is a local path with no remote" in shown.stdout
     refused = run_cli(["reproduce", plain_id, "--tracking-uri", str(store)], cwd=tmp_path)
@@ -163,7 +167,7 @@ def test_a_non_git_directory_reproduces_only_with_snapshot(tmp_path: Path, index
 
     saved = run_cli(["run", str(project), "--snapshot", "--tracking-uri", str(store)], cwd=tmp_path)
     assert saved.returncode == 0, saved.stderr
-    saved_id = _run_id(saved.stderr)
+    saved_id = run_id(saved.stderr)
     (project / "SCALE").write_text("9\n")  # the directory changes later; the snapshot does not
     again = run_cli(
         ["reproduce", f"runs:/{saved_id}", "--tracking-uri", str(store)],
@@ -187,7 +191,7 @@ def test_reproduce_of_an_unreachable_remote_fails_before_any_run(
     store = tmp_path / "mlruns"
     first = run_cli(["run", f"{url}#models/repro", "--tracking-uri", str(store)], cwd=tmp_path)
     assert first.returncode == 0, first.stderr
-    original = _run_id(first.stderr)
+    original = run_id(first.stderr)
     bare = Path(url[len("file://") :])
     bare.rename(bare.with_name("moved.git"))
     refused = run_cli(

@@ -87,6 +87,7 @@ def diff_runs(a: Side, b: Side) -> dict[str, Any]:
         "environment": {
             "locks": [locks[0].lock, locks[1].lock],
             "pip_locks": [locks[0].pip_lock, locks[1].pip_lock],
+            "hash_locks": [locks[0].hash_lock, locks[1].hash_lock],
             **package_diff(locks[0].pins, locks[1].pins),
         },
         "versions": {
@@ -177,11 +178,13 @@ def render(data: dict[str, Any]) -> str:
         lines += ["  git diff --stat:", *(f"    {x}" for x in src["stat"].splitlines())]
     env = data["environment"]
     lines.append(f"environment (from {_read_from(env, 0)} / {_read_from(env, 1)}):")
-    pip_locks = env["pip_locks"]
-    if bool(pip_locks[0]) != bool(pip_locks[1]):
-        side, other = ("A", "B") if pip_locks[0] else ("B", "A")
-        missing = pip_locks[0] or pip_locks[1]
-        lines.append(f"  pip: section pinned only in {side} ({other} recorded no {missing})")
+    lines += _only_one(env["pip_locks"], "pip: section pinned")
+    if env["locks"][0] == env["locks"][1]:  # a conda env's own lock has its hashes
+        lines += _only_one(
+            env["hash_locks"],
+            "hashes recorded",
+            ": a file changed under the same version would not show",
+        )
     lines += _keyed_body(env, "  ")
     if data["versions"]:
         lines.append("versions:")
@@ -193,9 +196,18 @@ def render(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _only_one(artifacts: list[str | None], what: str, why: str = "") -> list[str]:
+    """`pip: section pinned only in A (B recorded no ...)`, when one run recorded it."""
+    if bool(artifacts[0]) == bool(artifacts[1]):
+        return []
+    side, other = ("A", "B") if artifacts[0] else ("B", "A")
+    return [f"  {what} only in {side} ({other} recorded no {artifacts[0] or artifacts[1]}){why}"]
+
+
 def _read_from(env: dict[str, Any], side: int) -> str:
-    read = [x for x in (env["locks"][side], env["pip_locks"][side]) if x]
-    return " + ".join(read) or "no lock"
+    lock, hashes = env["locks"][side], env["hash_locks"][side]
+    read = [f"{lock} (hashes: {hashes})" if hashes else lock, env["pip_locks"][side]]
+    return " + ".join(x for x in read if x) or "no lock"
 
 
 def _renamed(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mlproj.envs.recorded import (
@@ -12,6 +12,7 @@ from mlproj.envs.recorded import (
     CONDA_LOCK,
     CONDA_PIP_LOCK,
     VENV_FROZEN,
+    VENV_HASHED,
     env_artifact,
 )
 from mlproj.errors import TrackingError
@@ -42,6 +43,7 @@ class LockedPackages:
     lock: str | None = None  # the environment's lock artifact, if the run recorded one
     pip_lock: str | None = None  # a conda env's pip: section lock, if recorded
     pins: Mapping[str, Pin] = field(default_factory=dict)
+    hash_lock: str | None = None  # where the hashes of a lock without them were read, if any
 
 
 def _kinds(hashes: frozenset[str]) -> set[str]:
@@ -105,8 +107,8 @@ def _url_digest(fragment: str | None) -> frozenset[str]:
 
 def locked_packages(store: Store, run: Run) -> LockedPackages:
     """The packages of the run's environment lock (the first one it has, in order of
-    preference) and of its conda pip: section lock, keyed `pip:NAME`; empty when it recorded
-    neither."""
+    preference; a virtualenv's freeze with the hashes of its hashed lock) and of its conda pip:
+    section lock, keyed `pip:NAME`; empty when it recorded neither."""
     platform = _conda_platform(run)
     readers: tuple[tuple[str, Callable[[str], dict[str, Pin]]], ...] = (
         (env_artifact(VENV_FROZEN), parse_requirements),
@@ -119,12 +121,35 @@ def locked_packages(store: Store, run: Run) -> LockedPackages:
         if text is not None:
             lock, pins = artifact, parse(text)
             break
+    hash_lock = None
+    if lock == env_artifact(VENV_FROZEN):
+        hash_lock, pins = _venv_hashes(store, run, pins)
     pip_artifact = env_artifact(CONDA_PIP_LOCK)
     text = _read(store, run, pip_artifact)
     if text is None:
-        return LockedPackages(lock, None, pins)
+        return LockedPackages(lock, None, pins, hash_lock)
     pip = {PIP_PREFIX + name: pin for name, pin in parse_requirements(text).items()}
-    return LockedPackages(lock, pip_artifact, {**pins, **pip})
+    return LockedPackages(lock, pip_artifact, {**pins, **pip}, hash_lock)
+
+
+def _venv_hashes(
+    store: Store, run: Run, frozen: dict[str, Pin]
+) -> tuple[str | None, dict[str, Pin]]:
+    """The frozen pins of a virtualenv with the hashes its `requirements.lock.txt` gives the
+    same name and version (None: an older run recorded no such lock). The versions stay those
+    of the freeze, which is what was installed: the lock names a local path requirement by its
+    path, not by name, and lacks what a seeded venv holds besides it (pip)."""
+    artifact = env_artifact(VENV_HASHED)
+    text = _read(store, run, artifact)
+    if text is None:
+        return None, frozen
+    hashed = parse_requirements(text)
+    return artifact, {
+        name: replace(pin, hashes=pin.hashes | hashed[name].hashes)
+        if name in hashed and hashed[name].version == pin.version
+        else pin
+        for name, pin in frozen.items()
+    }
 
 
 def _read(store: Store, run: Run, artifact: str) -> str | None:
