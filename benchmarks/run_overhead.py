@@ -4,6 +4,7 @@ Side by side in one process, on the same trivial project (entry point `echo hi`)
   direct   : bash -c "echo hi"
   floor    : python -c "import click, yaml"   (the interpreter and the two libraries any
              click + PyYAML tool starts with: what mlproj cannot go below)
+  bare     : the floor exiting without the interpreter's teardown, as mlproj does (cli.entry)
   mlproj   : mlproj run PROJECT --env-manager local   (file store, warm)
   mlflow   : mlflow run PROJECT --env-manager local   (if mlflow is installed)
 Prints medians, the overhead above direct execution, mlproj's cost above the floor, the ratio
@@ -59,9 +60,24 @@ def make_project(root: Path) -> Path:
 
 
 def series(argv: list[str], cwd: Path, env: dict[str, str], repeat: int) -> tuple[float, int]:
-    timed(argv, cwd, env)  # warm-up: caches, store creation, sqlite schema
-    samples = [timed(argv, cwd, env) for _ in range(repeat)]
-    return statistics.median(s[0] for s in samples), max(s[1] for s in samples)
+    return interleaved({"one": argv}, cwd, env, repeat)["one"]
+
+
+def interleaved(
+    tools: dict[str, list[str]], cwd: Path, env: dict[str, str], repeat: int
+) -> dict[str, tuple[float, int]]:
+    """Median wall time and peak RSS of each tool, its runs taken in turn with the others'
+    so that the machine's drift over minutes (a VM's neighbours) blurs them all alike."""
+    samples: dict[str, list[tuple[float, int]]] = {name: [] for name in tools}
+    for argv in tools.values():
+        timed(argv, cwd, env)  # warm-up: caches, store creation, sqlite schema
+    for _ in range(repeat):
+        for name, argv in tools.items():
+            samples[name].append(timed(argv, cwd, env))
+    return {
+        name: (statistics.median(s[0] for s in runs), max(s[1] for s in runs))
+        for name, runs in samples.items()
+    }
 
 
 def instructions(argv: list[str], cwd: Path, env: dict[str, str]) -> int:
@@ -95,9 +111,10 @@ def main() -> None:
         floor = [sys.executable, "-c", "import click, yaml"]
         run = [sys.executable, "-m", "mlproj", "run", str(project), "--env-manager", "local"]
         run += ["--tracking-uri", str(root / "mlruns")]
-        rows = {"direct": series(["bash", "-c", "echo hi"], root, env, args.repeat)}
-        rows["floor"] = series(floor, root, env, args.repeat)
-        rows["mlproj"] = series(run, root, env, args.repeat)
+        # mlproj exits without the interpreter's teardown; so could any tool: like with like
+        bare = [sys.executable, "-c", "import click, yaml, os; os._exit(0)"]
+        tools = {"direct": ["bash", "-c", "echo hi"], "floor": floor, "bare": bare, "mlproj": run}
+        rows = interleaved(tools, root, env, args.repeat)
         mlflow = shutil.which("mlflow")
         if mlflow:
             flow_env = dict(env, MLFLOW_TRACKING_URI=f"sqlite:///{root}/mlflow.db")
@@ -113,10 +130,10 @@ def main() -> None:
             print(f"{name:8} {seconds:9.3f} {seconds - direct:11.3f} {rss / 1024:13.1f}")
         above = rows["mlproj"][0] - rows["floor"][0]
         print(f"mlproj above the python + click + PyYAML floor: {above * 1000:.0f} ms")
+        above_bare = rows["mlproj"][0] - rows["bare"][0]
+        print(f"mlproj above that floor without its teardown (bare): {above_bare * 1000:.0f} ms")
         if args.instructions and shutil.which("valgrind"):
             base, ours_count = instructions(floor, root, env), instructions(run, root, env)
-            # mlproj exits without the interpreter's teardown; so could any tool: like with like
-            bare = [sys.executable, "-c", "import click, yaml, os; os._exit(0)"]
             bare_count = instructions(bare, root, env)
             print(
                 f"instructions: floor {base / 1e6:.0f} M ({bare_count / 1e6:.0f} M without its "
