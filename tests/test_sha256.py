@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from mlproj._util.sha256 import sha256, sha256_hex
+from tests.helpers import unmeasured_env
 
 
 @pytest.mark.parametrize("data", [b"", b"a", bytes(range(256)) * 4099])
@@ -27,5 +28,11 @@ def test_openssl_is_not_loaded() -> None:
     probe = "import sys; from mlproj._util.sha256 import sha256_hex; sha256_hex(b'x'); " + (
         "print('_hashlib' in sys.modules, 'hashlib' in sys.modules)"
     )
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=unmeasured_env(),  # coverage itself would load hashlib
+    )
     assert out.stdout.split() == ["False", "False"]

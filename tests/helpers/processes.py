@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 
@@ -23,6 +23,15 @@ def alive(pid: int) -> bool:
         return False
     # the state follows the command name, which is in parentheses and may contain spaces
     return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
+def unmeasured_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """`env` (default: ours) without coverage's subprocess measurement (CI's), for a child
+    whose imported modules a test inspects: coverage imports modules of its own."""
+    unmeasured = dict(os.environ if env is None else env)
+    unmeasured.pop("COVERAGE_PROCESS_CONFIG", None)
+    unmeasured.pop("COVERAGE_PROCESS_START", None)
+    return unmeasured
 
 
 def start_cli(args: Sequence[str], cwd: Path) -> subprocess.Popen[str]:

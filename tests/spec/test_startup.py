@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import unmeasured_env
 from tests.spec.corpus import PROJECTS
 
 HEAVY = ("git", "docker", "rattler", "requests", "mlflow", "urllib3", "jsonschema", "conda_lock")
@@ -52,17 +53,13 @@ runpy.run_module("mlproj", run_name="__main__")
 
 
 def loaded_modules(*args: str, env: dict[str, str] | None = None) -> set[str]:
-    # Without coverage's subprocess measurement (CI's), which imports modules of its own.
-    env = {k: v for k, v in (os.environ if env is None else env).items()}
-    env.pop("COVERAGE_PROCESS_CONFIG", None)
-    env.pop("COVERAGE_PROCESS_START", None)
     result = subprocess.run(
         [sys.executable, "-c", PROBE, *args],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
-        env=env,
+        env=unmeasured_env(env),
     )
     marker = result.stderr.rindex("MODULES ")
     return set(json.loads(result.stderr[marker + len("MODULES ") :]))
