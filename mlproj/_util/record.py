@@ -60,6 +60,7 @@ class _RecordMeta(type):
                 if inherited not in fields:
                     fields.append(inherited)
             defaults.update(getattr(base, "__record_defaults__", {}))
+        inherited = set(fields)
         own = [
             key
             for key, annotation in namespace.get("__annotations__", {}).items()
@@ -79,16 +80,12 @@ class _RecordMeta(type):
                     f"{name}: field {key!r} has no default but follows {seen_default!r}, "
                     "which has one"
                 )
-        namespace["__slots__"] = tuple(key for key in own if key not in _inherited(bases))
+        namespace["__slots__"] = tuple(key for key in own if key not in inherited)
         namespace["__match_args__"] = tuple(fields)
         cls = super().__new__(mcs, name, bases, namespace)
         cls.__record_fields__ = tuple(fields)  # type: ignore[attr-defined]
         cls.__record_defaults__ = defaults  # type: ignore[attr-defined]
         return cls
-
-
-def _inherited(bases: tuple[type, ...]) -> set[str]:
-    return {key for base in bases for key in getattr(base, "__record_fields__", ())}
 
 
 class Record(metaclass=_RecordMeta):

@@ -10,6 +10,7 @@ microseconds. hashlib stays the fallback for an interpreter built without it.
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import Protocol
 
 
@@ -19,16 +20,18 @@ class Hash(Protocol):
     def hexdigest(self) -> str: ...
 
 
+_BUILTIN = "_sha2" if sys.version_info >= (3, 12) else "_sha256"
+
+
 def sha256() -> Hash:
     """A new SHA-256 hash object (hashlib.sha256's interface: update, hexdigest)."""
-    for builtin in ("_sha2", "_sha256"):
-        try:
-            return importlib.import_module(builtin).sha256()  # type: ignore[no-any-return]
-        except ImportError:
-            continue
-    import hashlib
+    try:
+        builtin = importlib.import_module(_BUILTIN)  # sys.modules answers after the first call
+    except ImportError:
+        import hashlib
 
-    return hashlib.sha256()
+        return hashlib.sha256()
+    return builtin.sha256()  # type: ignore[no-any-return]
 
 
 def sha256_hex(data: bytes) -> str:
