@@ -7,8 +7,10 @@ Side by side in one process, on the same trivial project (entry point `echo hi`)
   bare     : the floor exiting without the interpreter's teardown, as mlproj does (cli.entry)
   mlproj   : mlproj run PROJECT --env-manager local   (file store, warm)
   mlflow   : mlflow run PROJECT --env-manager local   (if mlflow is installed)
-Prints medians, the overhead above direct execution, mlproj's cost above the floor, the ratio
-of overheads, and the peak RSS of each tool.
+The floor and mlproj run in a venv made like a user's install, with the `mlproj` console
+script (benchmarks/installed.py): an editable install's finder would load part of mlproj's
+imports into the floor too. Prints medians, the overhead above direct execution, mlproj's cost
+above the floor, the ratio of overheads, and the peak RSS of each tool.
 Usage: python benchmarks/run_overhead.py [--repeat N] [--instructions]
 
 --instructions adds what load on a shared machine cannot blur: the instructions (valgrind's
@@ -28,10 +30,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from installed import install
+
 MEASURE = (
     "import resource, subprocess, sys;"
-    "subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL);"
-    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL);"
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss);"
+    "sys.exit(r.returncode)"
 )
 
 
@@ -99,20 +104,17 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--instructions", action="store_true", help="also count instructions")
     args = parser.parse_args()
-    # An installed package has its bytecode compiled; an editable checkout under
-    # PYTHONDONTWRITEBYTECODE=1 would otherwise recompile every module on every start.
-    package = Path(__file__).resolve().parents[1] / "mlproj"
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(package)], check=True)
     with tempfile.TemporaryDirectory(prefix="mlproj-bench-") as tmp:
         root = Path(tmp)
+        python, mlproj = install(root)
         project = make_project(root)
         env = dict(os.environ, MLPROJ_HOME=str(root / "home"))
         env.pop("MLFLOW_TRACKING_URI", None)
-        floor = [sys.executable, "-c", "import click, yaml"]
-        run = [sys.executable, "-m", "mlproj", "run", str(project), "--env-manager", "local"]
+        floor = [python, "-c", "import click, yaml"]
+        run = [python, mlproj, "run", str(project), "--env-manager", "local"]
         run += ["--tracking-uri", str(root / "mlruns")]
         # mlproj exits without the interpreter's teardown; so could any tool: like with like
-        bare = [sys.executable, "-c", "import click, yaml, os; os._exit(0)"]
+        bare = [python, "-c", "import click, yaml, os; os._exit(0)"]
         tools = {"direct": ["bash", "-c", "echo hi"], "floor": floor, "bare": bare, "mlproj": run}
         rows = interleaved(tools, root, env, args.repeat)
         mlflow = shutil.which("mlflow")
