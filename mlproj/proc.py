@@ -10,16 +10,15 @@ from __future__ import annotations
 import contextlib
 import os
 import select
-import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Literal, Protocol
 
+from mlproj._util import prctl
 from mlproj._util.record import Record
 from mlproj.errors import RunError
 
@@ -125,10 +124,9 @@ class GroupWatchdog:
             os.write(self._write_end, b"done\n")
         os.close(self._write_end)
         self._write_end = -1
-        if self._popen is not None:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self._popen.wait(timeout=5)
-                _OWN_CHILDREN.discard(self._popen.pid)
+        if self._popen is not None and _exits_within(self._popen, 5):  # woken at its exit
+            self._popen.wait()
+            _OWN_CHILDREN.discard(self._popen.pid)
 
 
 def group_alive(pgid: int) -> bool:
@@ -184,18 +182,11 @@ def stop_group(pgid: int, grace: float) -> int:
     return left
 
 
-_PR_SET_CHILD_SUBREAPER = 36
-
-
 def become_subreaper() -> bool:
     """Have orphaned descendants (daemons that escaped with setsid and a double fork) become our
     children instead of init's, so that they can be found and stopped when a run ends."""
-    if not sys.platform.startswith("linux"):
-        return False
-    import ctypes
-
-    libc = ctypes.CDLL(None, use_errno=True)
-    return bool(libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
+    call = prctl.resolve()
+    return call is not None and call(prctl.PR_SET_CHILD_SUBREAPER, 1) == 0
 
 
 # Children we started ourselves (and wait for); anything else that is our child was adopted.
@@ -366,28 +357,37 @@ def _exits_within(popen: subprocess.Popen[bytes], timeout: float) -> bool:
         os.close(pidfd)
 
 
+def _on_path(name: str, path: str) -> str | None:
+    """The first executable `name` in the directories of `path` (shutil.which, whose import
+    would cost every run more than this loop)."""
+    for folder in path.split(os.pathsep):
+        candidate = os.path.join(folder, name)
+        if folder and os.access(candidate, os.X_OK) and not os.path.isdir(candidate):
+            return candidate
+    return None
+
+
 def launch_shell(request: LaunchRequest) -> GroupProcess:
     """Run `request.command` with `bash -c` in a new process group."""
-    bash = shutil.which("bash", path=request.env.get("PATH")) or shutil.which("bash") or "bash"
+    bash = (
+        _on_path("bash", request.env.get("PATH", ""))
+        or _on_path("bash", os.environ.get("PATH", ""))
+        or "bash"
+    )
     env = dict(request.env)
     env.setdefault("PYTHONUNBUFFERED", "1")  # the child writes to a pipe; keep the tee live
     return GroupProcess([bash, "-c", request.command], request.cwd, env, request.sink)
 
 
-_PR_SET_PDEATHSIG = 1
-
-
 def _die_with_parent_hook() -> Callable[[], None] | None:
     """A preexec hook that has Linux kill the tool when we die, even by SIGKILL: a half-done
     env build must not keep writing into the cache behind our back."""
-    if not sys.platform.startswith("linux"):
+    call = prctl.resolve()
+    if call is None:
         return None
-    import ctypes
-
-    libc = ctypes.CDLL(None, use_errno=True)
 
     def hook() -> None:
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        call(prctl.PR_SET_PDEATHSIG, signal.SIGKILL)
 
     return hook
 
