@@ -3,7 +3,7 @@ experiment ids, 32-hex run ids."""
 
 from __future__ import annotations
 
-import random
+import os
 import uuid
 
 # Our own word lists. Each adjective has at most 8 letters and each animal at most 7, so a
@@ -122,20 +122,26 @@ _ANIMALS = (
 )
 
 
+def _below(n: int) -> int:
+    """A uniform random int in [0, n) from the OS's generator, as random.SystemRandom draws it
+    (whole bits, redrawn when too large); importing `random` would cost every run more."""
+    bits = n.bit_length()
+    while True:
+        value = int.from_bytes(os.urandom((bits + 7) // 8), "big") >> (-bits % 8)
+        if value < n:
+            return value
+
+
 def run_name() -> str:
-    """A random `adjective-animal-NNN` name, as MLflow generates when a run has none."""
-    rng = random.SystemRandom()
-    return f"{rng.choice(_ADJECTIVES)}-{rng.choice(_ANIMALS)}-{rng.randint(0, 999)}"
+    adjective, animal = _ADJECTIVES[_below(len(_ADJECTIVES))], _ANIMALS[_below(len(_ANIMALS))]
+    return f"{adjective}-{animal}-{_below(1000)}"
 
 
 def run_id() -> str:
-    """32 lowercase hex characters (uuid4().hex), the form MLflow's stores use."""
     return uuid.uuid4().hex
 
 
 def experiment_id() -> str:
     """An 18-digit random id without a leading zero, as MLflow's file store gives experiments
     created by name."""
-    rng = random.SystemRandom()  # what `secrets` uses; that module would load OpenSSL (hmac)
-    first = str(rng.randrange(9) + 1)
-    return first + "".join(str(rng.randrange(10)) for _ in range(17))
+    return str(_below(9) + 1) + "".join(str(_below(10)) for _ in range(17))
