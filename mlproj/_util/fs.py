@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import stat
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -49,6 +47,8 @@ def discard_dir(path: Path) -> None:
 
     A trash folder left by a failed delete keeps that prefix, so a cache can sweep it later.
     """
+    import tempfile  # shutil and tempfile are off a run's path: only discarding needs them
+
     trash = Path(tempfile.mkdtemp(prefix=f"{TRASH_PREFIX}{path.name}-", dir=path.parent))
     with contextlib.suppress(FileNotFoundError):
         os.rename(path, trash / "gone")
@@ -61,6 +61,8 @@ def remove_tree(path: Path) -> None:
     if path.is_symlink() or path.is_file():
         path.unlink()
     elif path.exists():
+        import shutil
+
         if sys.version_info >= (3, 12):
             shutil.rmtree(path, onexc=_make_writable)
         else:

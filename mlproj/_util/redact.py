@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import re
 
+# The patterns stay text until a text could match (`re` compiles and caches them then): every
+# run redacts its recorded command line, which rarely holds a URL with credentials.
 # http(s)://anything@ : all of the userinfo is a secret there (`https://<token>@host`)
-_HTTP_USERINFO = re.compile(r"(?i)\b(https?://)[^/@\s?#]+@")
+_HTTP_USERINFO = r"(?i)\b(https?://)[^/@\s?#]+@"
 # other schemes keep the user name (`ssh://git@host`) but never a password
-_PASSWORD = re.compile(r"(://)([^/@\s:?#]+):[^/@\s?#]*@")
+_PASSWORD = r"(://)([^/@\s:?#]+):[^/@\s?#]*@"
 # ?token=... &api_key=... &X-Amz-Signature=... (name matched anywhere in the parameter name)
-_SECRET_PARAM = re.compile(
+_SECRET_PARAM = (
     r"(?i)([?&;][^=&\s#]*(?:token|secret|passw|pwd|auth|key|signature|credential|sig)"
     r"[^=&\s#]*=)[^&\s#]+"
 )
@@ -21,6 +23,9 @@ _SECRET_PARAM = re.compile(
 
 def redact(text: str) -> str:
     """`text` with URL passwords, http(s) userinfo and secret-looking query values replaced."""
-    text = _HTTP_USERINFO.sub(r"\1***@", text)
-    text = _PASSWORD.sub(r"\1\2:***@", text)
-    return _SECRET_PARAM.sub(r"\1***", text)
+    if "@" in text:
+        text = re.sub(_HTTP_USERINFO, r"\1***@", text)
+        text = re.sub(_PASSWORD, r"\1\2:***@", text)
+    if "=" in text and any(mark in text for mark in "?&;"):
+        text = re.sub(_SECRET_PARAM, r"\1***", text)
+    return text

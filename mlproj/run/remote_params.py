@@ -5,7 +5,6 @@ ends; under a `--storage-dir` the user chose, the downloads are kept (as MLflow 
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlparse
 
@@ -41,6 +40,8 @@ class Downloads:
 
     def cleanup(self) -> None:
         if self._root is not None and self._storage_dir is None:
+            import shutil
+
             shutil.rmtree(self._root, ignore_errors=True)
             self._root = None
 

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import os
-import string
 from collections.abc import Iterable, Iterator
 from urllib.parse import unquote, urlparse
 
 from mlproj.spec.model import ParamKind
 from mlproj.spec.problems import did_you_mean
+
+try:  # the function string.Formatter().parse calls: importing `string` costs every run more
+    from _string import formatter_parser as _parse_template  # type: ignore[import-not-found]
+except ImportError:  # not CPython
+    from string import Formatter
+
+    _parse_template = Formatter().parse
 
 # The types MLflow documents and uses, and the aliases people write for them.
 TYPE_ALIASES: dict[str, ParamKind] = {
@@ -76,7 +82,7 @@ def local_path(value: str) -> str | None:
 
 def _fields(template: str) -> Iterator[str]:
     """Every replacement field name in a str.format template, nested format specs included."""
-    for _, name, spec, _ in string.Formatter().parse(template):
+    for _, name, spec, _ in _parse_template(template):
         if name is not None:
             yield name
         if spec:

@@ -14,7 +14,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
+import yaml
 
 from tests.helpers import unmeasured_env
 from tests.spec.corpus import PROJECTS
@@ -22,19 +24,30 @@ from tests.spec.corpus import PROJECTS
 HEAVY = ("git", "docker", "rattler", "requests", "mlflow", "urllib3", "jsonschema", "conda_lock")
 # Imported where they are needed, off the common path: secrets (OpenSSL through hmac), socket,
 # traceback (crash logs only), the git/zip caches, validation and description, the backends
-# other than this process, the spool of unrecorded ends, run references, dataclasses, and
-# OpenSSL (hashlib: a directory's content is hashed with CPython's own SHA-256).
+# other than this process, the spool of unrecorded ends, run references, dataclasses, the
+# store's lock (new experiments only) and run ordering (listings), OpenSSL (hashlib: a
+# directory's content is hashed with CPython's own SHA-256), shutil and tempfile (discarding a
+# directory, copying an artifact), string (templates are parsed by the function that
+# string.Formatter calls), ctypes (prctl through CPython's _ctypes core) and random (names are
+# drawn from os.urandom).
 LAZY = (
+    "ctypes",
     "dataclasses",
     "hashlib",
     "_hashlib",
     "msgspec",
+    "random",
     "secrets",
+    "shutil",
     "socket",
+    "string",
+    "tempfile",
     "traceback",
+    "mlproj._util.filelock",
     "mlproj.backends.base",
     "mlproj.commands.runref",
     "mlproj.tracking.spool",
+    "mlproj.tracking.stores.order",
     "mlproj.sources.git.checkout",
     "mlproj.sources.git.refs",
     "mlproj.sources.git.store",
@@ -52,14 +65,20 @@ runpy.run_module("mlproj", run_name="__main__")
 """
 
 
+# The probe runs without site (-S), this checkout and the libraries on its path: as installed,
+# not as an editable install, whose finder imports pathlib, fnmatch and more at every start.
+LIBRARIES = {str(Path(click.__file__).parents[1]), str(Path(yaml.__file__).parents[1])}
+SEARCH_PATH = os.pathsep.join([str(Path(__file__).resolve().parents[2]), *sorted(LIBRARIES)])
+
+
 def loaded_modules(*args: str, env: dict[str, str] | None = None) -> set[str]:
     result = subprocess.run(
-        [sys.executable, "-c", PROBE, *args],
+        [sys.executable, "-S", "-c", PROBE, *args],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
-        env=unmeasured_env(env),
+        env=dict(unmeasured_env(env), PYTHONPATH=SEARCH_PATH),
     )
     marker = result.stderr.rindex("MODULES ")
     return set(json.loads(result.stderr[marker + len("MODULES ") :]))
@@ -109,6 +128,7 @@ def run_modules(tmp_path: Path, project: Path) -> set[str]:
         "--tracking-uri",
         str(tmp_path / "mlruns"),
     )
+    loaded_modules(*args, env=env)  # the first run creates the store: a warm run is the next
     modules = loaded_modules(*args, env=env)
     assert "mlproj.run.runner" in modules  # the run did happen in the probe
     assert (tmp_path / "mlruns").is_dir()

@@ -13,13 +13,11 @@ import contextlib
 import errno
 import os
 import re
-import shutil
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from mlproj._util.clock import now_ms
-from mlproj._util.filelock import locked
 from mlproj._util.fs import atomic_write
 from mlproj.errors import TrackingError, UsageError
 from mlproj.tracking import names
@@ -40,7 +38,6 @@ from mlproj.tracking.stores.file_read import (
     parse_metric_line,
     read_meta,
 )
-from mlproj.tracking.stores.order import in_id_order
 
 STATUS_CODES: dict[RunStatus, int] = {
     "RUNNING": 1,
@@ -66,6 +63,8 @@ def _fill_then_rename(building: str, final: str, fill: Callable[[], None], what:
         fill()
         os.rename(building, final)
     except OSError as exc:
+        import shutil  # only a failed write gets here; shutil is off a run's path
+
         shutil.rmtree(building, ignore_errors=True)
         raise TrackingError(
             f"cannot create {what}: {exc.strerror or exc}",
@@ -151,6 +150,8 @@ class FileStore:
             exp = self._experiment(name)
             if exp is not None and exp.lifecycle_stage == "active":
                 found.append(exp)
+        from mlproj.tracking.stores.order import in_id_order  # listing only: off a run's path
+
         return in_id_order(found)
 
     def _write_experiment(self, experiment_id: str, name: str) -> None:
@@ -182,6 +183,8 @@ class FileStore:
 
     def _lock(self) -> contextlib.AbstractContextManager[None]:
         """Serialise experiment creation between processes sharing this store."""
+        from mlproj._util.filelock import locked  # a new experiment only: off a warm run's path
+
         return locked(
             Path(self.root, ".mlproj.lock"), "the tracking store", timeout=None, error=TrackingError
         )

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -45,6 +44,8 @@ def copy_in(root: str, local_file: Path, artifact_path: str) -> None:
     os.makedirs(dest_dir, exist_ok=True)
     tmp = os.path.join(dest_dir, f"{TMP_PREFIX}{os.getpid()}-{os.urandom(6).hex()}")
     try:
+        import shutil  # off a run's path, which writes its logs itself
+
         shutil.copyfile(local_file, tmp)
         os.replace(tmp, os.path.join(dest_dir, Path(local_file).name))
     except OSError as exc:
