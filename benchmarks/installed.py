@@ -18,10 +18,10 @@ import yaml
 
 CHECKOUT = Path(__file__).resolve().parents[1]
 
-# What pip writes for the `mlproj = mlproj.cli:entry` console script.
+# What pip writes for the `mlproj = mlproj.script:entry` console script.
 _SCRIPT = """import re
 import sys
-from mlproj.cli import entry
+from mlproj.script import entry
 if __name__ == "__main__":
     sys.argv[0] = re.sub(r"(-script\\.pyw|\\.exe)?$", "", sys.argv[0])
     sys.exit(entry())

@@ -3,7 +3,8 @@
 Each command runs as a fresh subprocess (the way a user starts it), in interleaved rounds after
 one warm-up run (page cache, .pyc files). Prints the median wall time, the time above the bare
 interpreter and the ratio to it, and the minimum, which load on a shared machine disturbs
-least. Also `mlflow --help`, when mlflow is installed, for scale.
+least. Also `mlflow --help`, when mlflow is installed, for scale. mlproj runs as a user
+installed it (benchmarks/installed.py), not through an editable install's finder.
 Usage: python benchmarks/startup.py [--repeat N] [PROJECT]   (target: < 150 ms each)
 """
 
@@ -14,15 +15,18 @@ import importlib.util
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+
+from installed import install
 
 DEFAULT_PROJECT = Path(__file__).resolve().parent.parent / "tests/resources/projects/multistep"
 
 
 def run_once(argv: list[str]) -> float:
     start = time.perf_counter()
-    subprocess.run(argv, capture_output=True, check=False)
+    subprocess.run(argv, capture_output=True, check=True)  # a failing command is not timed
     return time.perf_counter() - start
 
 
@@ -42,16 +46,17 @@ def main() -> None:
     parser.add_argument("project", nargs="?", type=Path, default=DEFAULT_PROJECT)
     parser.add_argument("--repeat", type=int, default=15)
     args = parser.parse_args()
-    python = sys.executable
-    commands = {
-        "python -c pass": [python, "-c", "pass"],
-        "mlproj --help": [python, "-m", "mlproj", "--help"],
-        "mlproj validate": [python, "-m", "mlproj", "validate", str(args.project)],
-        "mlproj describe": [python, "-m", "mlproj", "describe", str(args.project)],
-    }
-    if importlib.util.find_spec("mlflow") is not None:
-        commands["mlflow --help"] = [python, "-m", "mlflow", "--help"]
-    samples = measure(commands, args.repeat)
+    with tempfile.TemporaryDirectory(prefix="mlproj-startup-") as tmp:
+        python, mlproj = install(Path(tmp))  # as a user has it: see benchmarks/installed.py
+        commands = {
+            "python -c pass": [python, "-c", "pass"],
+            "mlproj --help": [python, mlproj, "--help"],
+            "mlproj validate": [python, mlproj, "validate", str(args.project)],
+            "mlproj describe": [python, mlproj, "describe", str(args.project)],
+        }
+        if importlib.util.find_spec("mlflow") is not None:
+            commands["mlflow --help"] = [sys.executable, "-m", "mlflow", "--help"]
+        samples = measure(commands, args.repeat)
     base = statistics.median(samples["python -c pass"])
     base_min = min(samples["python -c pass"])
     print(f"{args.repeat} interleaved runs each; project: {args.project}")

@@ -1,3 +1,3 @@
-from mlproj.cli import entry
+from mlproj.script import entry
 
 entry()

@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from mlproj import __version__, output
+from mlproj._util import collector
 from mlproj._util.redact import redact
 from mlproj.errors import MlprojError
 
@@ -50,6 +51,7 @@ class LazyGroup(click.Group):
         if entry is None:
             return None
         module = importlib.import_module(entry[0])
+        collector.resume()  # start-up is over: what exists now lives as long as the process
         command: click.Command = module.command
         return command
 
