@@ -133,11 +133,13 @@ def _below(n: int) -> int:
 
 
 def run_name() -> str:
+    """A random `adjective-animal-NNN` name, as MLflow generates when a run has none."""
     adjective, animal = _ADJECTIVES[_below(len(_ADJECTIVES))], _ANIMALS[_below(len(_ANIMALS))]
     return f"{adjective}-{animal}-{_below(1000)}"
 
 
 def run_id() -> str:
+    """32 lowercase hex characters (uuid4().hex), the form MLflow's stores use."""
     return uuid.uuid4().hex
 
 
