@@ -188,6 +188,7 @@ def healthy(path: Path) -> bool:
 def uv_env(plan: VenvPlan) -> dict[str, str]:
     env = dict(os.environ)
     env.pop("VIRTUAL_ENV", None)  # the target is always given with --python
+    env.pop("UV_NO_VERIFY_HASHES", None)  # would clash with the install's --verify-hashes
     env.update(plan.index.env)
     env["UV_PYTHON_DOWNLOADS"] = "never"
     env.setdefault("UV_NO_PROGRESS", "1")
@@ -229,8 +230,10 @@ def _build(plan: VenvPlan, dest: Path, log: BuildLog) -> None:
     count = count_pins(lock)
     if count:
         log.step(f"installing {count} locked package{'' if count == 1 else 's'}")
-        # bytecode now, or every run recompiles (e.g. torch: seconds per start)
-        install = [plan.uv, "pip", "install", "--compile-bytecode", "--no-deps"]
+        # bytecode now, or every run recompiles (e.g. torch: seconds per start); the lock's
+        # hashes checked whatever the user's uv settings say: the run records the lock as
+        # what was installed
+        install = [plan.uv, "pip", "install", "--compile-bytecode", "--no-deps", "--verify-hashes"]
         install += ["--python", python, *plan.index.args]
         requested = [f for f in plan.files if f.option == "-r"]
         sources = source_options(all_lines(lines, requested))
