@@ -109,7 +109,8 @@ def test_a_reproduction_records_the_hashed_lock_it_installed_and_is_compared_by_
     store = tmp_path / "mlruns"
     project = f"{url}#models/repro"
     original = _ran(_mlproj(tmp_path, store, "home-1", "run", project))
-    assert _mlproj(tmp_path, store, "home-2", "reproduce", original).returncode == 0
+    done = _mlproj(tmp_path, store, "home-2", "reproduce", original)
+    assert done.returncode == 0, done.stdout + done.stderr
     (copy,) = _reproductions(store, original)
 
     recorded = _lock(store, copy).read_text()
