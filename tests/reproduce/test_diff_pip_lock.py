@@ -245,8 +245,8 @@ def test_identical_virtualenv_locks_show_no_environment_difference(tmp_path: Pat
 def test_an_older_virtualenv_run_without_hashes_is_compared_by_version_only(
     tmp_path: Path,
 ) -> None:
-    """A run from before the hashed lock (or a reproduction, which installs the recorded one)
-    against one that has it: the versions of both freezes compared, no hash alarm, and the
+    """A run from before the hashed lock (or a reproduction of one, which has no hashes to
+    record) against one that has it: the versions of both freezes compared, no hash alarm, and the
     text says which run's files could not be checked."""
     store = open_store(str(tmp_path / "mlruns"))
     old = _venv_run(store, {"requirements.frozen.txt": FROZEN.replace("1.0", "0.9")})
@@ -263,6 +263,25 @@ def test_an_older_virtualenv_run_without_hashes_is_compared_by_version_only(
     assert env["hash_locks"] == ["environment/requirements.lock.txt", None]
     assert env["changed"] == {"mlpt-alpha": ["1.0", "0.9"]}
     assert (env["added"], env["removed"], env["hash_changed"]) == ({}, {}, {})
+
+
+def test_a_package_hashed_on_one_side_only_is_not_taken_for_another_file(
+    tmp_path: Path,
+) -> None:
+    """Both runs recorded a hashed lock, but one gives no hash for urllib3 (the index gave
+    none): what its file was is unknown, which is not a difference."""
+    store = open_store(str(tmp_path / "mlruns"))
+    unhashed = _venv_lock(SHA["b"]).replace(f" \\\n    --hash=sha256:{SHA['b']}", "")
+    assert "urllib3==2.2.1\n" in unhashed
+    a = _venv_run(
+        store, {"requirements.frozen.txt": FROZEN, "requirements.lock.txt": _venv_lock(SHA["e"])}
+    )
+    b = _venv_run(store, {"requirements.frozen.txt": FROZEN, "requirements.lock.txt": unhashed})
+    for x, y in ((a, b), (b, a)):
+        lines = _environment(_diff(f"{store.uri}#{x}", f"{store.uri}#{y}"))
+        assert lines == [f"environment (from {VENV_BOTH} / {VENV_BOTH}):", "  (same)"]
+        env = json.loads(_diff(f"{store.uri}#{x}", f"{store.uri}#{y}", "--json"))["environment"]
+        assert env["hash_changed"] == {}
 
 
 def test_hashes_on_continuation_lines_are_read() -> None:

@@ -57,14 +57,13 @@ def test_reproduce_from_a_file_git_url_on_a_fresh_cache_uses_the_recorded_lock(
     new = next(r for r in runs if r.tags.get("mlproj.reproduces") == original)
     assert new.params["lr"] == "0.25"
     assert new.metrics == open_store(str(store)).get_run(original).metrics
-    # the reproduction installed the recorded lock and records only its freeze: compared by
-    # version, with no hash alarm
+    # the reproduction installed the recorded lock and records it again: compared by hash
     same = run_cli(
         ["runs", "diff", original, new.info.run_id, "--json", "--tracking-uri", str(store)]
     )
     assert same.returncode == 0, same.stderr
     env = json.loads(same.stdout)["environment"]
-    assert env["hash_locks"] == ["environment/requirements.lock.txt", None]
+    assert env["hash_locks"] == ["environment/requirements.lock.txt"] * 2
     assert (env["changed"], env["added"], env["removed"], env["hash_changed"]) == ({}, {}, {}, {})
 
     # the project re-run normally on another machine now gets alpha 2.0; `runs diff` says so

@@ -4,7 +4,8 @@ A lock is a requirements file of exact pins (`name==version`, `--hash=sha256:...
 index gave one). It comes from one of two places:
 - `python_env.lock.txt` beside python_env.yaml (written by `mlproj pack`), used while its header
   still names the sha256 of python_env.yaml (as conda-lock.yml beside conda.yml);
-- the `requirements.frozen.txt` a run recorded, given by `mlproj reproduce` (EnvOptions.extra).
+- the `requirements.lock.txt` a run recorded (its `requirements.frozen.txt` when it has none,
+  as older runs), given by `mlproj reproduce` (EnvOptions.extra).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ EXTRA_PYTHON = "venv_python"  # EnvOptions.extra key: the exact python version r
 # a normalized name (as uv writes them) pinned to one version; a trailing ` \` continues the line
 _PIN = re.compile(r"^([a-z0-9]+(?:-[a-z0-9]+)*)==([A-Za-z0-9.!+_-]+)(?: \\)?$")
 _HEADER = re.compile(r"^# mlproj-lock: env-file-sha256=([0-9a-f]{64}|none) python=(\S+)$")
+_HASH = re.compile(r"(?:^|\s)--hash[=\s]+\S", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,11 @@ def header(env_file: Path | None, python: str) -> str:
 
 def count_pins(text: str) -> int:
     return sum(1 for line in text.splitlines() if line.strip() and not line.startswith(("#", " ")))
+
+
+def has_hashes(text: str) -> bool:
+    """Whether a lock gives any `--hash` (a freeze gives none)."""
+    return _HASH.search(text) is not None
 
 
 def compile_command(uv: str, target: list[str], args: tuple[str, ...], source: str) -> list[str]:

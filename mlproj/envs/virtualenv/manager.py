@@ -33,6 +33,7 @@ from mlproj.envs.virtualenv.lock import (
     count_pins,
     find_lock,
     frozen_pins,
+    has_hashes,
 )
 from mlproj.envs.virtualenv.request import VenvRequest, load_request
 from mlproj.envs.virtualenv.requirements import (
@@ -188,6 +189,7 @@ def healthy(path: Path) -> bool:
 def uv_env(plan: VenvPlan) -> dict[str, str]:
     env = dict(os.environ)
     env.pop("VIRTUAL_ENV", None)  # the target is always given with --python
+    env.pop("UV_NO_VERIFY_HASHES", None)  # would clash with the install's --verify-hashes
     env.update(plan.index.env)
     env["UV_PYTHON_DOWNLOADS"] = "never"
     env.setdefault("UV_NO_PROGRESS", "1")
@@ -229,8 +231,10 @@ def _build(plan: VenvPlan, dest: Path, log: BuildLog) -> None:
     count = count_pins(lock)
     if count:
         log.step(f"installing {count} locked package{'' if count == 1 else 's'}")
-        # bytecode now, or every run recompiles (e.g. torch: seconds per start)
-        install = [plan.uv, "pip", "install", "--compile-bytecode", "--no-deps"]
+        # bytecode now, or every run recompiles (e.g. torch: seconds per start); the lock's
+        # hashes checked whatever the user's uv settings say: the run records the lock as
+        # what was installed
+        install = [plan.uv, "pip", "install", "--compile-bytecode", "--no-deps", "--verify-hashes"]
         install += ["--python", python, *plan.index.args]
         requested = [f for f in plan.files if f.option == "-r"]
         sources = source_options(all_lines(lines, requested))
@@ -249,8 +253,8 @@ def _build(plan: VenvPlan, dest: Path, log: BuildLog) -> None:
 def _create_and_lock(
     plan: VenvPlan, dest: Path, lines: list[str], env: dict[str, str], log: BuildLog
 ) -> tuple[str, str | None]:
-    """Create the venv at `dest`; the lock to install and the hashed lock to record (None: a
-    recorded lock, which the run that made it has already)."""
+    """Create the venv at `dest`; the lock to install and the hashed lock to record (None:
+    none, see `_record_again`)."""
     venv = [plan.uv, "venv", str(dest), "--relocatable", "--no-project"]
     venv += ["--python", plan.interpreter.path]
 
@@ -266,7 +270,7 @@ def _create_and_lock(
             f"installing {count_pins(lock)} locked packages from {plan.lock.path} "
             f"({plan.lock.origin} lock; no dependency resolution)"
         )
-        return lock, (lock if plan.lock.origin == "project" else None)
+        return lock, _record_again(plan.lock, lock)
     if not count_requirements(lines) and not any(file_option(line) for line in lines):
         log.step(creating)
         create()
@@ -274,6 +278,17 @@ def _create_and_lock(
     log.step(f"{creating}; resolving {_describe_lines(plan.request)}")
     lock = run_both(create, lambda: _resolve_lock(plan, lines, env, log))[1]
     return lock, lock
+
+
+def _record_again(given: VenvLock, lock: str) -> str | None:
+    """The hashed lock a run installed from a given lock records. A project's (`mlproj pack`
+    wrote it with hashes): as it is. A recorded one (`mlproj reproduce`): the original's
+    requirements.lock.txt again, whose hashes the install checked (`--verify-hashes`), so that
+    `runs diff` compares the files of both runs; an older run's freeze, which has no hashes,
+    is not recorded twice: a hashed lock without hashes would claim checks that never ran."""
+    if given.origin == "project" or has_hashes(lock):
+        return lock
+    return None
 
 
 def _resolve_lock(plan: VenvPlan, lines: list[str], env: dict[str, str], log: BuildLog) -> str:
