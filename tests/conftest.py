@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import pytest
 
 # Re-exported for tests written before tests/helpers/ existed; new code imports tests.helpers.
 from tests.helpers import run_cli as run_cli
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Tests that press Ctrl-C send SIGINT to the mlproj they started. A suite started as a
+    background job of a non-interactive shell (`bash .ci/run &`) inherits SIGINT ignored, and
+    every child would inherit that too: interrupt them as a terminal would."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESOURCES = Path(__file__).resolve().parent / "resources"
