@@ -14,13 +14,13 @@ from tests.helpers import unmeasured_env
 # Becomes a subreaper through the named resolver, then orphans a `sleep`: the kernel gives it
 # to us rather than to init only if the setting took effect.
 ADOPTION = """
-import json, os, signal, subprocess, sys, time
+import json, os, signal, subprocess, sys
 from mlproj._util import prctl
 call = getattr(prctl, sys.argv[1])()
 status = call(prctl.PR_SET_CHILD_SUBREAPER, 1)
 orphan = int(subprocess.run(["sh", "-c", "sleep 60 >/dev/null 2>&1 & echo $!"],
                             capture_output=True, text=True, check=True).stdout)
-time.sleep(0.2)  # the shell has exited by now: the sleep was orphaned
+# run() returned after the shell exited: the sleep was orphaned then, and re-parented
 with open(f"/proc/{orphan}/stat") as stat:
     parent = int(stat.read().rsplit(")", 1)[1].split()[1])
 os.kill(orphan, signal.SIGKILL)
